@@ -1,0 +1,50 @@
+/**
+ * The one clock of the bench and the reference server. Everything time-dependent reads
+ * time and schedules timers through `clock`, so a test can swap it for fake time.
+ */
+export interface Clock {
+  /** Monotonic milliseconds (fractional). */
+  now(): number;
+  /** Wall-clock milliseconds since the epoch. */
+  wall(): number;
+  setTimeout(fn: () => void, ms: number): NodeJS.Timeout;
+  clearTimeout(t: NodeJS.Timeout | undefined): void;
+  setInterval(fn: () => void, ms: number): NodeJS.Timeout;
+  clearInterval(t: NodeJS.Timeout | undefined): void;
+}
+
+export const systemClock: Clock = {
+  now: () => performance.now(),
+  wall: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (t) => clearTimeout(t),
+  setInterval: (fn, ms) => setInterval(fn, ms),
+  clearInterval: (t) => clearInterval(t),
+};
+
+export let clock: Clock = systemClock;
+
+/** Swap the clock (tests). Returns a function that restores the previous one. */
+export function useClock(c: Clock): () => void {
+  const prev = clock;
+  clock = c;
+  return () => {
+    clock = prev;
+  };
+}
+
+/** Resolves after `ms` on the current clock; rejects with the signal's reason if aborted. */
+export function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const t = clock.setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clock.clearTimeout(t);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,107 @@
+import hdr from 'hdr-histogram-js';
+
+/**
+ * A latency histogram over HDR buckets. Values are recorded in milliseconds and stored
+ * in microseconds (3 significant digits, up to one hour). `encode()` gives the compressed
+ * base64 form kept in reports, so histograms from shards and repeated runs merge exactly.
+ */
+const HIGHEST_US = 3_600_000_000;
+
+function build(): hdr.Histogram {
+  return hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: HIGHEST_US,
+    numberOfSignificantValueDigits: 3,
+    bitBucketSize: 'packed',
+    useWebAssembly: false,
+  });
+}
+
+export interface HistogramSummary {
+  count: number;
+  min: number;
+  mean: number;
+  stddev: number;
+  p50: number;
+  p90: number;
+  p95: number;
+  p99: number;
+  p999: number;
+  max: number;
+}
+
+/** What a report stores per histogram: the exact encoding plus readable percentiles (ms). */
+export interface EncodedHistogram extends HistogramSummary {
+  unit: 'ms';
+  encoded: string;
+}
+
+const round3 = (v: number) => Math.round(v * 1000) / 1000;
+
+export class LatencyHistogram {
+  private h: hdr.Histogram;
+
+  constructor(h?: hdr.Histogram) {
+    this.h = h ?? build();
+  }
+
+  /** Records one latency in milliseconds; negative values count as 0, huge ones are clamped. */
+  record(ms: number): void {
+    if (!Number.isFinite(ms)) return;
+    const us = Math.min(HIGHEST_US, Math.max(1, Math.round(ms * 1000)));
+    this.h.recordValue(us);
+  }
+
+  get count(): number {
+    return this.h.totalCount;
+  }
+
+  /** Percentile in ms (0..100). */
+  percentile(p: number): number {
+    return this.h.totalCount === 0 ? 0 : round3(this.h.getValueAtPercentile(p) / 1000);
+  }
+
+  summary(): HistogramSummary {
+    const h = this.h;
+    if (h.totalCount === 0) return { count: 0, min: 0, mean: 0, stddev: 0, p50: 0, p90: 0, p95: 0, p99: 0, p999: 0, max: 0 };
+    return {
+      count: h.totalCount,
+      min: round3(h.minNonZeroValue / 1000),
+      mean: round3(h.mean / 1000),
+      stddev: round3(h.stdDeviation / 1000),
+      p50: this.percentile(50),
+      p90: this.percentile(90),
+      p95: this.percentile(95),
+      p99: this.percentile(99),
+      p999: this.percentile(99.9),
+      // the bucket-equivalent max, so a decoded or merged histogram reports the same value
+      max: this.percentile(100),
+    };
+  }
+
+  /** Adds every value of `other` into this one (exact). */
+  add(other: LatencyHistogram): this {
+    this.h.add(other.h);
+    return this;
+  }
+
+  encode(): EncodedHistogram {
+    return { unit: 'ms', ...this.summary(), encoded: hdr.encodeIntoCompressedBase64(this.h) };
+  }
+
+  static decode(e: Pick<EncodedHistogram, 'encoded'> | string): LatencyHistogram {
+    const text = typeof e === 'string' ? e : e.encoded;
+    const decoded = hdr.decodeFromCompressedBase64(text, 'packed', false);
+    // decoded histograms are fixed-size; copy into an auto-resizing one so merges never overflow
+    const h = build();
+    h.add(decoded);
+    return new LatencyHistogram(h);
+  }
+
+  /** Exact merge of several encoded histograms. */
+  static merge(parts: Array<Pick<EncodedHistogram, 'encoded'>>): LatencyHistogram {
+    const out = new LatencyHistogram();
+    for (const p of parts) out.add(LatencyHistogram.decode(p));
+    return out;
+  }
+}

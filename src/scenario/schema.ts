@@ -1,0 +1,247 @@
+import { z } from 'zod';
+
+/**
+ * The scenario file format. Scenarios are JSON; durations are milliseconds or strings
+ * such as "500ms", "30s", "2m". Phases run in order. Every random choice of a run comes
+ * from `seed`, so the same seed gives the same schedule.
+ */
+
+const DURATION_RE = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Parses 250, "250ms", "30s", "2m", "1h" into milliseconds; null when malformed. */
+export function parseDuration(v: unknown): number | null {
+  if (typeof v === 'number') return Number.isFinite(v) && v >= 0 ? v : null;
+  if (typeof v !== 'string') return null;
+  const m = DURATION_RE.exec(v.trim());
+  return m ? Math.round(Number(m[1]) * UNIT_MS[m[2]!]!) : null;
+}
+
+export const Duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  const ms = parseDuration(v);
+  if (ms === null) {
+    ctx.addIssue({ code: 'custom', message: 'expected a duration such as 500, "500ms", "30s" or "2m"' });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const PositiveInt = z.number({ error: 'expected a positive integer' }).int({ error: 'expected a positive integer' }).positive({ error: 'expected a positive integer' });
+const NonNegInt = z.number({ error: 'expected a non-negative integer' }).int({ error: 'expected a non-negative integer' }).nonnegative({ error: 'expected a non-negative integer' });
+const Ratio = z.number().min(0).max(1);
+const Range = z.object({ min: Duration, max: Duration }).strict();
+
+/** How a user moves between text channels. */
+export const SwitchStrategy = z.enum([
+  'reconnect', // close the chat socket, open a new one (the later Miscord front end)
+  'in-band', // [ext] {type: switch_channel} on the same socket; falls back to reconnect without it
+  'leaky', // Miscord's old bug: open the new socket without closing the old one
+]);
+
+const base = {
+  /** Shown in progress and the report; defaults to `<type>#<index>`. */
+  name: z.string().min(1).optional(),
+};
+
+/** Bring `users` online over `rampUp` (closed model): register/login, notifications, chat. */
+export const ConnectPhase = z
+  .object({
+    ...base,
+    type: z.literal('connect'),
+    users: PositiveInt.optional(), // default: scenario.users
+    rampUp: Duration.default(0),
+    notifications: z.boolean().default(true),
+    chat: z.boolean().default(true),
+  })
+  .strict();
+
+/** Everyone online sends messages (with typing and pings) for `duration`. */
+export const ChatPhase = z
+  .object({
+    ...base,
+    type: z.literal('chat'),
+    duration: Duration.optional(), // default: scenario.duration
+    messagesPerUserPerSec: z.number().positive().default(0.5),
+    /** share of messages preceded by a typing event */
+    typingRatio: Ratio.default(0.2),
+    /** app-level ping on notifications and protocol ping frame on chat, per user */
+    pingEvery: Duration.default(5000),
+  })
+  .strict();
+
+/** Each online user switches text channels `switches` times. */
+export const SwitchPhase = z
+  .object({
+    ...base,
+    type: z.literal('switch'),
+    strategy: SwitchStrategy.default('reconnect'),
+    switches: PositiveInt.default(10),
+    interval: Duration.default(200),
+    /** messages sent in each channel after switching (proves the new subscription delivers) */
+    messagesPerSwitch: NonNegInt.default(1),
+    /** only the first N online users switch (default all) */
+    users: PositiveInt.optional(),
+  })
+  .strict();
+
+/** Open model: users arrive at a rate, stay a random while (chatting), then leave. */
+export const ChurnPhase = z
+  .object({
+    ...base,
+    type: z.literal('churn'),
+    arrivalsPerSec: z.number().positive(),
+    duration: Duration.optional(),
+    stay: Range.default({ min: 1000, max: 5000 }),
+    messagesPerUserPerSec: z.number().nonnegative().default(0.5),
+    /** leave by closing sockets (clean) or by a leaky reconnect pattern first */
+    strategy: SwitchStrategy.default('reconnect'),
+    /** cap on users created by this phase (default: unbounded within duration) */
+    maxUsers: PositiveInt.optional(),
+  })
+  .strict();
+
+/** Some users open a second session (notifications + chat), hold, then close one of the two. */
+export const MultiTabPhase = z
+  .object({
+    ...base,
+    type: z.literal('multi-tab'),
+    users: PositiveInt.optional(), // default: all online users
+    hold: Duration.default(1000),
+    close: z.enum(['first', 'second']).default('first'),
+    messagesWhileHolding: NonNegInt.default(1),
+  })
+  .strict();
+
+export const VoiceAction = z
+  .object({
+    /** time since the room's last member joined */
+    at: Duration,
+    action: z.enum([
+      'mute',
+      'unmute',
+      'deafen',
+      'undeafen',
+      'speaking-on',
+      'speaking-off',
+      'screen-share-start',
+      'screen-share-stop',
+      'leave-rejoin',
+      'second-tab', // the same user joins the same room from a second voice socket
+      'leave',
+    ]),
+    /** member index within the room (0 = first to join) */
+    member: NonNegInt.default(0),
+  })
+  .strict();
+
+/** Users join voice rooms, negotiate a real WebRTC mesh, hold (with actions), then leave. */
+export const VoicePhase = z
+  .object({
+    ...base,
+    type: z.literal('voice'),
+    rooms: PositiveInt.default(1),
+    usersPerRoom: PositiveInt.default(3),
+    stagger: Duration.default(200),
+    hold: Duration.default(5000),
+    /** tone: every member sends its tone all the time; talk-spurt: one speaker at a time per room; muted: no audio sent */
+    audio: z.enum(['tone', 'talk-spurt', 'muted']).default('tone'),
+    actions: z.array(VoiceAction).default([]),
+    /** leave the rooms at the end of the phase (false keeps them for a later phase) */
+    leave: z.boolean().default(true),
+    /** negotiations in flight at once per process (wrtc gathers badly beyond ~5) */
+    negotiationConcurrency: PositiveInt.default(5),
+  })
+  .strict();
+
+/** Some users freeze: stop answering pings and send nothing, without closing. The server must reap them. */
+export const FreezePhase = z
+  .object({
+    ...base,
+    type: z.literal('freeze'),
+    users: PositiveInt.default(1),
+    kinds: z.array(z.enum(['chat', 'notifications', 'voice'])).default(['chat', 'notifications']),
+    /** how long to wait for the reap; default: the server's heartbeat × (missed pongs + 1) + settle */
+    wait: Duration.optional(),
+  })
+  .strict();
+
+export const IdlePhase = z.object({ ...base, type: z.literal('idle'), duration: Duration }).strict();
+
+/** Everyone online leaves (closes every socket) over `rampDown`. */
+export const DisconnectPhase = z.object({ ...base, type: z.literal('disconnect'), rampDown: Duration.default(0) }).strict();
+
+const SimplePhase = z.discriminatedUnion('type', [
+  ConnectPhase,
+  ChatPhase,
+  SwitchPhase,
+  ChurnPhase,
+  MultiTabPhase,
+  VoicePhase,
+  FreezePhase,
+  IdlePhase,
+  DisconnectPhase,
+]);
+
+/** Repeats `cycle` until `duration` runs out, with a checkpoint after every cycle (resource trend). */
+export const SoakPhase = z
+  .object({
+    ...base,
+    type: z.literal('soak'),
+    duration: Duration.optional(),
+    cycle: z.array(SimplePhase).min(1),
+    /** minimum cycles even if duration runs out first */
+    minCycles: PositiveInt.default(3),
+  })
+  .strict();
+
+export const Phase = z.discriminatedUnion('type', [
+  ConnectPhase,
+  ChatPhase,
+  SwitchPhase,
+  ChurnPhase,
+  MultiTabPhase,
+  VoicePhase,
+  FreezePhase,
+  IdlePhase,
+  DisconnectPhase,
+  SoakPhase,
+]);
+
+export const ScenarioSchema = z
+  .object({
+    $schema: z.string().optional(),
+    name: z.string().min(1),
+    description: z.string().min(1),
+    seed: z.number().int().default(1),
+    /** closed-model user count (`--users` overrides) */
+    users: PositiveInt.default(10),
+    /** default duration for chat, churn and soak phases without their own (`--duration` overrides) */
+    duration: Duration.default(10_000),
+    /** the world the owner sets up before the run (skipped with --users-file when it exists) */
+    setup: z
+      .object({
+        servers: PositiveInt.default(1),
+        textChannels: PositiveInt.default(3),
+        voiceChannels: NonNegInt.default(1),
+        maxVoiceUsers: PositiveInt.default(10),
+      })
+      .strict()
+      .default({ servers: 1, textChannels: 3, voiceChannels: 1, maxVoiceUsers: 10 }),
+    /** connection attempts in flight at once (p-limit) */
+    connectConcurrency: PositiveInt.default(50),
+    /** how long a checkpoint polls the server for stable counts */
+    settle: Duration.default(2000),
+    /** gates: "chat.deliver.p99<250ms", "rates.deliveryRatio>=1", "findings.total==0", ... */
+    thresholds: z.array(z.string()).default([]),
+    /** leak checks that may be skipped on purpose (e.g. a scenario that leaks by design) */
+    expectFindings: z.array(z.string()).default([]),
+    phases: z.array(Phase).min(1),
+  })
+  .strict();
+
+export type Scenario = z.infer<typeof ScenarioSchema>;
+export type ScenarioInput = z.input<typeof ScenarioSchema>;
+export type PhaseConfig = z.infer<typeof Phase>;
+export type SimplePhaseConfig = z.infer<typeof SimplePhase>;
+export type VoicePhaseConfig = z.infer<typeof VoicePhase>;
+export type VoiceActionConfig = z.infer<typeof VoiceAction>;
