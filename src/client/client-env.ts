@@ -1,0 +1,40 @@
+import type { Metrics } from '../metrics/metrics.js';
+import type { Tracer } from '../trace/tracer.js';
+import type { Logger } from '../log.js';
+import type { IceServer } from '../protocol/messages.js';
+import type { UserLedger, SocketRecord } from './ledger.js';
+
+/** Who a simulated user is once logged in. */
+export interface UserIdentity {
+  /** index of the simulated user in the run (stable for a seed; global across shards) */
+  index: number;
+  userId: number;
+  username: string;
+  token: string;
+}
+
+/** Events every client session reports, for the leak detector and the live view. */
+export interface ClientEvents {
+  /** a socket of this user finished closing (any side) */
+  onSocketClosed?(user: UserIdentity, rec: SocketRecord): void;
+}
+
+/** What every client session (chat, notifications, voice) gets from the runner. */
+export interface ClientEnv {
+  /** http(s)://host:port of the target, no trailing slash */
+  httpUrl: string;
+  /** ws(s)://host:port of the target, no trailing slash */
+  wsUrl: string;
+  metrics: Metrics;
+  tracer: Tracer;
+  log: Logger;
+  /** replaces the ice_servers the server sends (null: use the server's) */
+  iceServers: IceServer[] | null;
+  /** relay only loopback ICE candidates (always for loopback targets and tests) */
+  loopbackOnly: boolean;
+  /** aborted when the run stops (Ctrl-C, server died) */
+  signal: AbortSignal;
+  events: ClientEvents;
+}
+
+export type { UserLedger };
