@@ -1,0 +1,69 @@
+import { ROUTES, hasExtStats, type StatsResponse } from '../protocol/messages.js';
+import { MbError } from '../errors.js';
+import { clock } from '../clock.js';
+
+/** Socket counts by kind, the same shape for [ext] and v1 stats. */
+export interface SocketCounts {
+  total: number;
+  chat: number;
+  voice: number;
+  notifications: number;
+}
+
+export interface StatsReading {
+  stats: StatsResponse;
+  /** the [ext] fields (connections, voice_rooms) are present */
+  ext: boolean;
+  counts: SocketCounts;
+  /** clock.now() when the response arrived */
+  at: number;
+}
+
+/**
+ * Normalises server counts. With [ext], counts come from the per-socket list. A plain
+ * Miscord counts only notifications sockets and chat sockets, and files chat sockets under
+ * the type "voice" (they carry a channel id); its voice signaling sockets are not counted.
+ */
+export function countsOf(stats: StatsResponse): SocketCounts {
+  if (hasExtStats(stats)) {
+    const c: SocketCounts = { total: 0, chat: 0, voice: 0, notifications: 0 };
+    for (const conn of stats.connections) {
+      c.total++;
+      if (conn.kind in c) c[conn.kind]++;
+    }
+    return c;
+  }
+  const byType = stats.connections_by_type ?? {};
+  return {
+    total: Number(stats.total_connections) || 0,
+    chat: Number(byType.chat ?? byType.voice ?? 0) || 0,
+    voice: 0,
+    notifications: Number(byType.notifications ?? 0) || 0,
+  };
+}
+
+/** GET /api/debug/websocket-stats. Throws MB_ERR_TARGET_UNREACHABLE or MB_ERR_PROTOCOL. */
+export async function fetchStats(httpUrl: string, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<StatsReading> {
+  const signal = AbortSignal.any([AbortSignal.timeout(opts.timeoutMs ?? 5000), ...(opts.signal ? [opts.signal] : [])]);
+  let res: Response;
+  try {
+    res = await fetch(httpUrl + ROUTES.stats, { signal });
+  } catch (err) {
+    throw new MbError('MB_ERR_TARGET_UNREACHABLE', `cannot read ${httpUrl}${ROUTES.stats}: ${(err as Error).cause ?? (err as Error).message}`, undefined, { cause: err });
+  }
+  if (!res.ok) {
+    await res.body?.cancel();
+    throw new MbError('MB_ERR_PROTOCOL', `${httpUrl}${ROUTES.stats} answered HTTP ${res.status}`, { status: res.status });
+  }
+  let body: unknown;
+  try {
+    body = await res.json();
+  } catch {
+    throw new MbError('MB_ERR_PROTOCOL', `${httpUrl}${ROUTES.stats} did not answer JSON`);
+  }
+  if (!body || typeof body !== 'object' || typeof (body as StatsResponse).total_connections !== 'number') {
+    throw new MbError('MB_ERR_PROTOCOL', `${httpUrl}${ROUTES.stats} answered without total_connections`);
+  }
+  const stats = body as StatsResponse;
+  return { stats, ext: hasExtStats(stats), counts: countsOf(stats), at: clock.now() };
+}
