@@ -227,6 +227,17 @@ export const ScenarioSchema = z
       })
       .strict()
       .default({ servers: 1, textChannels: 3, voiceChannels: 1, maxVoiceUsers: 10 }),
+    /** options for the bundled reference server when the run starts it (ignored with --target) */
+    bundledServer: z
+      .object({
+        heartbeatMs: PositiveInt.optional(),
+        missedPongs: PositiveInt.optional(),
+        maxPerUser: PositiveInt.optional(),
+        maxTotal: PositiveInt.optional(),
+        faults: z.array(z.string()).optional(),
+      })
+      .strict()
+      .default({}),
     /** connection attempts in flight at once (p-limit) */
     connectConcurrency: PositiveInt.default(50),
     /** how long a checkpoint polls the server for stable counts */
