@@ -1,4 +1,28 @@
 import type { Command } from 'commander';
+import { listScenarios, loadScenario } from '../../scenario/load-scenario.js';
 
-/** Registers the command(s) of this file on the program. (Placeholder while in development.) */
-export function register(_program: Command): void {}
+/** `scenarios` lists the shipped scenarios; `validate <file>` checks one file (exit 2 when invalid). */
+export function register(program: Command): void {
+  program
+    .command('scenarios')
+    .description('list the shipped scenarios with their one-line description')
+    .option('--json', 'print the list as JSON on stdout')
+    .action((opts: { json?: boolean }) => {
+      const list = listScenarios();
+      if (opts.json) {
+        process.stdout.write(JSON.stringify(list.map(({ name, description, error }) => ({ name, description, ...(error ? { error } : {}) })), null, 2) + '\n');
+        return;
+      }
+      const width = Math.max(0, ...list.map((s) => s.name.length));
+      for (const s of list) process.stdout.write(`${s.name.padEnd(width)}  ${s.error ? `INVALID: ${s.error}` : s.description}\n`);
+    });
+
+  program
+    .command('validate')
+    .description('check a scenario file (or shipped name) against the schema')
+    .argument('<file>', 'scenario file or shipped scenario name')
+    .action((file: string) => {
+      const { display, scenario } = loadScenario(file);
+      process.stderr.write(`${display}: valid (${scenario.phases.length} phases, ${scenario.users} users, seed ${scenario.seed})\n`);
+    });
+}
