@@ -1,4 +1,6 @@
 import { clock } from '../clock.js';
+import { EventRings } from './event-rings.js';
+import { sanitizeEvent } from './sanitize.js';
 
 /**
  * The trace of every protocol event of every simulated user. Client code calls
@@ -10,6 +12,12 @@ import { clock } from '../clock.js';
  * socket.close, socket.closing, msg.sent, msg.recv, chat.switch, voice.join, voice.leave,
  * webrtc.offer, webrtc.answer, webrtc.ice, webrtc.ice_state, webrtc.conn_state,
  * media.first_audio, media.first_video, webrtc.stats, checkpoint, finding, error.
+ * The tracer itself writes trace.start (first line: wall time, version, what is redacted),
+ * trace.dropped (lines lost while the disk could not keep up, with their count) and
+ * trace.end (last line: events, dropped); a file without trace.end was cut short.
+ *
+ * Implementations: `createTracer` / `openTracer` (src/trace/create-tracer.ts) for a run,
+ * `MemoryTracer` below for tests, `LoggingTracer` to add debug log lines to any tracer.
  */
 export interface TraceEvent {
   ev: string;
@@ -38,32 +46,32 @@ export interface Tracer {
   close(): Promise<void>;
 }
 
-/** In-memory tracer: a bounded ring of recent events per user, nothing written. */
+/**
+ * In-memory tracer: bounded rings of recent events per user, nothing written. Bodies are
+ * stripped and addresses redacted exactly as in a run without --trace-bodies.
+ */
 export class MemoryTracer implements Tracer {
   readonly writing: boolean = false;
   readonly bodies: boolean = false;
   protected readonly start = clock.now();
-  protected readonly rings = new Map<number, TraceLine[]>();
+  protected readonly rings: EventRings;
+  private seq = 0;
 
-  constructor(protected readonly perUser = 200) {}
+  constructor(protected readonly perUser = 200) {
+    this.rings = new EventRings(perUser);
+  }
 
   emit(e: TraceEvent): void {
-    const line = { t: Math.round((clock.now() - this.start) * 1000) / 1000, ...e } as TraceLine;
+    const line = sanitizeEvent(e, Math.round((clock.now() - this.start) * 1000) / 1000, { bodies: false, redactAddresses: true });
     this.remember(line);
   }
 
   protected remember(line: TraceLine): void {
-    if (line.user === undefined) return;
-    let ring = this.rings.get(line.user);
-    if (!ring) this.rings.set(line.user, (ring = []));
-    ring.push(line);
-    if (ring.length > this.perUser) ring.splice(0, ring.length - this.perUser);
+    this.rings.add(++this.seq, line);
   }
 
   recent(user: number, filter?: { socket?: string; peer?: string }, limit = 20): TraceLine[] {
-    const ring = this.rings.get(user) ?? [];
-    const hits = ring.filter((l) => (!filter?.socket || l.socket === filter.socket) && (!filter?.peer || l.peer === filter.peer));
-    return hits.slice(-limit);
+    return this.rings.recent(user, filter, limit);
   }
 
   async close(): Promise<void> {}

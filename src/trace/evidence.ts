@@ -1,0 +1,20 @@
+import type { Tracer } from './tracer.js';
+
+/** Who a finding is about: the simulated user and, when known, its socket or peer. */
+export interface EvidenceSubject {
+  user?: number;
+  socket?: string;
+  peer?: string;
+}
+
+/**
+ * The last `n` trace events of a finding's subject, as plain objects ready for
+ * `finding.evidence.trace`: the story of how that socket or peer came to leak. A subject
+ * without a user (a server-wide trend) has no story of its own and gets none.
+ */
+export function evidenceFor(tracer: Tracer, subject: EvidenceSubject, n = 20): Array<Record<string, unknown>> {
+  if (typeof subject.user !== 'number') return [];
+  const filter = subject.socket ? { socket: subject.socket } : subject.peer ? { peer: subject.peer } : undefined;
+  // copies, so a report never aliases the tracer's rings
+  return tracer.recent(subject.user, filter, n).map((l) => ({ ...l }));
+}

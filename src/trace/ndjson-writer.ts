@@ -1,0 +1,152 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { clock } from '../clock.js';
+
+export interface NdjsonWriterOptions {
+  /** lines are joined into chunks of about this many characters before one write (64 KiB) */
+  chunkBytes?: number;
+  /** at most this much text waits in memory, here and in the stream; beyond it lines are dropped (8 MiB) */
+  maxBufferedBytes?: number;
+  /** a partial chunk is written after at most this long, so a live trace can be followed (250 ms) */
+  flushMs?: number;
+  /** the line that replaces `count` dropped lines once writing resumes */
+  droppedLine?: (count: number) => string;
+}
+
+/**
+ * Appends NDJSON lines to a file without distorting the run that produces them: no sync
+ * I/O and no promise per line. Lines are joined into chunks, chunks go to one WriteStream,
+ * and while the stream is above its high-water mark chunks wait here until `drain`. Memory
+ * stays bounded: past `maxBufferedBytes` lines are dropped and counted, and a single
+ * `droppedLine(count)` takes their place when there is room again.
+ */
+export class NdjsonWriter {
+  private readonly stream: WriteStream;
+  private readonly chunkBytes: number;
+  private readonly maxBufferedBytes: number;
+  private readonly droppedLine: (count: number) => string;
+  private pending: string[] = [];
+  private pendingBytes = 0;
+  private waitingForDrain = false;
+  private unreportedDrops = 0;
+  private readonly timer: NodeJS.Timeout;
+  private closing: Promise<void> | null = null;
+  private readonly opened: Promise<void>;
+  /** lines accepted (written or waiting) */
+  accepted = 0;
+  /** lines dropped because the disk could not keep up or the file failed */
+  dropped = 0;
+  /** the first error of the file, after which every line is dropped */
+  error: Error | null = null;
+
+  constructor(
+    readonly file: string,
+    opts: NdjsonWriterOptions = {},
+  ) {
+    this.chunkBytes = opts.chunkBytes ?? 64 * 1024;
+    this.maxBufferedBytes = Math.max(opts.maxBufferedBytes ?? 8 * 1024 * 1024, this.chunkBytes);
+    this.droppedLine = opts.droppedLine ?? ((count) => JSON.stringify({ ev: 'trace.dropped', count }));
+    this.stream = createWriteStream(file, { highWaterMark: this.chunkBytes * 2 });
+    this.stream.on('drain', this.onDrain);
+    this.stream.on('error', this.onError);
+    this.opened = once(this.stream, 'open').then(
+      () => undefined,
+      (err: Error) => {
+        throw err;
+      },
+    );
+    // an unawaited rejection would crash the process: the error is kept in `error` anyway
+    this.opened.catch(() => {});
+    this.timer = clock.setInterval(() => this.flush(), opts.flushMs ?? 250);
+    this.timer.unref?.();
+  }
+
+  /** Resolves once the file is open; rejects with the open error (missing folder, no permission). */
+  ready(): Promise<void> {
+    return this.opened;
+  }
+
+  /** Queues one line (without its newline). Returns false when it was dropped. */
+  write(line: string): boolean {
+    if (this.error || this.closing) return this.drop();
+    if (this.stream.writableLength + this.pendingBytes + line.length + 1 > this.maxBufferedBytes) return this.drop();
+    if (this.unreportedDrops > 0) {
+      this.push(this.droppedLine(this.unreportedDrops));
+      this.unreportedDrops = 0;
+    }
+    this.push(line);
+    this.accepted++;
+    if (this.pendingBytes >= this.chunkBytes) this.flush();
+    return true;
+  }
+
+  /** Hands the pending lines to the stream unless it asked us to wait. */
+  flush(): void {
+    if (this.waitingForDrain || this.pending.length === 0 || this.error) return;
+    const chunk = this.pending.join('\n') + '\n';
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (!this.stream.write(chunk)) this.waitingForDrain = true;
+  }
+
+  /** Resolves once every accepted line has reached the file (the buffer is empty again). */
+  async idle(): Promise<void> {
+    while (!this.error && !this.closing) {
+      if (this.waitingForDrain) {
+        await once(this.stream, 'drain').catch(() => undefined);
+        continue;
+      }
+      this.flush();
+      if (this.waitingForDrain) continue;
+      // an empty write completes after every write before it
+      await new Promise<void>((resolve) => this.stream.write('', () => resolve()));
+      if (this.pending.length === 0 && !this.waitingForDrain) return;
+    }
+  }
+
+  /** Writes everything still waiting and resolves when the file is complete. Idempotent. */
+  close(lastLine?: () => string): Promise<void> {
+    this.closing ??= this.finish(lastLine);
+    return this.closing;
+  }
+
+  private async finish(lastLine?: () => string): Promise<void> {
+    clock.clearInterval(this.timer);
+    if (!this.error) {
+      if (this.unreportedDrops > 0) this.push(this.droppedLine(this.unreportedDrops));
+      this.unreportedDrops = 0;
+      if (lastLine) this.push(lastLine());
+      // on close the bound no longer matters: everything accepted goes out
+      this.waitingForDrain = false;
+      this.flush();
+    }
+    this.stream.off('drain', this.onDrain);
+    if (this.stream.destroyed || this.stream.closed) return;
+    const done = once(this.stream, 'close').catch(() => undefined);
+    this.stream.end();
+    await done;
+  }
+
+  private push(line: string): void {
+    this.pending.push(line);
+    this.pendingBytes += line.length + 1;
+  }
+
+  private drop(): false {
+    this.dropped++;
+    this.unreportedDrops++;
+    return false;
+  }
+
+  private readonly onDrain = (): void => {
+    this.waitingForDrain = false;
+    this.flush();
+  };
+
+  private readonly onError = (err: Error): void => {
+    this.error ??= err;
+    this.dropped += this.pending.length;
+    this.pending = [];
+    this.pendingBytes = 0;
+  };
+}
