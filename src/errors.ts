@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   MB_ERR_SCENARIO_INVALID: EXIT.usage, // message names the file and the field path
   MB_ERR_REPORT_INVALID: EXIT.usage, // not a report, or an unreadable one
   MB_ERR_SCHEMA_VERSION: EXIT.usage, // reports of incompatible schemaVersion
+  MB_ERR_TRACE_INVALID: EXIT.usage, // a trace file that is missing or has a line that is not JSON
   MB_ERR_TARGET_UNREACHABLE: EXIT.incomplete,
   MB_ERR_SERVER_DIED: EXIT.incomplete,
   MB_ERR_SERVER_START: EXIT.incomplete,
