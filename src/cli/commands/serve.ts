@@ -1,4 +1,77 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { LOG_LEVELS, type LogLevel } from '../../log.js';
+import { createReferenceServer } from '../../server/index.js';
+import { FAULT_NAMES, faultsHelp } from '../../server/faults.js';
 
-/** Registers the command(s) of this file on the program. (Placeholder while in development.) */
-export function register(_program: Command): void {}
+function intArg(min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (v: string): number => {
+    if (!/^\d+$/.test(v.trim())) throw new InvalidArgumentError(`expected an integer between ${min} and ${max}`);
+    const n = Number(v);
+    if (n < min || n > max) throw new InvalidArgumentError(`expected an integer between ${min} and ${max}`);
+    return n;
+  };
+}
+
+function collectFault(v: string, prev: string[] = []): string[] {
+  if (!(FAULT_NAMES as readonly string[]).includes(v)) {
+    throw new InvalidArgumentError(`unknown fault (known: ${FAULT_NAMES.join(', ')})`);
+  }
+  return [...prev, v];
+}
+
+interface ServeFlags {
+  host: string;
+  port: number;
+  heartbeatMs: number;
+  missedPongs: number;
+  maxPerUser: number;
+  maxTotal: number;
+  fault?: string[];
+  faultDelayMs?: number;
+  logLevel: LogLevel;
+  jwtSecret?: string;
+}
+
+/** `miscord-bench serve`: the bundled reference server in the foreground. */
+export function register(program: Command): void {
+  program
+    .command('serve')
+    .description('Run the bundled reference Miscord server (prints "listening http://HOST:PORT" on stdout when ready)')
+    .option('--host <host>', 'interface to bind', '127.0.0.1')
+    .option('--port <port>', 'port (0 = any free port)', intArg(0, 65535), 8080)
+    .option('--heartbeat-ms <ms>', 'protocol ping frame interval on every socket', intArg(10), 30_000)
+    .option('--missed-pongs <n>', 'missed pongs in a row before a socket is reaped', intArg(1, 1000), 2)
+    .option('--max-per-user <n>', 'sockets per user, all kinds (close 4008 beyond)', intArg(1), 3)
+    .option('--max-total <n>', 'sockets in all (close 1013 beyond)', intArg(1), 1000)
+    .option('--fault <name>', 'inject a named fault (repeatable; see below)', collectFault)
+    .option('--fault-delay-ms <ms>', 'lag of the slow-deregister fault (default 1500)', intArg(0, 3_600_000))
+    .addOption(new Option('--log-level <level>', 'stderr log level').choices(LOG_LEVELS).default('silent'))
+    .option('--jwt-secret <secret>', 'HS256 secret (random per start unless given)')
+    .addHelpText('after', `\nFaults (each off by default):\n${faultsHelp()}\n`)
+    .action(async (flags: ServeFlags) => {
+      const server = await createReferenceServer({
+        host: flags.host,
+        port: flags.port,
+        heartbeatMs: flags.heartbeatMs,
+        missedPongs: flags.missedPongs,
+        maxPerUser: flags.maxPerUser,
+        maxTotal: flags.maxTotal,
+        faults: flags.fault ?? [],
+        faultDelayMs: flags.faultDelayMs,
+        logLevel: flags.logLevel,
+        jwtSecret: flags.jwtSecret,
+      });
+      process.stdout.write(`listening ${server.url}\n`);
+      const signal = await new Promise<NodeJS.Signals>((resolve) => {
+        const on = (s: NodeJS.Signals) => {
+          process.off('SIGINT', on);
+          process.off('SIGTERM', on);
+          resolve(s);
+        };
+        process.on('SIGINT', on);
+        process.on('SIGTERM', on);
+      });
+      process.stderr.write(`miscord-bench serve: ${signal}, closing\n`);
+      await server.close();
+    });
+}

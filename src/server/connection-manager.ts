@@ -1,0 +1,226 @@
+import type { WebSocket } from 'ws';
+import { clock } from '../clock.js';
+import type { Logger } from '../log.js';
+import { CLOSE, type SocketKind, type StatsConnection, type StatsCounters } from '../protocol/messages.js';
+import type { FaultName } from './faults.js';
+
+/** One accepted socket and what the server knows of it. */
+export interface Conn {
+  id: string;
+  userId: number;
+  username: string;
+  kind: SocketKind;
+  /** the URL id: server id for chat, voice channel id for voice, null for notifications */
+  channelId: number | null;
+  /** chat only: the text channel after an in-band switch (null: every text channel) */
+  textChannelId: number | null;
+  connectedAt: number;
+  lastSeenAt: number;
+  ws: WebSocket;
+  /** pings sent since the last pong */
+  missed: number;
+  /** terminated by the heartbeat */
+  reaped: boolean;
+  /** the close was handled (guards against double deregistration) */
+  closed: boolean;
+}
+
+export interface Refusal {
+  code: number;
+  reason: string;
+}
+
+export interface ConnectionManagerOptions {
+  heartbeatMs: number;
+  missedPongs: number;
+  maxPerUser: number;
+  maxTotal: number;
+  faults: ReadonlySet<FaultName>;
+  faultDelayMs: number;
+  log: Logger;
+}
+
+const TAG = '[ConnectionManager]';
+
+/**
+ * The registry the stats route reports, the limits, and the heartbeat. Delivery does not go
+ * through the registry (each socket kind keeps its own subscriber sets), so a registry bug
+ * such as slot-overwrite hides a socket from the stats while it still receives, as in Miscord.
+ *
+ * Invariant on a clean server: every accepted socket is registered once on accept and
+ * deregistered exactly once when its `close` event fires (clean close, terminate or reap).
+ */
+export class ConnectionManager {
+  private readonly registry = new Map<string, Conn>();
+  private readonly perUser = new Map<number, number>();
+  /** every open registered socket, whatever the registry says (heartbeat and shutdown) */
+  readonly live = new Set<Conn>();
+  /** slot-overwrite: (user, kind, channel) → the conn id the registry holds for it */
+  private readonly slots = new Map<string, string>();
+  private readonly delayed = new Set<NodeJS.Timeout>();
+  private heartbeat: NodeJS.Timeout | undefined;
+  private seq = 0;
+  readonly counters: StatsCounters = { connections_opened: 0, connections_closed: 0, rejected: 0, reaped: 0 };
+
+  constructor(private readonly o: ConnectionManagerOptions) {}
+
+  /** Checks the limits for one more socket of `userId`; counts a refusal in `rejected`. */
+  admit(userId: number): Refusal | null {
+    if (this.registry.size >= this.o.maxTotal) {
+      return { code: CLOSE.tryAgainLater, reason: `server full: ${this.o.maxTotal} connections (MAX_TOTAL_CONNECTIONS)` };
+    }
+    const n = this.perUser.get(userId) ?? 0;
+    if (n >= this.o.maxPerUser) {
+      return { code: CLOSE.perUserLimit, reason: `too many connections for user ${userId}: ${n} of ${this.o.maxPerUser} (MAX_CONNECTIONS_PER_USER)` };
+    }
+    return null;
+  }
+
+  /** Counts a socket refused at accept (bad token, unknown id, full room or a limit). */
+  countRejected(): void {
+    this.counters.rejected++;
+  }
+
+  register(ws: WebSocket, userId: number, username: string, kind: SocketKind, channelId: number | null): Conn {
+    const now = clock.wall();
+    const conn: Conn = {
+      id: `c${++this.seq}`,
+      userId,
+      username,
+      kind,
+      channelId,
+      textChannelId: null,
+      connectedAt: now,
+      lastSeenAt: now,
+      ws,
+      missed: 0,
+      reaped: false,
+      closed: false,
+    };
+    this.live.add(conn);
+    this.counters.connections_opened++;
+    if (this.o.faults.has('slot-overwrite')) {
+      const key = slotKey(conn);
+      const prev = this.slots.get(key);
+      if (prev) this.removeEntry(prev);
+      this.slots.set(key, conn.id);
+    }
+    this.addEntry(conn);
+    ws.on('pong', () => {
+      conn.missed = 0;
+      conn.lastSeenAt = clock.wall();
+    });
+    this.o.log.debug(TAG, `register ${conn.id} user=${userId} kind=${kind} channel=${channelId} total=${this.registry.size}`);
+    return conn;
+  }
+
+  /** Call from the socket's `close` event; runs once per conn. */
+  closed(conn: Conn, code: number): void {
+    if (conn.closed) return;
+    conn.closed = true;
+    this.live.delete(conn);
+    this.counters.connections_closed++;
+    this.o.log.debug(TAG, `close ${conn.id} user=${conn.userId} kind=${conn.kind} code=${code}${conn.reaped ? ' (reaped)' : ''}`);
+    if (this.o.faults.has('zombie-socket')) {
+      // fault: the close is never propagated to the registry
+      return;
+    }
+    if (this.o.faults.has('slow-deregister')) {
+      // fault: the registry learns of the close late
+      const t = clock.setTimeout(() => {
+        this.delayed.delete(t);
+        this.deregister(conn);
+      }, this.o.faultDelayMs);
+      this.delayed.add(t);
+      return;
+    }
+    this.deregister(conn);
+  }
+
+  private deregister(conn: Conn): void {
+    if (this.o.faults.has('slot-overwrite')) {
+      // fault: removal by slot, which may hold another (still open) socket of the same user
+      const key = slotKey(conn);
+      const held = this.slots.get(key);
+      if (held) {
+        this.slots.delete(key);
+        this.removeEntry(held);
+      }
+      return;
+    }
+    this.removeEntry(conn.id);
+  }
+
+  private addEntry(conn: Conn): void {
+    this.registry.set(conn.id, conn);
+    this.perUser.set(conn.userId, (this.perUser.get(conn.userId) ?? 0) + 1);
+  }
+
+  private removeEntry(id: string): void {
+    const conn = this.registry.get(id);
+    if (!conn) return;
+    this.registry.delete(id);
+    const n = (this.perUser.get(conn.userId) ?? 1) - 1;
+    if (n > 0) this.perUser.set(conn.userId, n);
+    else this.perUser.delete(conn.userId);
+  }
+
+  touch(conn: Conn): void {
+    conn.lastSeenAt = clock.wall();
+  }
+
+  startHeartbeat(onTick?: (conn: Conn) => void): void {
+    if (this.heartbeat) return;
+    this.heartbeat = clock.setInterval(() => {
+      for (const conn of this.live) {
+        if (conn.missed >= this.o.missedPongs) {
+          conn.reaped = true;
+          this.counters.reaped++;
+          this.o.log.debug(TAG, `reap ${conn.id} user=${conn.userId} kind=${conn.kind}: ${conn.missed} pongs missed`);
+          conn.ws.terminate();
+          continue;
+        }
+        conn.missed++;
+        try {
+          conn.ws.ping();
+        } catch {
+          // the socket is closing; its close event will deregister it
+        }
+        onTick?.(conn);
+      }
+    }, this.o.heartbeatMs);
+  }
+
+  connections(): Conn[] {
+    return [...this.registry.values()];
+  }
+
+  get size(): number {
+    return this.registry.size;
+  }
+
+  /** Stops the heartbeat and the delayed removals (shutdown). Idempotent. */
+  stop(): void {
+    clock.clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+    for (const t of this.delayed) clock.clearTimeout(t);
+    this.delayed.clear();
+  }
+}
+
+function slotKey(c: Conn): string {
+  return `${c.userId}:${c.kind}:${c.channelId ?? '-'}`;
+}
+
+export function toStatsConnection(c: Conn): StatsConnection & { text_channel_id?: number | null } {
+  const out: StatsConnection & { text_channel_id?: number | null } = {
+    id: c.id,
+    user_id: c.userId,
+    kind: c.kind,
+    channel_id: c.channelId,
+    connected_at: new Date(c.connectedAt).toISOString(),
+    last_seen_at: new Date(c.lastSeenAt).toISOString(),
+  };
+  if (c.kind === 'chat') out.text_channel_id = c.textChannelId;
+  return out;
+}

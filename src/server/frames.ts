@@ -1,0 +1,49 @@
+import { WebSocket } from 'ws';
+
+/** Sends one JSON frame if the socket is open; a closing socket silently drops it. */
+export function send(ws: WebSocket, msg: object): void {
+  if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
+}
+
+/** Sends an already serialised frame (broadcasts serialise once). */
+export function sendText(ws: WebSocket, text: string): void {
+  if (ws.readyState === WebSocket.OPEN) ws.send(text);
+}
+
+export function sendError(ws: WebSocket, message: string): void {
+  send(ws, { type: 'error', message });
+}
+
+export type Frame = { type: string; [k: string]: unknown };
+
+/** Parses a text frame; on failure returns the message of the error frame to answer. */
+export function parseTextFrame(text: string): Frame | string {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return 'invalid JSON';
+  }
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return 'expected a JSON object';
+  const type = (v as { type?: unknown }).type;
+  if (typeof type !== 'string') return 'missing or non-string field "type"';
+  return v as Frame;
+}
+
+export function isId(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
+}
+
+/** The error message for a field of the wrong type, or null when it is fine. */
+export function checkFields(m: Frame, spec: Record<string, 'id' | 'string' | 'boolean' | 'object'>): string | null {
+  for (const [field, kind] of Object.entries(spec)) {
+    const v = m[field];
+    const ok =
+      kind === 'id' ? isId(v) : kind === 'object' ? !!v && typeof v === 'object' && !Array.isArray(v) : typeof v === kind;
+    if (!ok) {
+      const what = kind === 'id' ? 'a positive integer id' : kind === 'object' ? 'an object' : `a ${kind}`;
+      return `${m.type}: field "${field}" must be ${what}`;
+    }
+  }
+  return null;
+}

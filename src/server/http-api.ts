@@ -1,0 +1,225 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { hashPassword, verifyPassword, type TokenService } from './auth.js';
+import { BodyCheck, HttpError, emailProblem, readForm, readJson, sendJson } from './http-io.js';
+import type { Hub } from './hub.js';
+import type { ServerMetrics } from './prom-metrics.js';
+import { buildStats } from './stats.js';
+import type { Server, User } from './store.js';
+
+interface Ctx {
+  req: IncomingMessage;
+  params: string[];
+}
+type Handler = (ctx: Ctx) => Promise<unknown>;
+interface Route {
+  method: string;
+  re: RegExp;
+  name: string;
+  handler: Handler;
+}
+
+const UNAUTHORIZED = () => new HttpError(401, 'Could not validate credentials', { 'www-authenticate': 'Bearer' });
+
+function userOut(u: User) {
+  return { id: u.id, username: u.username, email: u.email, is_active: true, is_online: false, created_at: u.createdAt };
+}
+
+/**
+ * The HTTP routes of protocol.md, answered with Miscord's status codes and `{detail}` bodies.
+ * Unknown paths are 404, known paths with another method 405, bad ids in the path 422.
+ */
+export class HttpApi {
+  private readonly routes: Route[];
+
+  constructor(
+    private readonly hub: Hub,
+    private readonly tokens: TokenService,
+    private readonly metrics: ServerMetrics,
+  ) {
+    const R = (method: string, path: string, name: string, handler: Handler): Route => ({
+      method,
+      re: new RegExp(`^${path.replace(/\{\w+\}/g, '([^/]+)')}$`),
+      name,
+      handler,
+    });
+    this.routes = [
+      R('POST', '/api/auth/register', 'register', (c) => this.register(c)),
+      R('POST', '/api/auth/login', 'login', (c) => this.login(c)),
+      R('GET', '/api/auth/me', 'me', async (c) => userOut(await this.auth(c))),
+      R('POST', '/api/channels/?', 'create_server', (c) => this.createServer(c)),
+      R('GET', '/api/channels/?', 'list_servers', async (c) => {
+        const u = await this.auth(c);
+        return this.hub.store.serversOf(u.id).map((s) => this.serverOut(s));
+      }),
+      R('GET', '/api/channels/voice/{id}/members', 'voice_members', (c) => this.voiceMembers(c)),
+      R('GET', '/api/channels/{id}/?', 'get_server', async (c) => this.serverOut(await this.memberServer(c))),
+      R('POST', '/api/channels/{id}/join', 'join_server', (c) => this.join(c)),
+      R('POST', '/api/channels/{id}/text-channels', 'create_text_channel', (c) => this.createChannel(c, 'text')),
+      R('POST', '/api/channels/{id}/voice-channels', 'create_voice_channel', (c) => this.createChannel(c, 'voice')),
+      R('GET', '/api/debug/websocket-stats', 'stats', () => buildStats(this.hub)),
+      R('GET', '/health', 'health', async () => ({ status: 'healthy' })),
+    ];
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    let routeName = 'unknown';
+    try {
+      if (path === '/metrics' && req.method === 'GET') {
+        routeName = 'metrics';
+        const text = await this.metrics.registry.metrics();
+        res.writeHead(200, { 'content-type': this.metrics.registry.contentType });
+        res.end(text);
+        return;
+      }
+      const matches = this.routes.map((r) => ({ r, m: r.re.exec(path) })).filter((x) => x.m);
+      if (matches.length === 0) throw new HttpError(404, 'Not Found');
+      const hit = matches.find((x) => x.r.method === req.method);
+      if (!hit) throw new HttpError(405, 'Method Not Allowed', { allow: [...new Set(matches.map((x) => x.r.method))].join(', ') });
+      routeName = hit.r.name;
+      const body = await hit.r.handler({ req, params: hit.m!.slice(1) });
+      sendJson(res, 200, body);
+    } catch (err) {
+      if (err instanceof HttpError) {
+        sendJson(res, err.status, { detail: err.detail }, err.headers);
+      } else {
+        this.hub.log.error('[HTTP]', `${req.method} ${path}: ${(err as Error)?.stack ?? err}`);
+        sendJson(res, 500, { detail: 'Internal Server Error' });
+      }
+    } finally {
+      this.metrics.http.inc({ route: routeName, status: String(res.statusCode) });
+    }
+  }
+
+  private async auth(c: Ctx): Promise<User> {
+    const h = c.req.headers.authorization ?? '';
+    const m = /^Bearer\s+(\S+)$/i.exec(h);
+    const id = await this.tokens.verify(m?.[1]);
+    const user = id === null ? undefined : this.hub.store.users.get(id);
+    if (!user) throw UNAUTHORIZED();
+    return user;
+  }
+
+  private id(c: Ctx, i = 0): number {
+    const raw = c.params[i]!;
+    if (!/^\d{1,15}$/.test(raw)) {
+      throw new HttpError(422, [{ type: 'int_parsing', loc: ['path', 'id'], msg: 'Input should be a valid integer, unable to parse string as an integer', input: raw }]);
+    }
+    return Number(raw);
+  }
+
+  private async register(c: Ctx) {
+    const body = await readJson(c.req, this.hub.opts.maxBodyBytes);
+    const v = new BodyCheck(body);
+    const username = v.str('username', { min: 1, max: 100 });
+    const email = v.str('email', { min: 3, max: 254 });
+    const password = v.str('password', { min: 1, max: 256 });
+    if (email !== undefined) {
+      const problem = emailProblem(email);
+      if (problem) v.fail('email', 'value_error', problem, email);
+    }
+    v.done();
+    const { store } = this.hub;
+    if (store.userTaken(username!, email!)) throw new HttpError(400, 'Username or email already registered');
+    const hash = await hashPassword(password!, this.hub.opts.scryptCost);
+    // a concurrent registration may have taken the name while we hashed
+    if (store.userTaken(username!, email!)) throw new HttpError(400, 'Username or email already registered');
+    return userOut(store.addUser(username!, email!, hash));
+  }
+
+  private async login(c: Ctx) {
+    const form = await readForm(c.req, this.hub.opts.maxBodyBytes);
+    const username = form.get('username');
+    const password = form.get('password');
+    const missing = (['username', 'password'] as const).filter((f) => !form.get(f));
+    if (missing.length) throw new HttpError(422, missing.map((f) => ({ type: 'missing', loc: ['body', f], msg: 'Field required' })));
+    const user = this.hub.store.userByName(username!);
+    if (!user || !(await verifyPassword(password!, user.passwordHash))) {
+      throw new HttpError(401, 'Incorrect username or password', { 'www-authenticate': 'Bearer' });
+    }
+    return { access_token: await this.tokens.sign(user.id), token_type: 'bearer' };
+  }
+
+  private async createServer(c: Ctx) {
+    const user = await this.auth(c);
+    const v = new BodyCheck(await readJson(c.req, this.hub.opts.maxBodyBytes));
+    const name = v.str('name', { min: 1, max: 100 });
+    const description = v.str('description', { max: 1000, optional: true });
+    v.done();
+    return this.serverOut(this.hub.store.addServer(name!, description ?? null, user.id));
+  }
+
+  private serverOf(c: Ctx): Server {
+    const s = this.hub.store.servers.get(this.id(c));
+    if (!s) throw new HttpError(404, 'Channel not found');
+    return s;
+  }
+
+  private async memberServer(c: Ctx): Promise<Server> {
+    const user = await this.auth(c);
+    const s = this.serverOf(c);
+    if (!s.members.has(user.id)) throw new HttpError(403, 'Not a member of this channel');
+    return s;
+  }
+
+  private async join(c: Ctx) {
+    const user = await this.auth(c);
+    const s = this.serverOf(c);
+    if (s.members.has(user.id)) throw new HttpError(400, 'Already a member of this channel');
+    s.members.add(user.id);
+    return { detail: 'Successfully joined channel' };
+  }
+
+  private async createChannel(c: Ctx, kind: 'text' | 'voice') {
+    const user = await this.auth(c);
+    const s = this.serverOf(c);
+    if (s.ownerId !== user.id) throw new HttpError(403, 'Only the owner can create channels');
+    const v = new BodyCheck(await readJson(c.req, this.hub.opts.maxBodyBytes));
+    const name = v.str('name', { min: 1, max: 100 });
+    const channelId = v.int('channel_id', { min: 1 });
+    const position = v.int('position', { min: 0, optional: true });
+    const maxUsers = kind === 'voice' ? v.int('max_users', { min: 1, max: 99, optional: true }) : undefined;
+    v.done();
+    if (channelId !== s.id) throw new HttpError(400, `channel_id ${channelId} does not match the channel in the path (${s.id})`);
+    if (kind === 'text') {
+      const t = this.hub.store.addTextChannel(s, name!, position);
+      return { id: t.id, name: t.name, channel_id: s.id, position: t.position, type: 'text' };
+    }
+    const vc = this.hub.store.addVoiceChannel(s, name!, position, maxUsers ?? 10);
+    return { id: vc.id, name: vc.name, channel_id: s.id, position: vc.position, max_users: vc.maxUsers, type: 'voice' };
+  }
+
+  private async voiceMembers(c: Ctx) {
+    const user = await this.auth(c);
+    const vc = this.hub.store.voiceChannels.get(this.id(c));
+    if (!vc) throw new HttpError(404, 'Voice channel not found');
+    if (!this.hub.store.servers.get(vc.serverId)?.members.has(user.id)) throw new HttpError(403, 'Not a member of this channel');
+    const seen = new Set<number>();
+    const out = [];
+    for (const m of this.hub.voice.members(vc.id)) {
+      if (seen.has(m.userId)) continue;
+      seen.add(m.userId);
+      out.push({ id: m.userId, user_id: m.userId, username: m.username, is_muted: m.isMuted, is_deafened: m.isDeafened });
+    }
+    return out;
+  }
+
+  private serverOut(s: Server) {
+    const { store } = this.hub;
+    const text = s.textChannels.map((id) => store.textChannels.get(id)!).sort((a, b) => a.position - b.position || a.id - b.id);
+    const voice = s.voiceChannels.map((id) => store.voiceChannels.get(id)!).sort((a, b) => a.position - b.position || a.id - b.id);
+    return {
+      id: s.id,
+      name: s.name,
+      description: s.description,
+      owner_id: s.ownerId,
+      created_at: s.createdAt,
+      type: 'server' as const,
+      member_count: s.members.size,
+      channels: [
+        ...text.map((t) => ({ id: t.id, name: t.name, type: 'text' as const, position: t.position, channel_id: s.id })),
+        ...voice.map((v) => ({ id: v.id, name: v.name, type: 'voice' as const, position: v.position, max_users: v.maxUsers, channel_id: s.id })),
+      ],
+    };
+  }
+}

@@ -1,0 +1,121 @@
+import { randomBytes } from 'node:crypto';
+import { MbError } from '../errors.js';
+import { LOG_LEVELS, createLogger, type Logger, type LogLevel } from '../log.js';
+import type { IceServer } from '../protocol/messages.js';
+import { FAULT_NAMES, isFaultName, type FaultName } from './faults.js';
+
+/** Options of the reference server. Defaults are merged first, then contradictions refused. */
+export interface ReferenceServerOptions {
+  /** interface to bind; default 127.0.0.1 */
+  host?: string;
+  /** 0 = any free port; default 0 for the library (the CLI defaults to 8080) */
+  port?: number;
+  /** protocol ping frame every heartbeatMs on every socket; default 30000 */
+  heartbeatMs?: number;
+  /** a socket that misses this many pongs in a row is terminated (reaped); default 2 */
+  missedPongs?: number;
+  /** sockets per user, all kinds together (4008 beyond); default 3 */
+  maxPerUser?: number;
+  /** sockets in all (1013 beyond); default 1000 */
+  maxTotal?: number;
+  /** fault names from FAULTS, each off unless listed */
+  faults?: string[];
+  /** lag of the slow-deregister fault; only meaningful with that fault; default 1500 */
+  faultDelayMs?: number;
+  logLevel?: LogLevel;
+  /** a logger to use instead of one built from logLevel (tests) */
+  logger?: Logger;
+  /** HS256 secret; random per start unless given */
+  jwtSecret?: string;
+  /** lifetime of issued tokens; default 24 h (soak runs outlive Miscord's 30 min) */
+  tokenTtlSec?: number;
+  /** WebSocket frame cap (close 1009 beyond); default 128 KiB, far above any SDP */
+  maxPayloadBytes?: number;
+  /** HTTP body cap (413 beyond); default 1 MiB */
+  maxBodyBytes?: number;
+  /** a request whose headers are not complete by then gets 408; default 10000 */
+  headersTimeoutMs?: number;
+  /** a request not fully received by then gets 408; default 30000 */
+  requestTimeoutMs?: number;
+  /** ice_servers sent in `participants`; default [] (loopback needs none) */
+  iceServers?: IceServer[];
+  /** chat delivery shape: v1 `message` or the later `new_message`; default 'message' */
+  messageFormat?: 'message' | 'new_message';
+  /** scrypt cost N; default 2^14 would make hundreds of simulated sign-ups CPU-bound, so 2^12 */
+  scryptCost?: number;
+}
+
+export interface ResolvedOptions {
+  host: string;
+  port: number;
+  heartbeatMs: number;
+  missedPongs: number;
+  maxPerUser: number;
+  maxTotal: number;
+  faults: Set<FaultName>;
+  faultDelayMs: number;
+  log: Logger;
+  jwtSecret: Uint8Array;
+  tokenTtlSec: number;
+  maxPayloadBytes: number;
+  maxBodyBytes: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  iceServers: IceServer[];
+  messageFormat: 'message' | 'new_message';
+  scryptCost: number;
+}
+
+function usage(msg: string): MbError {
+  return new MbError('MB_ERR_USAGE', msg);
+}
+
+function int(name: string, v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw usage(`${name} must be an integer between ${min} and ${max}, got ${String(v)}`);
+  }
+  return v;
+}
+
+export function resolveOptions(o: ReferenceServerOptions = {}): ResolvedOptions {
+  const faults = new Set<FaultName>();
+  for (const f of o.faults ?? []) {
+    if (!isFaultName(f)) throw usage(`unknown fault "${f}" (known: ${FAULT_NAMES.join(', ')})`);
+    faults.add(f);
+  }
+  if (o.faultDelayMs !== undefined && !faults.has('slow-deregister')) {
+    throw usage('faultDelayMs only applies to the slow-deregister fault, which is not enabled');
+  }
+  if (o.logLevel !== undefined && !LOG_LEVELS.includes(o.logLevel)) {
+    throw usage(`unknown log level "${o.logLevel}" (known: ${LOG_LEVELS.join(', ')})`);
+  }
+  const r: ResolvedOptions = {
+    host: o.host ?? '127.0.0.1',
+    port: int('port', o.port ?? 0, 0, 65535),
+    heartbeatMs: int('heartbeatMs', o.heartbeatMs ?? 30_000, 10),
+    missedPongs: int('missedPongs', o.missedPongs ?? 2, 1, 1000),
+    maxPerUser: int('maxPerUser', o.maxPerUser ?? 3, 1),
+    maxTotal: int('maxTotal', o.maxTotal ?? 1000, 1),
+    faults,
+    faultDelayMs: int('faultDelayMs', o.faultDelayMs ?? 1500, 0, 3_600_000),
+    log: o.logger ?? createLogger(o.logLevel ?? 'silent'),
+    jwtSecret: new TextEncoder().encode(o.jwtSecret ?? randomBytes(32).toString('base64url')),
+    tokenTtlSec: int('tokenTtlSec', o.tokenTtlSec ?? 86_400, 1),
+    maxPayloadBytes: int('maxPayloadBytes', o.maxPayloadBytes ?? 128 * 1024, 256),
+    maxBodyBytes: int('maxBodyBytes', o.maxBodyBytes ?? 1024 * 1024, 64),
+    headersTimeoutMs: int('headersTimeoutMs', o.headersTimeoutMs ?? 10_000, 10),
+    requestTimeoutMs: int('requestTimeoutMs', o.requestTimeoutMs ?? 30_000, 10),
+    iceServers: o.iceServers ?? [],
+    messageFormat: o.messageFormat ?? 'message',
+    scryptCost: int('scryptCost', o.scryptCost ?? 4096, 2),
+  };
+  if (typeof r.host !== 'string' || r.host.length === 0) throw usage('host must be a non-empty string');
+  if (o.jwtSecret !== undefined && o.jwtSecret.length < 8) throw usage('jwtSecret must be at least 8 characters');
+  if (r.maxPerUser > r.maxTotal) throw usage(`maxPerUser (${r.maxPerUser}) cannot exceed maxTotal (${r.maxTotal})`);
+  if (r.headersTimeoutMs > r.requestTimeoutMs) {
+    throw usage(`headersTimeoutMs (${r.headersTimeoutMs}) cannot exceed requestTimeoutMs (${r.requestTimeoutMs})`);
+  }
+  if ((r.scryptCost & (r.scryptCost - 1)) !== 0) throw usage('scryptCost must be a power of two');
+  if (r.messageFormat !== 'message' && r.messageFormat !== 'new_message') throw usage('messageFormat must be message or new_message');
+  return r;
+}

@@ -1,0 +1,71 @@
+import { Counter, Gauge, Registry } from 'prom-client';
+import { SOCKET_KINDS } from '../protocol/messages.js';
+import type { Hub } from './hub.js';
+import { openFds } from './stats.js';
+
+/**
+ * GET /metrics: Prometheus text from a Registry of this server's own (never prom-client's
+ * global one, so two servers in one process, as in tests, do not collide). Values are read
+ * at scrape time from the hub, so the hot path pays nothing.
+ */
+export class ServerMetrics {
+  readonly registry = new Registry();
+  readonly http: Counter<'route' | 'status'>;
+
+  constructor(hub: Hub) {
+    const r = this.registry;
+    new Gauge({
+      name: 'miscord_connections',
+      help: 'Registered WebSocket connections by kind',
+      labelNames: ['kind'],
+      registers: [r],
+      collect() {
+        const by: Record<string, number> = { chat: 0, voice: 0, notifications: 0 };
+        for (const c of hub.cm.connections()) by[c.kind]!++;
+        for (const k of SOCKET_KINDS) this.set({ kind: k }, by[k]!);
+      },
+    });
+    const counter = (name: string, help: string, read: () => number) =>
+      new Gauge({ name, help, registers: [r], collect() { this.set(read()); } });
+    counter('miscord_connections_opened_total', 'Sockets registered since start', () => hub.cm.counters.connections_opened);
+    counter('miscord_connections_closed_total', 'Sockets closed since start', () => hub.cm.counters.connections_closed);
+    counter('miscord_connections_rejected_total', 'Sockets refused at accept since start', () => hub.cm.counters.rejected);
+    counter('miscord_connections_reaped_total', 'Sockets terminated by the heartbeat since start', () => hub.cm.counters.reaped);
+    counter('miscord_voice_members', 'Entries in all voice rooms', () => hub.voice.memberCount());
+    counter('miscord_messages_total', 'Chat messages stored since start', () => hub.store.messageCount());
+    new Gauge({
+      name: 'miscord_deliveries_total',
+      help: 'Frames delivered to sockets by kind since start',
+      labelNames: ['kind'],
+      registers: [r],
+      collect() {
+        for (const k of SOCKET_KINDS) this.set({ kind: k }, hub.delivered[k]);
+      },
+    });
+    new Gauge({
+      name: 'process_resident_memory_bytes',
+      help: 'Resident memory size in bytes',
+      registers: [r],
+      collect() {
+        this.set(process.memoryUsage().rss);
+      },
+    });
+    new Gauge({
+      name: 'nodejs_heap_used_bytes',
+      help: 'V8 heap used in bytes',
+      registers: [r],
+      collect() {
+        this.set(process.memoryUsage().heapUsed);
+      },
+    });
+    new Gauge({
+      name: 'process_open_fds',
+      help: 'Open file descriptors',
+      registers: [r],
+      async collect() {
+        this.set(await openFds());
+      },
+    });
+    this.http = new Counter({ name: 'miscord_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'status'], registers: [r] });
+  }
+}

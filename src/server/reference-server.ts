@@ -1,0 +1,119 @@
+import { createServer, type Server as HttpServer } from 'node:http';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { MbError } from '../errors.js';
+import { clock } from '../clock.js';
+import { TokenService } from './auth.js';
+import { ConnectionManager } from './connection-manager.js';
+import { send } from './frames.js';
+import { HttpApi } from './http-api.js';
+import type { Hub } from './hub.js';
+import { resolveOptions, type ReferenceServerOptions, type ResolvedOptions } from './options.js';
+import { ServerMetrics } from './prom-metrics.js';
+import { buildStats } from './stats.js';
+import { Store } from './store.js';
+import { VoiceRooms } from './voice-rooms.js';
+import { WsGateway } from './ws-gateway.js';
+
+export interface ReferenceServer {
+  /** http://host:port */
+  url: string;
+  /** ws://host:port */
+  wsUrl: string;
+  host: string;
+  port: number;
+  options: Readonly<ResolvedOptions>;
+  /** signs a token for a user id with the server's secret (tests, seeding) */
+  signToken(userId: number): Promise<string>;
+  /** the stats body, without HTTP */
+  stats(): ReturnType<typeof buildStats>;
+  /** closes every socket with 1001, then the HTTP server. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the bundled reference Miscord backend: HTTP routes, the three WebSockets, the
+ * registry with heartbeat and limits, and the faults asked for. Contradictory options are
+ * refused with MB_ERR_USAGE before anything listens; a port in use is MB_ERR_SERVER_START.
+ */
+export async function createReferenceServer(options: ReferenceServerOptions = {}): Promise<ReferenceServer> {
+  const opts = resolveOptions(options);
+  const log = opts.log;
+  const hub: Hub = {
+    opts,
+    log,
+    store: new Store(),
+    cm: new ConnectionManager(opts),
+    voice: new VoiceRooms(),
+    chat: new Map(),
+    notifications: new Map(),
+    delivered: { chat: 0, voice: 0, notifications: 0 },
+  };
+  const tokens = new TokenService(opts.jwtSecret, opts.tokenTtlSec);
+  const metrics = new ServerMetrics(hub);
+  const api = new HttpApi(hub, tokens, metrics);
+  const gateway = new WsGateway(hub, tokens);
+
+  const http: HttpServer = createServer({
+    headersTimeout: opts.headersTimeoutMs,
+    requestTimeout: opts.requestTimeoutMs,
+    // Node checks both timeouts on this interval (30 s by default), which would let a
+    // half-sent request hang far past them
+    connectionsCheckingInterval: Math.max(20, Math.min(1000, Math.floor(opts.headersTimeoutMs / 4))),
+  });
+  http.on('request', (req, res) => void api.handle(req, res));
+  http.on('upgrade', (req, socket, head) => {
+    gateway.upgrade(req, socket, head).catch((err) => {
+      log.error('[WS]', `upgrade failed: ${(err as Error)?.stack ?? err}`);
+      socket.destroy();
+    });
+  });
+  http.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return socket.destroy();
+    const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    const body = JSON.stringify({ detail: status === 408 ? 'Request Timeout' : 'Bad Request' });
+    socket.end(`HTTP/1.1 ${status} ${status === 408 ? 'Request Timeout' : 'Bad Request'}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+  });
+
+  try {
+    http.listen(opts.port, opts.host);
+    await once(http, 'listening');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'EADDRINUSE' ? 'is already in use' : e.code === 'EACCES' ? 'needs privileges' : `failed (${e.code ?? e.message})`;
+    throw new MbError('MB_ERR_SERVER_START', `cannot listen on ${opts.host}:${opts.port}: the port ${why}`, { code: e.code }, { cause: err });
+  }
+
+  hub.cm.startHeartbeat((conn) => {
+    // Miscord's notifications socket also pings in-band after a silence
+    if (conn.kind === 'notifications' && clock.wall() - conn.lastSeenAt >= opts.heartbeatMs) send(conn.ws, { type: 'ping' });
+  });
+
+  const addr = http.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  log.info('[ConnectionManager]', `listening on http://${host}:${addr.port} faults=[${[...opts.faults].join(',')}]`);
+
+  let closing: Promise<void> | null = null;
+  return {
+    url: `http://${host}:${addr.port}`,
+    wsUrl: `ws://${host}:${addr.port}`,
+    host,
+    port: addr.port,
+    options: opts,
+    signToken: (userId) => tokens.sign(userId),
+    stats: () => buildStats(hub),
+    close() {
+      closing ??= (async () => {
+        hub.cm.stop();
+        const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));
+        http.closeIdleConnections();
+        await gateway.close();
+        http.closeAllConnections();
+        await httpClosed;
+        hub.voice.clear();
+        log.info('[ConnectionManager]', 'closed');
+      })();
+      return closing;
+    },
+  };
+}

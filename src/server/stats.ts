@@ -1,0 +1,61 @@
+import { readdir } from 'node:fs/promises';
+import type { StatsProcess, StatsResponse } from '../protocol/messages.js';
+import { toStatsConnection } from './connection-manager.js';
+import type { Hub } from './hub.js';
+
+/** Open file descriptors of this process (Linux); -1 where /proc is missing. */
+export async function openFds(): Promise<number> {
+  try {
+    return (await readdir('/proc/self/fd')).length;
+  } catch {
+    return -1;
+  }
+}
+
+export async function processStats(): Promise<StatsProcess> {
+  const mem = process.memoryUsage();
+  return {
+    rss_bytes: mem.rss,
+    heap_used_bytes: mem.heapUsed,
+    open_handles: process.getActiveResourcesInfo().length,
+    open_fds: await openFds(),
+  };
+}
+
+/**
+ * The body of GET /api/debug/websocket-stats: the v1 fields computed from the registry
+ * (so registry faults show in them too), then the [ext] fields. Unlike Miscord, the totals
+ * include voice sockets and chat sockets are filed under `chat`.
+ */
+export async function buildStats(hub: Hub): Promise<StatsResponse & { faults: string[] }> {
+  const conns = hub.cm.connections();
+  const usersByType: Record<string, Set<number>> = { chat: new Set(), voice: new Set(), notifications: new Set() };
+  const connectionsByType: Record<string, number> = { chat: 0, voice: 0, notifications: 0 };
+  const users = new Set<number>();
+  const channels = new Set<string>();
+  for (const c of conns) {
+    users.add(c.userId);
+    usersByType[c.kind]!.add(c.userId);
+    connectionsByType[c.kind]!++;
+    if (c.channelId !== null) channels.add(`${c.kind}:${c.channelId}`);
+  }
+  return {
+    total_users: users.size,
+    total_connections: conns.length,
+    active_channels: channels.size,
+    users_by_type: Object.fromEntries(Object.entries(usersByType).map(([k, s]) => [k, s.size])),
+    connections_by_type: connectionsByType,
+    redis_connected: false,
+    connections: conns.map(toStatsConnection),
+    voice_rooms: hub.voice.snapshot(),
+    counters: { ...hub.cm.counters },
+    process: await processStats(),
+    config: {
+      heartbeat_ms: hub.opts.heartbeatMs,
+      missed_pongs: hub.opts.missedPongs,
+      max_per_user: hub.opts.maxPerUser,
+      max_total: hub.opts.maxTotal,
+    },
+    faults: [...hub.opts.faults],
+  };
+}

@@ -1,0 +1,115 @@
+import type { Conn } from './connection-manager.js';
+import { notifyServerMembers, type Hub } from './hub.js';
+import { checkFields, send, sendError, sendText, type Frame } from './frames.js';
+import type { VoiceMember } from './voice-rooms.js';
+
+const TAG = '[VOICE_WS]';
+
+/**
+ * `/ws/voice/{voiceChannelId}`: signaling for a full WebRTC mesh. The joiner gets the other
+ * users in the room; "others" is every socket in the room but the sender's, so a user's
+ * second tab hears about the first. Relays go to every socket of `target_id` in the room.
+ */
+export function voiceOpen(hub: Hub, conn: Conn): void {
+  const vcId = conn.channelId!;
+  const vc = hub.store.voiceChannels.get(vcId)!;
+  const seen = new Set<number>([conn.userId]);
+  const participants = [];
+  for (const m of hub.voice.members(vcId)) {
+    // the joiner's own other tabs are not peers of it
+    if (seen.has(m.userId)) continue;
+    seen.add(m.userId);
+    participants.push({ user_id: m.userId, username: m.username, is_muted: m.isMuted, is_deafened: m.isDeafened });
+  }
+  send(conn.ws, { type: 'participants', participants, ice_servers: hub.opts.iceServers });
+  const member: VoiceMember = { conn, userId: conn.userId, username: conn.username, isMuted: false, isDeafened: false, ghost: false };
+  broadcast(hub, member, { type: 'user_joined_voice', user_id: conn.userId, username: conn.username });
+  hub.voice.join(vcId, member);
+  notifyServerMembers(hub, vc.serverId, {
+    type: 'voice_channel_join',
+    user_id: conn.userId,
+    username: conn.username,
+    voice_channel_id: vcId,
+    voice_channel_name: vc.name,
+  });
+  hub.log.debug(TAG, `join ${conn.id} user=${conn.userId} room=${vcId} members=${hub.voice.members(vcId).length}`);
+}
+
+export function voiceClose(hub: Hub, conn: Conn, code: number): void {
+  const vcId = conn.channelId!;
+  const member = hub.voice.get(vcId, conn.id);
+  if (!member) return;
+  if (hub.opts.faults.has('voice-ghost') && (conn.reaped || code === 1006)) {
+    // fault: a socket that died without a close frame is never taken out of its room
+    member.ghost = true;
+    hub.log.debug(TAG, `ghost ${conn.id} user=${conn.userId} room=${vcId} code=${code}`);
+    return;
+  }
+  hub.voice.leave(vcId, conn.id);
+  broadcast(hub, member, { type: 'user_left_voice', user_id: conn.userId });
+  const vc = hub.store.voiceChannels.get(vcId);
+  if (vc) notifyServerMembers(hub, vc.serverId, { type: 'voice_channel_leave', user_id: conn.userId, username: conn.username, voice_channel_id: vcId });
+  hub.log.debug(TAG, `leave ${conn.id} user=${conn.userId} room=${vcId} code=${code}`);
+}
+
+const RELAYS: Record<string, string> = { offer: 'offer', answer: 'answer', ice_candidate: 'candidate' };
+const STATUS: Record<string, [field: string, out: string]> = {
+  mute: ['is_muted', 'user_muted'],
+  deafen: ['is_deafened', 'user_deafened'],
+  speaking: ['is_speaking', 'user_speaking'],
+};
+
+/** Returns false for an unknown type (the gateway answers with an error frame). */
+export function voiceMessage(hub: Hub, conn: Conn, m: Frame): boolean {
+  const member = hub.voice.get(conn.channelId!, conn.id);
+  if (!member) return fail(conn, 'not in a voice room');
+  const payloadField = RELAYS[m.type];
+  if (payloadField) {
+    const bad = checkFields(m, { target_id: 'id', [payloadField]: 'object' });
+    if (bad) return fail(conn, bad);
+    const target = m.target_id as number;
+    const targets = hub.voice.members(conn.channelId!).filter((t) => t.userId === target && t.conn !== conn);
+    if (targets.length === 0) {
+      sendError(conn.ws, `${m.type}: user ${target} is not in voice channel ${conn.channelId}`);
+      return true;
+    }
+    const text = JSON.stringify({ type: m.type, from_id: conn.userId, [payloadField]: m[payloadField] });
+    for (const t of targets) sendText(t.conn.ws, text);
+    hub.delivered.voice += targets.length;
+    if (hub.log.enabled('debug')) hub.log.debug(TAG, `relay ${m.type} ${conn.userId} -> ${target} room=${conn.channelId}`);
+    return true;
+  }
+  const status = STATUS[m.type];
+  if (status) {
+    const [field, out] = status;
+    const bad = checkFields(m, { [field]: 'boolean' });
+    if (bad) return fail(conn, bad);
+    const value = m[field] as boolean;
+    if (m.type === 'mute') member.isMuted = value;
+    if (m.type === 'deafen') member.isDeafened = value;
+    broadcast(hub, member, { type: out, user_id: conn.userId, [field]: value });
+    return true;
+  }
+  if (m.type === 'screen_share_start' || m.type === 'screen_share_stop') {
+    const out = m.type === 'screen_share_start' ? 'screen_share_started' : 'screen_share_stopped';
+    broadcast(hub, member, { type: out, user_id: conn.userId, username: conn.username });
+    return true;
+  }
+  return false;
+}
+
+function fail(conn: Conn, message: string): true {
+  sendError(conn.ws, message);
+  return true;
+}
+
+function broadcast(hub: Hub, from: VoiceMember, msg: object): void {
+  const text = JSON.stringify(msg);
+  let n = 0;
+  for (const m of hub.voice.members(from.conn.channelId!)) {
+    if (m === from) continue;
+    sendText(m.conn.ws, text);
+    n++;
+  }
+  hub.delivered.voice += n;
+}
