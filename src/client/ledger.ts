@@ -29,6 +29,8 @@ export interface SocketRecord {
   refusedStatus?: number;
   /** The client stopped answering pings on purpose (scenario action `freeze`). */
   frozen?: boolean;
+  /** clock.now() when the client froze it (the leak detector times the server's reap from it). */
+  frozenAt?: number;
   /** Abandoned without a close (the `leaky` switch strategy): the client forgot it but never closed it. */
   abandoned?: boolean;
 }

@@ -1,7 +1,7 @@
 import type { UserLedger, SocketRecord } from '../client/ledger.js';
-import type { Checkpoint, Finding } from '../report/schema.js';
+import type { Checkpoint, Finding, FindingClass } from '../report/schema.js';
 import type { EncodedHistogram } from '../metrics/latency-histogram.js';
-import type { StatsConfig } from '../protocol/messages.js';
+import type { SocketKind, StatsConfig } from '../protocol/messages.js';
 
 /**
  * The contract between the runner and the leak detector (src/leak). The runner owns the
@@ -11,13 +11,23 @@ export interface LeakUserView {
   ledger: UserLedger;
   /** extra per-user state the voice client exposes (peers by remote user, open sinks...) */
   voice?: { roomId: number | null; remoteUserIds: number[] } | null;
+  /** the user's bearer token: lets the detector read the voice members route as that user */
+  token?: string;
+  /** sockets the scenario means this user to hold now, by kind (a socket-growth check beyond them) */
+  expectedOpen?: Partial<Record<SocketKind, number>>;
+  /** open sockets that stopped receiving what their channel was sent (a phantom-socket) */
+  silentSockets?: Array<{ socket: string; expected: number; received: number }>;
 }
 
 export interface LeakDetector {
   /** Reads the baseline before any simulated user connects (v1 diffs are against it). */
   start(): Promise<void>;
-  /** Called for every client-side close, to measure close → deregister. */
-  onSocketClosed(userIndex: number, userId: number, rec: SocketRecord): void;
+  /**
+   * Called for every client-side close, to measure close → deregister. Pass the user's
+   * ledger when you have it: the detector needs the user's other open sockets to tell
+   * when the server has forgotten this one.
+   */
+  onSocketClosed(userIndex: number, userId: number, rec: SocketRecord, ledger?: UserLedger): void;
   /** Settles (polls until stable or `settleMs`), diffs, and records findings. */
   checkpoint(name: string, users: LeakUserView[], opts?: { final?: boolean; cycle?: number }): Promise<Checkpoint>;
   /** The server's config as the detector knows it (from [ext] stats or options). */
@@ -27,4 +37,24 @@ export interface LeakDetector {
   /** close_to_deregister and any other histograms the detector measured */
   histograms(): Record<string, EncodedHistogram>;
   close(): Promise<void>;
+}
+
+/** A finding as a check produces it, before the book gives it an id, a first-seen time and evidence. */
+export interface FindingDraft {
+  class: FindingClass;
+  message: string;
+  subject: Finding['subject'];
+  expected: unknown;
+  observed: unknown;
+  /** clock.now() when the leak began (the close, the freeze), for its age */
+  since?: number;
+  details?: Record<string, unknown>;
+}
+
+/** What a reconciler says about one server reading. */
+export interface Reconciliation {
+  drafts: FindingDraft[];
+  /** something may still change (a frozen socket not yet due): keep settling */
+  pending: boolean;
+  notes: string[];
 }
