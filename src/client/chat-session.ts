@@ -1,0 +1,196 @@
+import { clock } from '../clock.js';
+import { ROUTES, chatPayloadOf } from '../protocol/messages.js';
+import { ManagedSocket, type Conn, type SocketOwner } from './managed-socket.js';
+import type { ChatSub, DeliveryTracker } from './delivery-tracker.js';
+
+export type SwitchStrategy = 'reconnect' | 'in-band' | 'leaky';
+
+/** What a chat session needs beyond a socket owner. */
+export interface ChatOwner extends SocketOwner {
+  readonly tracker: DeliveryTracker;
+  /** the content of the next message: carries a run-unique id and the intended send time */
+  messageKey(intendedWall: number): string;
+}
+
+const SWITCH_ANSWER_TIMEOUT_MS = 2000;
+const PONG = '{"type":"pong"}';
+
+/**
+ * One chat "tab" of a simulated user on one Miscord server (the URL id is the server id).
+ * Sends messages whose content is their delivery key, answers pings, switches text
+ * channels by one of three strategies, and keeps the delivery accounting informed of
+ * which of its sockets should receive what.
+ */
+export class ChatSession {
+  readonly sock: ManagedSocket;
+  /** the text channel the user is in: where its messages go */
+  textChannelId: number;
+  private readonly subs = new Map<Conn, ChatSub>();
+  private switchWaiter: ((answer: string) => void) | null = null;
+
+  constructor(
+    private readonly owner: ChatOwner,
+    readonly serverId: number,
+    textChannelId: number,
+  ) {
+    this.textChannelId = textChannelId;
+    this.sock = new ManagedSocket(owner, 'chat', ROUTES.wsChat(serverId), serverId, {
+      onOpen: (conn) => {
+        const sub: ChatSub = { id: conn.id, serverId, filter: null, excuseBefore: 0 };
+        this.subs.set(conn, sub);
+        owner.tracker.subscribe(sub);
+      },
+      onClosed: (conn, byClient) => {
+        const sub = this.subs.get(conn);
+        if (sub) {
+          owner.tracker.unsubscribe(sub, byClient);
+          this.subs.delete(conn);
+        }
+      },
+      onFrame: (conn, frame) => this.onFrame(conn, frame),
+    });
+  }
+
+  get isOpen(): boolean {
+    return this.sock.isOpen;
+  }
+
+  async open(intendedAt = clock.now()): Promise<boolean> {
+    return (await this.sock.open(intendedAt)) !== null;
+  }
+
+  private onFrame(conn: Conn, frame: { type: string; [k: string]: unknown }): void {
+    if (conn.frozen || conn.abandoned) return;
+    switch (frame.type) {
+      case 'message':
+      case 'new_message': {
+        const p = chatPayloadOf(frame);
+        const sub = this.subs.get(conn);
+        if (p && sub && typeof p.content === 'string') {
+          const ours = this.owner.tracker.receipt(sub, p.content);
+          if (this.owner.env.tracer.writing) this.trace('msg.recv', conn, { type: frame.type, id: p.id, channel: p.text_channel_id, ours, size: p.content.length });
+        }
+        break;
+      }
+      case 'ping':
+        conn.ws.send(PONG);
+        break;
+      case 'channel_switched':
+        this.switchWaiter?.('ok');
+        break;
+      case 'error': {
+        const message = String(frame.message ?? '');
+        if (this.switchWaiter) this.switchWaiter(`error: ${message}`);
+        else {
+          this.owner.env.metrics.inc('errors.server_error');
+          this.owner.ledger.error('chat', message);
+          this.trace('error', conn, { error: message });
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  private trace(ev: string, conn: Conn, fields: Record<string, unknown>): void {
+    this.owner.env.tracer.emit({ ev, user: this.owner.ledger.index, socket: conn.rec.id, ...fields });
+  }
+
+  /** Sends one message to the current text channel; false when no socket could carry it. */
+  sendMessage(intendedWall: number): boolean {
+    const { tracker, env } = this.owner;
+    const key = this.owner.messageKey(intendedWall);
+    const ch = this.textChannelId;
+    tracker.expect(key, this.serverId, ch, intendedWall);
+    const ok = this.sock.send(`{"type":"message","content":${JSON.stringify(key)},"text_channel_id":${ch}}`);
+    if (!ok) {
+      tracker.unexpect(key);
+      env.metrics.inc('chat.skipped');
+      return false;
+    }
+    const c = this.sock.conn!;
+    env.tracer.emit({ ev: 'msg.sent', user: this.owner.ledger.index, socket: c.rec.id, type: 'message', channel: ch, size: key.length, ...(env.tracer.bodies ? { body: key } : {}) });
+    return true;
+  }
+
+  typing(): void {
+    if (this.sock.send(`{"type":"typing","text_channel_id":${this.textChannelId}}`)) this.owner.env.metrics.inc('chat.typing');
+  }
+
+  ping(intendedAt = clock.now()): void {
+    this.sock.ping(intendedAt);
+  }
+
+  /**
+   * Moves the user to another text channel. `chat.switch` is the time from `intendedAt`
+   * until the new subscription is confirmed (in-band) or the new socket is open.
+   */
+  async switchTo(textChannelId: number, strategy: SwitchStrategy, intendedAt = clock.now()): Promise<boolean> {
+    const { env, caps, tracker } = this.owner;
+    const from = this.textChannelId;
+    this.textChannelId = textChannelId;
+    let ok = false;
+    let how: SwitchStrategy = strategy;
+    const conn = this.sock.conn;
+    if (strategy === 'in-band' && caps.inBand !== 'no' && conn && !conn.frozen) {
+      const sub = this.subs.get(conn)!;
+      tracker.switching(sub, textChannelId);
+      const answer = await this.awaitSwitch(textChannelId);
+      tracker.switched(sub);
+      if (answer === 'ok') {
+        caps.inBand = 'yes';
+        conn.rec.textChannelId = textChannelId;
+        ok = true;
+      } else {
+        sub.filter = null;
+        caps.inBandUnsupported(answer);
+        how = 'reconnect';
+      }
+    } else if (strategy === 'in-band') how = 'reconnect';
+    if (!ok) {
+      if (how === 'leaky') {
+        const old = this.sock.abandon();
+        const sub = old && this.subs.get(old);
+        if (sub) {
+          tracker.unsubscribe(sub, true);
+          this.subs.delete(old!);
+        }
+      } else await this.sock.closeCurrent();
+      ok = await this.open();
+    }
+    if (ok) env.metrics.record('chat.switch', clock.now() - intendedAt);
+    else env.metrics.inc('errors.switch');
+    env.tracer.emit({ ev: 'chat.switch', user: this.owner.ledger.index, socket: this.sock.conn?.rec.id, from, to: textChannelId, strategy: how, ok });
+    return ok;
+  }
+
+  private awaitSwitch(textChannelId: number): Promise<string> {
+    return new Promise<string>((resolve) => {
+      const done = (answer: string) => {
+        clock.clearTimeout(timer);
+        this.switchWaiter = null;
+        resolve(answer);
+      };
+      const timer = clock.setTimeout(() => done('no answer within 2 s'), SWITCH_ANSWER_TIMEOUT_MS);
+      this.switchWaiter = done;
+      if (!this.sock.send(`{"type":"switch_channel","text_channel_id":${textChannelId}}`)) done('socket not open');
+    });
+  }
+
+  /** Stops answering pings and sending, without closing. */
+  freeze(): boolean {
+    const c = this.sock.freeze();
+    if (!c) return false;
+    const sub = this.subs.get(c);
+    if (sub) this.owner.tracker.unsubscribe(sub, true);
+    return true;
+  }
+
+  /** Closes every socket of this session (abandoned ones included); idempotent. */
+  async close(): Promise<void> {
+    this.switchWaiter?.('closing');
+    for (const sub of this.subs.values()) this.owner.tracker.unsubscribe(sub, true);
+    await this.sock.close();
+  }
+}

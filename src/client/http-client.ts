@@ -1,0 +1,122 @@
+import { ROUTES, type ServerOut, type TokenOut, type UserOut, type TextChannelOut, type VoiceChannelOut } from '../protocol/messages.js';
+import { MbError } from '../errors.js';
+import { clock } from '../clock.js';
+import type { ClientEnv } from './client-env.js';
+
+/** An HTTP answer outside 2xx, with its status and Miscord's `detail`. */
+export class HttpStatusError extends MbError {
+  constructor(
+    readonly status: number,
+    readonly route: string,
+    readonly detail: string,
+  ) {
+    super('MB_ERR_PROTOCOL', `${route} answered HTTP ${status}${detail ? `: ${detail}` : ''}`, { status, route });
+  }
+}
+
+export interface HttpCallOptions {
+  token?: string;
+  json?: unknown;
+  form?: Record<string, string>;
+  /** histogram to record the latency in (ms, from `startedAt`) */
+  histogram?: string;
+  /** intended start (clock.now()); defaults to now, so a late start counts against latency */
+  startedAt?: number;
+  /** trace subject */
+  user?: number;
+}
+
+/**
+ * The Miscord REST API as the bench uses it. Every call is traced (`http`) and counted
+ * (`errors.http.<status>` on failure); network failures become MB_ERR_TARGET_UNREACHABLE.
+ */
+export class HttpClient {
+  constructor(private readonly env: ClientEnv) {}
+
+  async call<T>(method: string, route: string, opts: HttpCallOptions = {}): Promise<T> {
+    const { env } = this;
+    const headers: Record<string, string> = {};
+    let body: string | undefined;
+    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+    if (opts.json !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(opts.json);
+    } else if (opts.form) {
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+      body = new URLSearchParams(opts.form).toString();
+    }
+    const start = opts.startedAt ?? clock.now();
+    let res: Response;
+    try {
+      res = await fetch(env.httpUrl + route, { method, headers, body, signal: AbortSignal.any([env.signal, AbortSignal.timeout(30_000)]) });
+    } catch (err) {
+      env.metrics.inc('errors.http.network');
+      env.tracer.emit({ ev: 'http', user: opts.user, method, route, status: 0, error: String((err as Error).cause ?? (err as Error).message) });
+      if (env.signal.aborted) throw env.signal.reason;
+      throw new MbError('MB_ERR_TARGET_UNREACHABLE', `${method} ${env.httpUrl}${route} failed: ${(err as Error).cause ?? (err as Error).message}`, undefined, { cause: err });
+    }
+    const text = await res.text().catch(() => '');
+    const ms = clock.now() - start;
+    env.tracer.emit({ ev: 'http', user: opts.user, method, route, status: res.status, ms: Math.round(ms * 1000) / 1000 });
+    if (!res.ok) {
+      env.metrics.inc(`errors.http.${res.status}`);
+      let detail = '';
+      try {
+        const d = (JSON.parse(text) as { detail?: unknown }).detail;
+        detail = typeof d === 'string' ? d : JSON.stringify(d);
+      } catch {
+        detail = text.slice(0, 200);
+      }
+      throw new HttpStatusError(res.status, `${method} ${route}`, detail);
+    }
+    if (opts.histogram) env.metrics.record(opts.histogram, ms);
+    try {
+      return (text ? JSON.parse(text) : null) as T;
+    } catch {
+      throw new MbError('MB_ERR_PROTOCOL', `${method} ${route} did not answer JSON`);
+    }
+  }
+
+  register(username: string, password: string, o: { user?: number; startedAt?: number } = {}): Promise<UserOut> {
+    return this.call('POST', ROUTES.register, { json: { username, email: `${username}@example.com`, password }, histogram: 'http.register', ...o });
+  }
+
+  login(username: string, password: string, o: { user?: number; startedAt?: number } = {}): Promise<TokenOut> {
+    return this.call('POST', ROUTES.login, { form: { username, password }, histogram: 'http.login', ...o });
+  }
+
+  me(token: string, user?: number): Promise<UserOut> {
+    return this.call('GET', ROUTES.me, { token, user });
+  }
+
+  createServer(token: string, name: string, user?: number): Promise<ServerOut> {
+    return this.call('POST', ROUTES.servers, { token, json: { name, description: 'miscord-bench' }, user });
+  }
+
+  getServer(token: string, id: number, user?: number): Promise<ServerOut> {
+    return this.call('GET', ROUTES.server(id), { token, user });
+  }
+
+  joinServer(token: string, id: number, user?: number): Promise<unknown> {
+    return this.call('POST', ROUTES.joinServer(id), { token, user });
+  }
+
+  createTextChannel(token: string, serverId: number, name: string, position: number, user?: number): Promise<TextChannelOut> {
+    return this.call('POST', ROUTES.textChannels(serverId), { token, json: { name, channel_id: serverId, position }, user });
+  }
+
+  createVoiceChannel(token: string, serverId: number, name: string, position: number, maxUsers: number, user?: number): Promise<VoiceChannelOut> {
+    return this.call('POST', ROUTES.voiceChannels(serverId), { token, json: { name, channel_id: serverId, position, max_users: maxUsers }, user });
+  }
+}
+
+/** The `sub` claim of a JWT (the user id), without verifying it: the server does that. */
+export function userIdOfToken(token: string): number | null {
+  try {
+    const payload = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as { sub?: unknown };
+    const id = Number(payload.sub);
+    return Number.isInteger(id) ? id : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,310 @@
+import WebSocket from 'ws';
+import { clock } from '../clock.js';
+import { parseFrame, type SocketKind } from '../protocol/messages.js';
+import type { ClientEnv, UserIdentity } from './client-env.js';
+import type { SocketRecord, UserLedger } from './ledger.js';
+import type { Capabilities } from './capabilities.js';
+
+/** Close codes that mean "refused" (bad token, unknown or full room, a limit), never retried. */
+export const REFUSAL_CLOSE_CODES: ReadonlySet<number> = new Set([1008, 1013, 4001, 4004, 4005, 4008]);
+
+const RECONNECT_BASE_MS = 250;
+const RECONNECT_CAP_MS = 5000;
+const RECONNECT_MAX_ATTEMPTS = 6;
+const CLOSE_GRACE_MS = 3000;
+
+/** What a socket needs from the simulated user that owns it. */
+export interface SocketOwner {
+  readonly env: ClientEnv;
+  readonly ledger: UserLedger;
+  readonly caps: Capabilities;
+  /** the logged-in identity (sockets are only opened after login) */
+  readonly identity: UserIdentity | null;
+  /** the user's seeded stream (reconnect jitter) */
+  random(): number;
+}
+
+/** One WebSocket connection, from open to close. A ManagedSocket goes through several on reconnects. */
+export interface Conn {
+  /** unique in the process: the delivery tracker keys on it */
+  readonly id: number;
+  readonly ws: WebSocket;
+  readonly rec: SocketRecord;
+  closingByClient: boolean;
+  frozen: boolean;
+  abandoned: boolean;
+  /** clock.now() of the ping in flight (its intended time), 0 when none */
+  pingAt: number;
+  readonly closed: Promise<void>;
+}
+
+export interface SocketHandlers {
+  onFrame(conn: Conn, frame: { type: string; [k: string]: unknown }): void;
+  onOpen?(conn: Conn): void;
+  onClosed?(conn: Conn, byClient: boolean): void;
+}
+
+export interface Refusal {
+  status?: number;
+  code?: number;
+  reason: string;
+}
+
+let nextConnId = 1;
+
+/**
+ * A socket of one kind that a simulated user keeps open: opens (recording refusals on the
+ * upgrade and refusal close codes alike), reconnects with capped exponential backoff and
+ * seeded jitter when the server drops it, pings, freezes, abandons, and closes.
+ */
+export class ManagedSocket {
+  conn: Conn | null = null;
+  lastRefusal: Refusal | null = null;
+  private closed = false;
+  private opening: WebSocket | null = null;
+  private readonly abandoned = new Set<Conn>();
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private attempts = 0;
+
+  constructor(
+    private readonly owner: SocketOwner,
+    readonly kind: SocketKind,
+    private readonly path: string,
+    readonly channelId: number | null,
+    private readonly handlers: SocketHandlers,
+    private readonly reconnect = true,
+  ) {}
+
+  get isOpen(): boolean {
+    return !!this.conn && !this.conn.frozen && this.conn.ws.readyState === WebSocket.OPEN;
+  }
+
+  /** Opens a new connection; resolves null when refused, unreachable or the kind is unavailable. */
+  open(intendedAt = clock.now()): Promise<Conn | null> {
+    const { env, ledger, caps, identity } = this.owner;
+    if (this.closed || env.signal.aborted) return Promise.resolve(null);
+    if (!caps.available(this.kind)) {
+      env.metrics.inc(`skipped.${this.kind}`);
+      return Promise.resolve(null);
+    }
+    const rec = ledger.socketOpening(this.kind, this.channelId);
+    const user = ledger.index;
+    env.tracer.emit({ ev: 'socket.opening', user, socket: rec.id, kind: this.kind, channel: this.channelId });
+    const ws = new WebSocket(`${env.wsUrl}${this.path}?token=${encodeURIComponent(identity?.token ?? '')}`, { perMessageDeflate: false, handshakeTimeout: 15_000 });
+    this.opening = ws;
+    return new Promise<Conn | null>((resolve) => {
+      let settled = false;
+      const fail = (refusal: Refusal | null, error?: string) => {
+        if (settled) return;
+        settled = true;
+        if (this.opening === ws) this.opening = null;
+        ws.removeAllListeners();
+        ws.on('error', () => {});
+        if (refusal) {
+          this.lastRefusal = refusal;
+          ledger.socketRefused(rec, refusal);
+          const what = refusal.status !== undefined ? `HTTP ${refusal.status}` : `close ${refusal.code}`;
+          env.metrics.inc(`refusals.${refusal.status ?? refusal.code}`);
+          env.tracer.emit({ ev: 'socket.refused', user, socket: rec.id, kind: this.kind, status: refusal.status, code: refusal.code, reason: refusal.reason });
+          caps.socketRefused(this.kind, `${what}${refusal.reason ? ` ${refusal.reason}` : ''}`);
+        } else {
+          ledger.socketClosed(rec, { code: 1006, reason: error, by: 'server' });
+          ledger.error(this.kind, error ?? 'connection failed');
+          env.metrics.inc(`errors.ws.connect`);
+          env.tracer.emit({ ev: 'error', user, socket: rec.id, kind: this.kind, error });
+        }
+        resolve(null);
+      };
+      ws.once('unexpected-response', (req, res) => {
+        // read a little of the body for Miscord's {detail}, then drop the request
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          if (body.length < 500) body += c;
+        });
+        const done = () => {
+          let reason = res.statusMessage ?? '';
+          try {
+            const d = (JSON.parse(body) as { detail?: unknown }).detail;
+            if (typeof d === 'string') reason = d;
+          } catch {
+            /* not JSON: keep the status text */
+          }
+          fail({ status: res.statusCode ?? 0, reason });
+          req.destroy();
+        };
+        res.once('end', done);
+        res.once('error', done);
+        res.once('close', done);
+      });
+      ws.once('error', (err) => fail(null, err.message));
+      ws.once('close', (code, reason) => {
+        // closed before the handshake finished: a refusal when it carries a refusal code
+        if (REFUSAL_CLOSE_CODES.has(code)) fail({ code, reason: reason.toString() });
+        else fail(null, `closed ${code} before open`);
+      });
+      ws.once('open', () => {
+        if (settled) return;
+        settled = true;
+        if (this.opening === ws) this.opening = null;
+        ws.removeAllListeners();
+        ledger.socketOpened(rec);
+        caps.socketOpened(this.kind);
+        env.metrics.record(`ws.connect.${this.kind}`, clock.now() - intendedAt);
+        env.tracer.emit({ ev: 'socket.open', user, socket: rec.id, kind: this.kind, channel: this.channelId });
+        let resolveClosed!: () => void;
+        const closedP = new Promise<void>((r) => (resolveClosed = r));
+        const conn: Conn = { id: nextConnId++, ws, rec, closingByClient: false, frozen: false, abandoned: false, pingAt: 0, closed: closedP };
+        ws.on('message', (data) => {
+          const frame = parseFrame(data);
+          if (frame) this.handlers.onFrame(conn, frame);
+          else env.metrics.inc('errors.frame');
+        });
+        ws.on('pong', () => {
+          if (conn.pingAt) {
+            env.metrics.record('ws.ping_rtt', clock.now() - conn.pingAt);
+            conn.pingAt = 0;
+          }
+        });
+        ws.on('error', (err) => {
+          env.metrics.inc('errors.ws');
+          ledger.error(this.kind, err.message);
+          env.tracer.emit({ ev: 'error', user, socket: rec.id, error: err.message });
+        });
+        ws.once('close', (code, reason) => {
+          this.onClose(conn, code, reason.toString());
+          resolveClosed();
+        });
+        if (this.closed) {
+          void this.closeConn(conn);
+          resolve(null);
+          return;
+        }
+        this.conn = conn;
+        this.attempts = 0;
+        this.handlers.onOpen?.(conn);
+        resolve(conn);
+      });
+    });
+  }
+
+  private onClose(conn: Conn, code: number, reason: string): void {
+    const { env, ledger, identity } = this.owner;
+    const by = conn.closingByClient ? 'client' : 'server';
+    ledger.socketClosed(conn.rec, { code, reason, by });
+    env.tracer.emit({ ev: 'socket.close', user: ledger.index, socket: conn.rec.id, kind: this.kind, code, reason, by });
+    const refused = by === 'server' && REFUSAL_CLOSE_CODES.has(code);
+    if (refused) {
+      // an accepted socket closed at once for a limit or a bad token is a refusal all the same
+      env.metrics.inc(`refusals.${code}`);
+      env.tracer.emit({ ev: 'socket.refused', user: ledger.index, socket: conn.rec.id, kind: this.kind, code, reason });
+      ledger.error(this.kind, `closed ${code} ${reason}`.trim());
+      this.lastRefusal = { code, reason };
+    } else if (by === 'server' && !conn.frozen) {
+      env.metrics.inc(`ws.dropped.${this.kind}`);
+    }
+    if (identity) env.events.onSocketClosed?.(identity, conn.rec);
+    this.handlers.onClosed?.(conn, by === 'client');
+    this.abandoned.delete(conn);
+    if (this.conn !== conn) return;
+    this.conn = null;
+    if (by === 'server' && !refused && !conn.frozen && this.reconnect && !this.closed && !env.signal.aborted) this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    const { env, ledger } = this.owner;
+    if (this.attempts >= RECONNECT_MAX_ATTEMPTS) {
+      ledger.error('reconnect', `${this.kind}: gave up after ${this.attempts} attempts`);
+      env.metrics.inc('errors.reconnect_gave_up');
+      return;
+    }
+    const wait = Math.min(RECONNECT_CAP_MS, RECONNECT_BASE_MS * 2 ** this.attempts) * (0.5 + 0.5 * this.owner.random());
+    this.attempts++;
+    ledger.reconnectAttempt();
+    env.metrics.inc('ws.reconnects');
+    this.reconnectTimer = clock.setTimeout(() => {
+      this.reconnectTimer = undefined;
+      void this.open().then((c) => {
+        if (!c && !this.closed && !this.lastRefusalIsFinal()) this.scheduleReconnect();
+      });
+    }, wait);
+  }
+
+  private lastRefusalIsFinal(): boolean {
+    return !!this.lastRefusal || !this.owner.caps.available(this.kind);
+  }
+
+  /** A protocol-level ping; the round trip (from `intendedAt`) goes to ws.ping_rtt. One in flight at a time. */
+  ping(intendedAt = clock.now()): void {
+    const c = this.conn;
+    if (!c || c.frozen || c.pingAt !== 0 || c.ws.readyState !== WebSocket.OPEN) return;
+    c.pingAt = intendedAt;
+    c.ws.ping();
+  }
+
+  /** Sends a text frame; false when there is no usable connection. */
+  send(text: string): boolean {
+    const c = this.conn;
+    if (!c || c.frozen || c.ws.readyState !== WebSocket.OPEN) return false;
+    c.ws.send(text);
+    return true;
+  }
+
+  /** Stops answering pings and sending, without closing: the server must reap it. */
+  freeze(): Conn | null {
+    const c = this.conn;
+    if (!c || c.frozen) return null;
+    c.frozen = true;
+    c.rec.frozen = true;
+    // ws has no public switch for this after construction; the receiver reads this flag per ping
+    (c.ws as unknown as { _autoPong: boolean })._autoPong = false;
+    this.owner.env.tracer.emit({ ev: 'socket.freeze', user: this.owner.ledger.index, socket: c.rec.id, kind: this.kind });
+    return c;
+  }
+
+  /** Forgets the current connection without closing it (the leaky client); it stays open until close(). */
+  abandon(): Conn | null {
+    const c = this.conn;
+    if (!c) return null;
+    c.abandoned = true;
+    c.rec.abandoned = true;
+    this.conn = null;
+    this.abandoned.add(c);
+    this.owner.env.tracer.emit({ ev: 'socket.abandon', user: this.owner.ledger.index, socket: c.rec.id, kind: this.kind });
+    return c;
+  }
+
+  /** Closes one connection from the client side and waits for the close to finish. */
+  async closeConn(c: Conn, code = 1000): Promise<void> {
+    if (c.ws.readyState === WebSocket.CLOSED) return c.closed;
+    if (!c.closingByClient) {
+      c.closingByClient = true;
+      this.owner.ledger.socketClosing(c.rec);
+      this.owner.env.tracer.emit({ ev: 'socket.closing', user: this.owner.ledger.index, socket: c.rec.id, kind: this.kind, code });
+      c.ws.close(code);
+    }
+    const t = clock.setTimeout(() => c.ws.terminate(), CLOSE_GRACE_MS);
+    try {
+      await c.closed;
+    } finally {
+      clock.clearTimeout(t);
+    }
+  }
+
+  /** Closes the current connection (keeping the session usable for a later open()). */
+  async closeCurrent(code = 1000): Promise<void> {
+    const c = this.conn;
+    if (c) await this.closeConn(c, code);
+  }
+
+  /** Closes everything this socket ever opened and stops reconnecting; idempotent. */
+  async close(code = 1000): Promise<void> {
+    this.closed = true;
+    clock.clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    this.opening?.terminate();
+    const all = [...this.abandoned];
+    if (this.conn) all.push(this.conn);
+    await Promise.all(all.map((c) => this.closeConn(c, code)));
+  }
+}
