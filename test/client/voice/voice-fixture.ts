@@ -1,0 +1,100 @@
+import { createReferenceServer, type ReferenceServer } from '../../../src/server/index.js';
+import { HttpClient } from '../../../src/client/http-client.js';
+import { UserLedger } from '../../../src/client/ledger.js';
+import type { ClientEnv, UserIdentity } from '../../../src/client/client-env.js';
+import { Metrics } from '../../../src/metrics/metrics.js';
+import { MemoryTracer } from '../../../src/trace/tracer.js';
+import { silentLogger } from '../../../src/log.js';
+import type { ReferenceServerOptions } from '../../../src/server/options.js';
+
+/** A reference server on 127.0.0.1:0, an env that relays loopback candidates only, and users in one server. */
+export interface VoiceFixture {
+  server: ReferenceServer;
+  env: ClientEnv;
+  metrics: Metrics;
+  http: HttpClient;
+  serverId: number;
+  voiceChannelId: number;
+  owner: UserIdentity;
+  users: Array<{ identity: UserIdentity; ledger: UserLedger }>;
+  /** register + login + join the world's server */
+  addUser(): Promise<{ identity: UserIdentity; ledger: UserLedger }>;
+  close(): Promise<void>;
+}
+
+let seq = 0;
+
+export async function voiceFixture(userCount: number, serverOptions: ReferenceServerOptions = {}): Promise<VoiceFixture> {
+  const server = await createReferenceServer({ port: 0, ...serverOptions });
+  const abort = new AbortController();
+  const metrics = new Metrics();
+  const env: ClientEnv = {
+    httpUrl: server.url,
+    wsUrl: server.wsUrl,
+    metrics,
+    tracer: new MemoryTracer(),
+    log: silentLogger,
+    iceServers: [], // never a STUN server in tests
+    loopbackOnly: true,
+    signal: abort.signal,
+    events: {},
+  };
+  const http = new HttpClient(env);
+  const login = async (index: number): Promise<UserIdentity> => {
+    const username = `vt${process.pid}x${++seq}`;
+    const u = await http.register(username, 'pw-voice-test');
+    const t = await http.login(username, 'pw-voice-test');
+    return { index, userId: u.id, username, token: t.access_token };
+  };
+  const owner = await login(999);
+  const srv = await http.createServer(owner.token, 'voice-test');
+  const full = await http.getServer(owner.token, srv.id);
+  const voiceChannelId = full.channels!.find((c) => c.type === 'voice')!.id;
+  const users: VoiceFixture['users'] = [];
+  const addUser = async () => {
+    const identity = await login(users.length);
+    await http.joinServer(identity.token, srv.id);
+    const entry = { identity, ledger: new UserLedger(identity.index, identity.username) };
+    entry.ledger.userId = identity.userId;
+    users.push(entry);
+    return entry;
+  };
+  for (let i = 0; i < userCount; i++) await addUser();
+  return {
+    server,
+    env,
+    metrics,
+    http,
+    serverId: srv.id,
+    voiceChannelId,
+    owner,
+    users,
+    addUser,
+    close: async () => {
+      abort.abort();
+      await server.close();
+    },
+  };
+}
+
+/** Waits for a condition re-checked every 20 ms (counters that change 100 times a second). */
+export async function waitUntil(pred: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const start = Date.now();
+  while (!pred()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export function openFds(): number {
+  return readdir('/proc/self/fd');
+}
+
+export function threads(): number {
+  return readdir('/proc/self/task');
+}
+
+import { readdirSync } from 'node:fs';
+function readdir(p: string): number {
+  return readdirSync(p).length;
+}
