@@ -25,21 +25,40 @@ export class ServerMetrics {
         for (const k of SOCKET_KINDS) this.set({ kind: k }, by[k]!);
       },
     });
+    // counters live in the hub; a Counter is re-read from it at scrape time
     const counter = (name: string, help: string, read: () => number) =>
-      new Gauge({ name, help, registers: [r], collect() { this.set(read()); } });
+      new Counter({
+        name,
+        help,
+        registers: [r],
+        collect() {
+          this.reset();
+          this.inc(read());
+        },
+      });
+    const gauge = (name: string, help: string, read: () => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: [r],
+        collect() {
+          this.set(read());
+        },
+      });
     counter('miscord_connections_opened_total', 'Sockets registered since start', () => hub.cm.counters.connections_opened);
     counter('miscord_connections_closed_total', 'Sockets closed since start', () => hub.cm.counters.connections_closed);
     counter('miscord_connections_rejected_total', 'Sockets refused at accept since start', () => hub.cm.counters.rejected);
     counter('miscord_connections_reaped_total', 'Sockets terminated by the heartbeat since start', () => hub.cm.counters.reaped);
-    counter('miscord_voice_members', 'Entries in all voice rooms', () => hub.voice.memberCount());
+    gauge('miscord_voice_members', 'Entries in all voice rooms', () => hub.voice.memberCount());
     counter('miscord_messages_total', 'Chat messages stored since start', () => hub.store.messageCount());
-    new Gauge({
+    new Counter({
       name: 'miscord_deliveries_total',
       help: 'Frames delivered to sockets by kind since start',
       labelNames: ['kind'],
       registers: [r],
       collect() {
-        for (const k of SOCKET_KINDS) this.set({ kind: k }, hub.delivered[k]);
+        this.reset();
+        for (const k of SOCKET_KINDS) this.inc({ kind: k }, hub.delivered[k]);
       },
     });
     new Gauge({
