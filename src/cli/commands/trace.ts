@@ -1,4 +1,117 @@
 import type { Command } from 'commander';
+import { MbError } from '../../errors.js';
+import { formatTraceLine } from '../../trace/format-event.js';
+import { filterForFinding, matchesTrace, readTrace, type TraceFilter } from '../../trace/trace-reader.js';
 
-/** Registers the command(s) of this file on the program. (Placeholder while in development.) */
-export function register(_program: Command): void {}
+interface TraceOptions {
+  user?: string;
+  socket?: string;
+  peer?: string;
+  ev?: string[];
+  finding?: string;
+  report?: string;
+  json?: boolean;
+}
+
+function parseUser(v: string): number {
+  const m = /^u?(\d+)$/.exec(v.trim());
+  if (!m) throw new MbError('MB_ERR_USAGE', `--user expects a simulated user index such as 3 or u3, got "${v}"`);
+  return Number(m[1]);
+}
+
+/** Buffered stdout that waits for `drain` and stops quietly when the reader goes away (`| head`). */
+function stdoutSink() {
+  let buf: string[] = [];
+  let size = 0;
+  let gone = false;
+  const onError = (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') gone = true;
+  };
+  process.stdout.on('error', onError);
+  const flush = async () => {
+    if (gone || buf.length === 0) return;
+    const chunk = buf.join('');
+    buf = [];
+    size = 0;
+    if (!process.stdout.write(chunk)) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          process.stdout.off('drain', done);
+          process.stdout.off('close', done);
+          resolve();
+        };
+        process.stdout.once('drain', done);
+        process.stdout.once('close', done);
+      });
+    }
+  };
+  return {
+    get gone() {
+      return gone;
+    },
+    async line(s: string) {
+      buf.push(s + '\n');
+      size += s.length + 1;
+      if (size >= 64 * 1024) await flush();
+    },
+    async close() {
+      await flush();
+      process.stdout.off('error', onError);
+    },
+  };
+}
+
+export async function traceCommand(file: string, opts: TraceOptions): Promise<void> {
+  if ((opts.finding === undefined) !== (opts.report === undefined)) {
+    throw new MbError('MB_ERR_USAGE', '--finding ID and --report FILE go together');
+  }
+  const filter: TraceFilter = {};
+  if (opts.finding !== undefined) {
+    const picked = await filterForFinding(opts.report!, opts.finding);
+    Object.assign(filter, picked.filter);
+    const f = picked.finding;
+    process.stderr.write(`${f.id} ${f.class ?? ''}: ${f.message ?? ''}\n`);
+  }
+  if (opts.user !== undefined) filter.user = parseUser(opts.user);
+  if (opts.socket !== undefined) filter.socket = opts.socket;
+  if (opts.peer !== undefined) filter.peer = opts.peer;
+  if (opts.ev?.length) filter.ev = opts.ev.flatMap((e) => e.split(',')).map((e) => e.trim().replace(/\.\*$/, '')).filter(Boolean);
+
+  const out = stdoutSink();
+  let shown = 0;
+  try {
+    for await (const { text, line } of readTrace(file)) {
+      if (!matchesTrace(line, filter)) continue;
+      shown++;
+      await out.line(opts.json ? text : formatTraceLine(line));
+      if (out.gone) break;
+    }
+  } finally {
+    await out.close();
+  }
+  if (shown === 0 && !opts.json) process.stderr.write('no event of the trace matched\n');
+}
+
+/** `miscord-bench trace FILE`: the story of one user, socket, peer or finding, from a trace. */
+export function register(program: Command): void {
+  program
+    .command('trace')
+    .description('Filter a trace written by `run --trace FILE` for a person: one readable line per event')
+    .argument('<file>', 'NDJSON trace file')
+    .option('--user <U>', 'only this simulated user (index, e.g. 3 or u3)')
+    .option('--socket <S>', 'only this socket (ledger id, e.g. u3-chat-2)')
+    .option('--peer <P>', 'only this peer connection (e.g. u3->u5)')
+    .option('--ev <NAME>', 'only these events (repeatable or comma-separated; "webrtc" matches every webrtc.* event)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--finding <ID>', "only the subject of this finding of --report (its user and socket or peer)")
+    .option('--report <R>', 'the JSON report that holds --finding')
+    .option('--json', 'print the matching NDJSON lines as written, not readable lines')
+    .addHelpText(
+      'after',
+      `
+Each line: seconds since the run started, user, socket or peer, event, its fields.
+Exit codes: 0 done, 2 missing or unreadable trace (the bad line is named), unknown finding, bad flag.`,
+    )
+    .action(async (file: string, opts: TraceOptions) => {
+      await traceCommand(file, opts);
+    });
+}

@@ -1,0 +1,151 @@
+import { describe, it, expect, afterEach } from 'vitest';
+import { PassThrough } from 'node:stream';
+import { UserLedger } from '../../src/client/ledger.js';
+import { countsOf, type StatsReading } from '../../src/client/stats-client.js';
+import type { StatsResponse } from '../../src/protocol/messages.js';
+import { buildLiveView, formatLiveState, installLiveStateTrigger } from '../../src/runner/live-state.js';
+
+function ledgers(): UserLedger[] {
+  const a = new UserLedger(0, 'mb-run-0');
+  a.userId = 10;
+  const n = a.socketOpening('notifications', null);
+  a.socketOpened(n);
+  const c1 = a.socketOpening('chat', 1);
+  a.socketOpened(c1);
+  a.socketClosing(c1);
+  a.socketClosed(c1, { code: 1000, by: 'client' });
+  const c2 = a.socketOpening('chat', 1);
+  a.socketOpened(c2);
+  c2.textChannelId = 3;
+  const b = new UserLedger(1, 'mb-run-1');
+  b.userId = 11;
+  const v = b.socketOpening('voice', 7);
+  b.socketOpened(v);
+  v.frozen = true;
+  const p = b.peerCreated(10, 7);
+  p.iceState = 'connected';
+  p.connectionState = 'connected';
+  b.acquire('sink', 2);
+  b.acquire('track');
+  return [b, a];
+}
+
+function stats(extra: Partial<StatsResponse> = {}): StatsReading {
+  const s: StatsResponse = {
+    total_users: 2,
+    total_connections: 4,
+    active_channels: 2,
+    users_by_type: {},
+    connections_by_type: {},
+    redis_connected: false,
+    connections: [
+      { id: 's1', user_id: 10, kind: 'notifications', channel_id: null, connected_at: '', last_seen_at: '' },
+      { id: 's2', user_id: 10, kind: 'chat', channel_id: 1, connected_at: '', last_seen_at: '' },
+      { id: 's3', user_id: 10, kind: 'chat', channel_id: 1, connected_at: '', last_seen_at: '' }, // the zombie
+      { id: 's4', user_id: 11, kind: 'voice', channel_id: 7, connected_at: '', last_seen_at: '' },
+    ],
+    voice_rooms: { '7': [11] },
+    ...extra,
+  };
+  return { stats: s, ext: true, counts: countsOf(s), at: 0 };
+}
+
+describe('buildLiveView / formatLiveState', () => {
+  it('lists every user with its live sockets, peers and media, and the totals client beside server', () => {
+    const view = buildLiveView({ ledgers: ledgers(), stats: stats(), phase: 'switch', elapsedMs: 12_300 });
+    expect(view.users.map((u) => u.index)).toEqual([0, 1]);
+    expect(view.users[0]!.sockets.map((s) => s.id)).toEqual(['u0-notifications-1', 'u0-chat-3']);
+    expect(view.users[0]!.serverSockets).toBe(3);
+    expect(view.users[1]).toMatchObject({ sinks: 2, tracks: 1, sources: 0, serverSockets: 1 });
+    expect(view.users[1]!.peers).toEqual([{ remoteUserId: 10, roomId: 7, iceState: 'connected', connectionState: 'connected' }]);
+    expect(view.totals.client).toEqual({ total: 3, chat: 1, voice: 1, notifications: 1, peers: 1 });
+    expect(view.totals.server).toEqual({ total: 4, chat: 2, voice: 1, notifications: 1 });
+
+    const text = formatLiveState(view);
+    expect(text).toMatch(/^miscord-bench live state {2}phase switch {2}elapsed 12\.3s {2}users 2\n/);
+    expect(text).toMatch(/ {2}total +3 +4 !\n/);
+    expect(text).toMatch(/ {2}chat +1 +2 !\n/);
+    expect(text).toMatch(/ {2}voice +1 +1\n/);
+    expect(text).toContain('u0 #10 mb-run-0  sockets 2 (server 3 !)  peers 0');
+    expect(text).toMatch(/u0-chat-3 +chat +ch 1\/3 +open/);
+    expect(text).not.toContain('u0-chat-2'); // closed sockets are history, not state
+    expect(text).toMatch(/u1-voice-1 +voice +ch 7 +open frozen/);
+    expect(text).toContain('peer -> #10 room 7  ice connected  conn connected');
+    expect(text).toContain('tracks 1 sources 0 sinks 2');
+  });
+
+  it('says n/a when the server cannot be read, and caps long user lists with notable users first', () => {
+    const many = Array.from({ length: 5 }, (_, i) => {
+      const l = new UserLedger(i, `u-${i}`);
+      const s = l.socketOpening('chat', 1);
+      l.socketOpened(s);
+      if (i === 4) s.abandoned = true;
+      return l;
+    });
+    const text = formatLiveState(buildLiveView({ ledgers: many, stats: null }), { maxUsers: 2 });
+    expect(text).toMatch(/ {2}total +5 +n\/a\n/);
+    expect(text.indexOf('u4 #?')).toBeGreaterThan(0);
+    expect(text.indexOf('u4 #?')).toBeLessThan(text.indexOf('u0 #?'));
+    expect(text).toContain('… 3 more users not shown');
+  });
+});
+
+describe('installLiveStateTrigger', () => {
+  const removers: Array<() => void> = [];
+  afterEach(() => {
+    for (const r of removers.splice(0)) r();
+  });
+
+  it('prints the state on SIGUSR2 and stops listening once removed', async () => {
+    const before = process.listenerCount('SIGUSR2');
+    let printed!: (s: string) => void;
+    const first = new Promise<string>((r) => (printed = r));
+    const remove = installLiveStateTrigger({ getView: () => buildLiveView({ ledgers: ledgers(), stats: stats() }), write: (s) => printed(s), stdin: null });
+    removers.push(remove);
+    expect(process.listenerCount('SIGUSR2')).toBe(before + 1);
+    process.kill(process.pid, 'SIGUSR2');
+    const text = await first;
+    expect(text).toContain('miscord-bench live state');
+    expect(text).toContain('u1 #11 mb-run-1');
+    remove();
+    remove();
+    expect(process.listenerCount('SIGUSR2')).toBe(before);
+  });
+
+  it('reports a view that cannot be built instead of throwing', async () => {
+    let printed!: (s: string) => void;
+    const got = new Promise<string>((r) => (printed = r));
+    removers.push(installLiveStateTrigger({ getView: async () => Promise.reject(new Error('stats timed out')), write: (s) => printed(s), stdin: null }));
+    process.kill(process.pid, 'SIGUSR2');
+    expect(await got).toBe('miscord-bench live state unavailable: stats timed out\n');
+  });
+
+  it('prints on a key press from a TTY, passes Ctrl-C on as SIGINT, and restores the terminal on remove', async () => {
+    const raw: boolean[] = [];
+    const tty = Object.assign(new PassThrough(), {
+      isTTY: true,
+      isRaw: false,
+      setRawMode(m: boolean) {
+        raw.push(m);
+        tty.isRaw = m;
+      },
+      unref() {},
+    });
+    let printed!: (s: string) => void;
+    const got = new Promise<string>((r) => (printed = r));
+    const remove = installLiveStateTrigger({ getView: () => buildLiveView({ ledgers: ledgers(), stats: null }), write: (s) => printed(s), stdin: tty });
+    removers.push(remove);
+    expect(raw).toEqual([true]);
+    tty.write('x'); // other keys do nothing
+    tty.write('s');
+    expect(await got).toContain('users 2');
+
+    const sigint = new Promise<void>((r) => process.once('SIGINT', () => r()));
+    tty.write('\u0003');
+    await sigint;
+
+    remove();
+    expect(raw).toEqual([true, false]);
+    expect(tty.listenerCount('data')).toBe(0);
+  });
+});
