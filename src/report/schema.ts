@@ -198,6 +198,8 @@ export const ReportSchema = z.object({
   findings: z.array(FindingSchema),
   gates: z.array(GateSchema),
   errors: z.array(z.object({ kind: z.string(), message: z.string(), count: z.number().int() })),
+  /** how the report was produced when that matters to a reader (merges: what was summed, what was not) */
+  notes: z.array(z.string()).optional(),
   verdict: z.object({
     exitCode: z.number().int(),
     passed: z.boolean(),

@@ -1,0 +1,146 @@
+import { MbError } from '../errors.js';
+import { FindingClassSchema, type Report } from './schema.js';
+import { RuleSet, exceeds, type RegressionRule } from './regression-rule.js';
+
+/**
+ * Compares a head report with one or more base reports. With several bases, each metric gets
+ * a band (min–max of the bases, with their mean and stddev): a head value inside the band is
+ * noise whatever the rule says, and a rule is applied from the band's edge outwards.
+ * A finding class present in head but in none of the bases is always a regression.
+ */
+export interface Band {
+  n: number;
+  mean: number;
+  stddev: number;
+  min: number;
+  max: number;
+}
+
+export type RowGroup = 'latency' | 'rate' | 'counter' | 'finding';
+
+export interface CompareRow {
+  metric: string;
+  group: RowGroup;
+  unit: string;
+  base: Band | null;
+  head: number | null;
+  /** head − base mean */
+  delta: number | null;
+  /** (head − base mean) / base mean, in % */
+  deltaPct: number | null;
+  /** which way is worse for this metric, when known */
+  worse: 'up' | 'down' | null;
+  rule: string | null;
+  regression: boolean;
+  reason: string | null;
+}
+
+export interface CompareResult {
+  passed: boolean;
+  exitCode: 0 | 4;
+  rows: CompareRow[];
+  regressions: Array<{ metric: string; reason: string }>;
+  rules: RegressionRule[];
+  notes: string[];
+}
+
+export interface CompareOptions {
+  maxRegression?: string[];
+  /** false drops the default rules (only --max-regression ones apply) */
+  defaults?: boolean;
+}
+
+const PCTS = ['p50', 'p90', 'p99', 'max'] as const;
+
+export function compareReports(bases: Report[], head: Report, opts: CompareOptions = {}): CompareResult {
+  if (bases.length === 0) throw new MbError('MB_ERR_USAGE', 'compare needs at least one base report');
+  const rules = new RuleSet(opts.maxRegression ?? [], opts.defaults ?? true);
+  const notes: string[] = [];
+  const scenarios = new Set([...bases, head].map((r) => r.scenario.name));
+  if (scenarios.size > 1) notes.push(`the reports come from different scenarios (${[...scenarios].join(', ')}): the comparison may not mean much`);
+  if (head.status === 'incomplete') notes.push(`head run is incomplete: ${head.abortReason ?? 'no reason given'}`);
+  bases.forEach((b, i) => b.status === 'incomplete' && notes.push(`base #${i + 1} is incomplete: ${b.abortReason ?? 'no reason given'}`));
+  if (!head.generator.reliable) notes.push(`head generator was saturated: ${head.generator.unreliableReason ?? ''}`.trim());
+
+  const rows: CompareRow[] = [];
+  const add = (metric: string, group: RowGroup, unit: string, worse: CompareRow['worse'], get: (r: Report) => number | null) => {
+    const baseVals = bases.map(get).filter((v): v is number => v !== null);
+    const headVal = get(head);
+    const base = baseVals.length ? band(baseVals) : null;
+    const row: CompareRow = { metric, group, unit, base, head: headVal, delta: null, deltaPct: null, worse, rule: null, regression: false, reason: null };
+    if (base && headVal !== null) {
+      row.delta = headVal - base.mean;
+      row.deltaPct = base.mean !== 0 ? (row.delta / Math.abs(base.mean)) * 100 : null;
+      const rule = rules.ruleFor(metric);
+      if (rule) {
+        row.rule = rule.text;
+        row.worse ??= rule.direction;
+        const why = exceeds(rule, base, headVal, unit);
+        if (why) {
+          row.regression = true;
+          row.reason = why;
+        }
+      }
+    }
+    rows.push(row);
+  };
+
+  const histNames = union([...bases, head].map((r) => Object.keys(r.histograms)));
+  for (const h of histNames)
+    for (const p of PCTS)
+      add(`${h}.${p}`, 'latency', 'ms', 'up', (r) => {
+        const x = r.histograms[h];
+        return x && x.count > 0 ? x[p] : null;
+      });
+  for (const k of union([...bases, head].map((r) => Object.keys(r.rates))))
+    add(`rates.${k}`, 'rate', '', rateWorse(k), (r) => r.rates[k] ?? null);
+  for (const k of union([...bases, head].map((r) => Object.keys(r.counters))))
+    add(`counters.${k}`, 'counter', '', counterWorse(k), (r) => r.counters[k] ?? 0);
+
+  // findings: a class that appears in head and in no base is a regression, rules or not
+  const classes = FindingClassSchema.options.filter((c) => [...bases, head].some((r) => r.findings.some((f) => f.class === c)));
+  for (const c of classes) {
+    const count = (r: Report) => r.findings.filter((f) => f.class === c).length;
+    const baseVals = bases.map(count);
+    const headVal = count(head);
+    const b = band(baseVals);
+    const isNew = headVal > 0 && b.max === 0;
+    rows.push({
+      metric: `findings.${c}`,
+      group: 'finding',
+      unit: '',
+      base: b,
+      head: headVal,
+      delta: headVal - b.mean,
+      deltaPct: b.mean !== 0 ? ((headVal - b.mean) / b.mean) * 100 : null,
+      worse: 'up',
+      rule: 'new class',
+      regression: isNew,
+      reason: isNew ? `${headVal} ${c} finding${headVal === 1 ? '' : 's'} in head, none in ${bases.length > 1 ? 'any base' : 'base'}` : null,
+    });
+  }
+
+  const regressions = rows.filter((r) => r.regression).map((r) => ({ metric: r.metric, reason: r.reason! }));
+  return { passed: regressions.length === 0, exitCode: regressions.length ? 4 : 0, rows, regressions, rules: rules.list(), notes };
+}
+
+export function band(values: number[]): Band {
+  const n = values.length;
+  const mean = values.reduce((a, b) => a + b, 0) / n;
+  const variance = n > 1 ? values.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1) : 0;
+  return { n, mean, stddev: Math.sqrt(variance), min: Math.min(...values), max: Math.max(...values) };
+}
+
+function rateWorse(name: string): CompareRow['worse'] {
+  if (/error|loss|lost|refus|drop|conceal/i.test(name)) return 'up';
+  if (/ratio|success|detected/i.test(name)) return 'down';
+  return null;
+}
+
+function counterWorse(name: string): CompareRow['worse'] {
+  return /error|refus|reconnect|lost|fail|timeout/i.test(name) ? 'up' : null;
+}
+
+function union(lists: string[][]): string[] {
+  return [...new Set(lists.flat())].sort();
+}

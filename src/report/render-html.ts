@@ -1,0 +1,264 @@
+import { LatencyHistogram } from '../metrics/latency-histogram.js';
+import { FindingClassSchema, type Finding, type Report, type ReportHistogram } from './schema.js';
+import { HTML_STYLE } from './html-style.js';
+import { barChart, esc, lineChart, type Series } from './svg-chart.js';
+import { brief, bytes, duration, num, subjectText, verdictLine, verdictWord } from './verdict-text.js';
+
+/**
+ * One self-contained HTML page: inline CSS and SVG drawn here, no script, no network. Order
+ * follows what a reader asks: did it pass, what failed and why, what leaked and how, then
+ * the latency curves, the sockets over time (client beside server), and media quality.
+ */
+export function renderHtml(r: Report): string {
+  const v = verdictWord(r);
+  const sections = [
+    header(r),
+    tiles(r),
+    notes(r),
+    gates(r),
+    findings(r),
+    latency(r),
+    timeline(r),
+    voice(r),
+    checkpoints(r),
+    errors(r),
+    footer(r),
+  ];
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>miscord-bench · ${esc(r.scenario.name)} · ${esc(v.word)}</title>
+<style>${HTML_STYLE}</style></head>
+<body><main>
+${sections.join('\n')}
+</main></body></html>
+`;
+}
+
+const COLORS = ['#2563eb', '#ea580c', '#16a34a', '#9333ea', '#0891b2', '#db2777', '#ca8a04', '#475569'];
+const LATENCY_ORDER = ['chat.deliver', 'chat.switch', 'ws.ping_rtt', 'ws.connect.chat', 'ws.connect.notifications', 'ws.connect.voice', 'http.login', 'http.register', 'voice.join', 'webrtc.offer_answer', 'webrtc.connected', 'webrtc.first_audio', 'screen.first_frame', 'close_to_deregister'];
+
+function header(r: Report): string {
+  const v = verdictWord(r);
+  const shard = r.shards.length > 1 ? `${r.shards.length} shards merged` : r.shards.length === 1 ? `shard ${r.shards[0]!.index}/${r.shards[0]!.count}` : 'one process';
+  const facts: Array<[string, string]> = [
+    ['users', num(r.ledger.users)],
+    ['duration', duration(r.durationMs)],
+    ['target', `${r.target.url}${r.target.bundled ? ' (bundled)' : ''}${r.target.extStats ? '' : ' · v1 stats'}`],
+    ['seed', String(r.scenario.seed)],
+    ['started', r.startedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z')],
+    ['run', shard],
+  ];
+  const nav = ['gates', 'findings', 'latency', 'timeline', ...(r.voice ? ['voice'] : []), 'checkpoints', ...(r.errors.length ? ['errors'] : [])];
+  return `<header class="verdict ${v.tone}"><div class="word">${esc(v.word)}</div><div><h1>${esc(r.scenario.name)}</h1><div class="why">${esc(r.scenario.description)}</div><div class="why">${esc(verdictLine(r))}</div></div></header>
+<div class="facts">${facts.map(([k, x]) => `<span>${esc(k)} <b>${esc(x)}</b></span>`).join('')}</div>
+<nav>${nav.map((n) => `<a href="#${n}">${n}</a>`).join('')}</nav>`;
+}
+
+function tiles(r: Report): string {
+  const t: Array<{ k: string; v: string; tone?: 'bad' | 'good' }> = [];
+  const ratio = r.rates.deliveryRatio;
+  if (ratio !== undefined) t.push({ k: 'delivery ratio', v: ratio === 1 ? '1' : ratio.toFixed(4), tone: ratio < 1 ? 'bad' : 'good' });
+  const d = r.histograms['chat.deliver'];
+  if (d?.count) t.push({ k: 'chat.deliver p99', v: `${num(d.p99)} ms` });
+  const failed = r.gates.filter((g) => !g.passed).length;
+  t.push({ k: 'gates failed', v: `${failed} / ${r.gates.length}`, tone: failed ? 'bad' : r.gates.length ? 'good' : undefined });
+  t.push({ k: 'findings', v: String(r.findings.length), tone: r.findings.length ? 'bad' : 'good' });
+  t.push({ k: 'sockets opened', v: num(r.ledger.connectionsCreated) });
+  t.push({ k: 'open at the end', v: num(r.ledger.openSocketsAtEnd), tone: r.ledger.openSocketsAtEnd ? 'bad' : undefined });
+  if (r.rates.deliveriesPerSec !== undefined) t.push({ k: 'deliveries / s', v: num(r.rates.deliveriesPerSec, 1) });
+  const errs = r.errors.reduce((a, e) => a + e.count, 0);
+  t.push({ k: 'errors', v: num(errs), tone: errs ? 'bad' : undefined });
+  return `<div class="tiles">${t.map((x) => `<div class="tile ${x.tone ?? ''}"><div class="v">${esc(x.v)}</div><div class="k">${esc(x.k)}</div></div>`).join('')}</div>`;
+}
+
+function notes(r: Report): string {
+  const n: string[] = [];
+  if (r.status === 'incomplete') n.push(`<b>The run could not complete:</b> ${esc(r.abortReason ?? 'no reason given')}. What follows is what was measured until then.`);
+  if (!r.generator.reliable) n.push(`<b>The generator was saturated</b>, so latencies may be its own: ${esc(r.generator.unreliableReason ?? '')}`);
+  for (const x of r.notes ?? []) n.push(esc(x));
+  return n.map((x) => `<div class="note">${x}</div>`).join('');
+}
+
+function gates(r: Report): string {
+  if (!r.gates.length) return `<h2 id="gates">Gates</h2><p class="muted">No gates: the scenario has no thresholds and none were given.</p>`;
+  const rows = [...r.gates]
+    .sort((a, b) => Number(a.passed) - Number(b.passed))
+    .map((g) => `<tr class="${g.passed ? '' : 'failed'}"><td>${g.passed ? '<span class="ok">✓</span>' : '<span class="ko">✗</span>'}</td><td><code>${esc(g.name)}</code></td><td>${g.source}</td><td class="n">${num(g.observed)}</td><td>${esc(g.reason)}</td></tr>`);
+  return `<h2 id="gates">Gates</h2><table><tr><th></th><th>gate</th><th>source</th><th class="n">observed</th><th>why</th></tr>${rows.join('')}</table>`;
+}
+
+function findings(r: Report): string {
+  const classes = FindingClassSchema.options.map((c) => {
+    const n = r.findings.filter((f) => f.class === c).length;
+    return `<span class="badge ${n ? '' : 'clean'}">${esc(c)}${n ? ` × ${n}` : ' ✓'}</span>`;
+  });
+  const shown = r.findings.slice(0, 100);
+  const more = r.findings.length > shown.length ? `<p class="muted">…and ${r.findings.length - shown.length} more in the JSON report.</p>` : '';
+  const body = r.findings.length ? shown.map(findingCard).join('') + more : '<p class="muted">No leak found: every server-side socket, voice member and peer matched what the clients held.</p>';
+  return `<h2 id="findings">Findings (${r.findings.length})</h2><div>${classes.join(' ')}</div>${body}`;
+}
+
+function findingCard(f: Finding): string {
+  const facts: Array<[string, string]> = [
+    ['subject', subjectText(f)],
+    ['expected', brief(f.expected)],
+    ['observed', brief(f.observed)],
+    ['checkpoint', f.checkpoint],
+    ['first seen', f.firstSeen],
+    ['age', f.ageMs === null ? '—' : duration(f.ageMs)],
+  ];
+  const details = f.evidence.details && Object.keys(f.evidence.details).length ? `<details><summary>details</summary><pre>${esc(JSON.stringify(f.evidence.details, null, 2))}</pre></details>` : '';
+  const trace = f.evidence.trace?.length ? `<details open><summary>trace of the subject (${f.evidence.trace.length} events)</summary>${traceTable(f)}</details>` : '';
+  return `<div class="card"><h3><span class="badge">${esc(f.class)}</span> <span class="mono">${esc(f.id)}</span> ${esc(f.message)}</h3>
+<table>${facts.map(([k, x]) => `<tr><th style="width:110px">${esc(k)}</th><td class="mono">${esc(x)}</td></tr>`).join('')}</table>${details}${trace}</div>`;
+}
+
+function traceTable(f: Finding): string {
+  const rows = (f.evidence.trace ?? []).slice(-40).map((line) => {
+    const { t, ev, ...rest } = line as Record<string, unknown>;
+    // the closes and refusals are usually the story of a leak: make them stand out
+    const hl = typeof ev === 'string' && /close|refus|leave|closing/.test(ev) ? ' class="hl"' : '';
+    return `<tr${hl}><td class="n">${esc(typeof t === 'number' ? t.toFixed(1) : String(t ?? ''))}</td><td>${esc(String(ev ?? ''))}</td><td>${esc(brief(rest).replace(/^\{|\}$/g, ''))}</td></tr>`;
+  });
+  return `<table class="trace"><tr><th class="n">t ms</th><th>event</th><th>fields</th></tr>${rows.join('')}</table>`;
+}
+
+function orderedHistograms(r: Report): Array<[string, ReportHistogram]> {
+  const rank = (k: string) => {
+    const i = LATENCY_ORDER.indexOf(k);
+    return i < 0 ? LATENCY_ORDER.length : i;
+  };
+  return Object.entries(r.histograms).sort(([a], [b]) => rank(a) - rank(b) || a.localeCompare(b));
+}
+
+function latency(r: Report): string {
+  const hs = orderedHistograms(r);
+  if (!hs.length) return `<h2 id="latency">Latency</h2><p class="muted">Nothing was measured.</p>`;
+  const rows = hs.map(([k, h]) => `<tr><td><code>${esc(k)}</code></td>${[h.count, h.min, h.p50, h.p90, h.p99, h.p999, h.max].map((x) => `<td class="n">${num(x)}</td>`).join('')}</tr>`);
+  const charts = hs.filter(([, h]) => h.count > 0).map(([k, h], i) => percentileChart(k, h, COLORS[i % COLORS.length]!));
+  return `<h2 id="latency">Latency</h2>
+<table><tr><th>metric (ms)</th><th class="n">count</th><th class="n">min</th><th class="n">p50</th><th class="n">p90</th><th class="n">p99</th><th class="n">p99.9</th><th class="n">max</th></tr>${rows.join('')}</table>
+<p class="muted">Percentile distributions, decoded from the stored HDR histograms: the x axis is in "nines" (90 %, 99 %, 99.9 %…), so the tail gets as much room as the median.</p>
+<div class="grid3">${charts.join('')}</div>`;
+}
+
+function percentileChart(name: string, h: ReportHistogram, color: string): string {
+  const hist = LatencyHistogram.decode(h);
+  const maxX = Math.max(1, Math.min(5, Math.log10(Math.max(10, h.count))));
+  const points: Array<[number, number]> = [];
+  for (let x = 0; x <= maxX + 1e-9; x += 0.05) points.push([x, hist.percentile(100 * (1 - 10 ** -x))]);
+  points.push([maxX, hist.percentile(100)]);
+  const ticks = [0, 1, 2, 3, 4, 5].filter((x) => x <= maxX).map((x) => ({ x, label: x === 0 ? '0%' : `${(100 * (1 - 10 ** -x)).toFixed(Math.max(0, x - 2))}%` }));
+  return `<div class="card">${lineChart([{ name: `n=${h.count}`, color, points, area: true }], { width: 340, height: 200, title: name, yLabel: 'ms', xTicks: ticks })}</div>`;
+}
+
+function phaseBands(r: Report): Array<{ from: number; to: number; label: string; shade: boolean }> {
+  const bands: Array<{ from: number; to: number; label: string; shade: boolean }> = [];
+  for (const s of r.timeline) {
+    const x = s.t / 1000;
+    const last = bands.at(-1);
+    if (last && last.label === s.phase) last.to = x;
+    else {
+      if (last) last.to = x;
+      // alternate shading so neighbouring phases are told apart without a legend
+      bands.push({ from: x, to: x, label: s.phase, shade: bands.length % 2 === 0 });
+    }
+  }
+  return bands;
+}
+
+function timeline(r: Report): string {
+  if (!r.timeline.length) return `<h2 id="timeline">Timeline</h2><p class="muted">No timeline samples.</p>`;
+  const t = (s: { t: number }) => s.t / 1000;
+  const bands = phaseBands(r);
+  const sockets: Series[] = [
+    { name: 'client: open sockets', color: '#2563eb', points: r.timeline.map((s) => [t(s), s.client.total]) },
+    { name: 'server: registered sockets', color: '#ea580c', dashed: true, points: r.timeline.filter((s) => s.server).map((s) => [t(s), s.server!.total]) },
+  ];
+  const perKind = (['chat', 'notifications', 'voice'] as const)
+    .filter((k) => r.timeline.some((s) => s.client[k] || s.server?.[k]))
+    .map((k) =>
+      lineChart(
+        [
+          { name: 'client', color: '#2563eb', points: r.timeline.map((s) => [t(s), s.client[k]]) },
+          { name: 'server', color: '#ea580c', dashed: true, points: r.timeline.filter((s) => s.server).map((s) => [t(s), s.server![k]]) },
+        ],
+        { width: 340, height: 180, title: `${k} sockets`, xLabel: 's', step: true },
+      ),
+    );
+  const rates: Series[] = [
+    { name: 'messages/s', color: '#16a34a', points: r.timeline.map((s) => [t(s), s.messagesPerSec]) },
+    { name: 'deliveries/s', color: '#9333ea', points: r.timeline.map((s) => [t(s), s.deliveriesPerSec]) },
+    ...(r.timeline.some((s) => s.errorsPerSec) ? [{ name: 'errors/s', color: '#dc2626', points: r.timeline.map((s): [number, number] => [t(s), s.errorsPerSec]) }] : []),
+  ];
+  const extra: string[] = [];
+  extra.push(lineChart([{ name: 'event-loop delay p99', color: '#475569', points: r.timeline.map((s) => [t(s), s.eventLoopDelayMs]) }], { width: 520, height: 200, title: 'generator event-loop delay (ms)', xLabel: 's', bands }));
+  if (r.timeline.some((s) => typeof s.serverRssBytes === 'number'))
+    extra.push(
+      lineChart([{ name: 'server RSS (MiB)', color: '#0891b2', points: r.timeline.filter((s) => typeof s.serverRssBytes === 'number').map((s) => [t(s), s.serverRssBytes! / 1048576]) }], {
+        width: 520,
+        height: 200,
+        title: 'server memory',
+        xLabel: 's',
+        yMin: 0,
+        bands,
+      }),
+    );
+  if (r.timeline.some((s) => typeof s.serverOpenFds === 'number'))
+    extra.push(lineChart([{ name: 'server open fds', color: '#ca8a04', points: r.timeline.filter((s) => typeof s.serverOpenFds === 'number').map((s) => [t(s), s.serverOpenFds!]) }], { width: 520, height: 200, title: 'server file descriptors', xLabel: 's', bands }));
+  return `<h2 id="timeline">Timeline</h2>
+<p class="muted">Sampled every second. A server line that stays above the client line after the clients close is a leak the server has not let go of; shaded bands are the scenario's phases.</p>
+<div class="card">${lineChart(sockets, { width: 1060, height: 280, title: 'open sockets: client against server', xLabel: 'seconds', step: true, bands })}</div>
+<div class="grid3">${perKind.map((c) => `<div class="card">${c}</div>`).join('')}</div>
+<div class="grid2"><div class="card">${lineChart(rates, { width: 520, height: 200, title: 'messages per second', xLabel: 's', bands })}</div>${extra.map((c) => `<div class="card">${c}</div>`).join('')}</div>`;
+}
+
+function voice(r: Report): string {
+  if (!r.voice) return '';
+  const rooms = r.voice.rooms;
+  const ratio = (rx: number, ex: number) => (ex > 0 ? rx / ex : 0);
+  const rows = [...rooms.map((x) => ({ ...x, label: String(x.roomId) })), { ...r.voice.totals, roomId: -1, label: 'all rooms' }].map(
+    (x) =>
+      `<tr${x.roomId === -1 ? ' style="font-weight:600"' : ''}><td>${esc(x.label)}</td><td class="n">${x.members}</td><td class="n">${x.pairs}</td><td class="n">${num(x.audioFramesReceived)} / ${num(x.audioFramesExpected)} (${(ratio(x.audioFramesReceived, x.audioFramesExpected) * 100).toFixed(1)}%)</td><td class="n">${x.tonesDetected} / ${x.pairs}</td><td class="n">${num(x.videoFramesReceived)}</td><td class="n">${num(x.packetsLost)}</td><td class="n">${num(x.jitterMs)}</td><td class="n">${num(x.rttMs)}</td><td class="n">${x.concealedRatio === null ? '—' : (x.concealedRatio * 100).toFixed(2) + '%'}</td><td class="n">${bytes(x.bytesSent)} / ${bytes(x.bytesReceived)}</td></tr>`,
+  );
+  const bars = barChart(
+    rooms.map((x) => {
+      const q = ratio(x.audioFramesReceived, x.audioFramesExpected);
+      return { label: `room ${x.roomId}`, value: q, color: q >= 0.99 ? '#16a34a' : q >= 0.9 ? '#ca8a04' : '#dc2626', text: `${(q * 100).toFixed(1)}%` };
+    }),
+    { width: 520, max: 1, title: 'audio frames received / expected' },
+  );
+  const tones = barChart(
+    rooms.map((x) => ({ label: `room ${x.roomId}`, value: x.pairs ? x.tonesDetected / x.pairs : 0, color: x.tonesDetected === x.pairs ? '#16a34a' : '#dc2626', text: `${x.tonesDetected}/${x.pairs}` })),
+    { width: 520, max: 1, title: 'pairs whose receiver heard the sender’s tone' },
+  );
+  return `<h2 id="voice">Media quality per room</h2>
+<table><tr><th>room</th><th class="n">members</th><th class="n">pairs</th><th class="n">audio frames</th><th class="n">tones</th><th class="n">video frames</th><th class="n">packets lost</th><th class="n">jitter ms</th><th class="n">rtt ms</th><th class="n">concealed</th><th class="n">bytes sent / received</th></tr>${rows.join('')}</table>
+<div class="grid2"><div class="card">${bars}</div><div class="card">${tones}</div></div>`;
+}
+
+function checkpoints(r: Report): string {
+  if (!r.checkpoints.length) return `<h2 id="checkpoints">Checkpoints</h2><p class="muted">No leak checkpoints (leak check off).</p>`;
+  const rows = r.checkpoints.map(
+    (c) =>
+      `<tr class="${c.findings.length ? 'failed' : ''}"><td>${esc(c.name)}</td><td class="mono">${esc(c.at)}</td><td>${c.mode}</td><td class="n">${num(c.settledMs)} ms${c.stable ? '' : ' (not stable)'}</td><td class="mono">${esc(brief(c.server))}</td><td class="mono">${esc(brief(c.client))}</td><td class="n">${c.findings.length ? `<span class="ko">${c.findings.length}</span>` : '<span class="ok">0</span>'}</td></tr>`,
+  );
+  const l = r.ledger;
+  return `<h2 id="checkpoints">Checkpoints</h2>
+<table><tr><th>checkpoint</th><th>at</th><th>stats</th><th class="n">settled</th><th>server view</th><th>client view</th><th class="n">findings</th></tr>${rows.join('')}</table>
+<p>Client ledger: ${num(l.connectionsCreated)} sockets opened, ${num(l.connectionsDestroyed)} closed, ${num(l.openSocketsAtEnd)} open at the end; ${num(l.reconnectAttempts)} reconnects, ${num(l.refusals)} refusals; peers ${num(l.peersCreated)} created, ${num(l.peersClosed)} closed, ${num(l.openPeersAtEnd)} open at the end.
+${Object.entries(l.byKind).map(([k, x]) => `<code>${esc(k)}</code> ${x.opened}/${x.closed}`).join(' · ')}</p>`;
+}
+
+function errors(r: Report): string {
+  if (!r.errors.length && !r.ledger.lastErrors.length) return '';
+  const rows = r.errors.slice(0, 50).map((e) => `<tr><td><code>${esc(e.kind)}</code></td><td class="n">${num(e.count)}</td><td>${esc(e.message)}</td></tr>`);
+  const last = r.ledger.lastErrors.slice(0, 20).map((e) => `<tr><td>user ${e.user}</td><td>${esc(e.error)}</td></tr>`);
+  return `<h2 id="errors">Errors</h2>${rows.length ? `<table><tr><th>kind</th><th class="n">count</th><th>message</th></tr>${rows.join('')}</table>` : ''}${last.length ? `<h3 style="margin-top:12px">last error per user</h3><table>${last.join('')}</table>` : ''}`;
+}
+
+function footer(r: Report): string {
+  const g = r.generator;
+  const rates = Object.entries(r.rates).map(([k, x]) => `${esc(k)} ${num(x, 4)}`).join(' · ');
+  return `<footer>rates: ${rates}<br>generator: ${g.processes} process${g.processes === 1 ? '' : 'es'}, event-loop delay p99 ${num(g.eventLoopDelayP99Ms)} ms (max ${num(g.eventLoopDelayMaxMs)}), CPU ${num((g.cpuUserMs + g.cpuSystemMs) / 1000)} s, peak RSS ${bytes(g.peakRssBytes)}<br>miscord-bench ${esc(r.tool.version)} · report schema ${r.schemaVersion} · ${esc(r.startedAt)} → ${esc(r.endedAt)}</footer>`;
+}
