@@ -1,0 +1,114 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createTracer } from '../../src/trace/create-tracer.js';
+
+// runs the built CLI: `npm test` builds first (or run `npx tsc -p .`)
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const BIN = join(ROOT, 'bin', 'miscord-bench.js');
+
+function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, timeout: 20_000, env: { ...process.env, NO_COLOR: '1' } }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+let dir: string;
+let trace: string;
+let report: string;
+
+beforeAll(async () => {
+  expect(existsSync(join(ROOT, 'dist', 'cli', 'main.js')), 'build first: npx tsc -p .').toBe(true);
+  dir = mkdtempSync(join(tmpdir(), 'mb-trace-cli-'));
+  trace = join(dir, 'run.ndjson');
+  report = join(dir, 'report.json');
+  const tracer = createTracer({ file: trace });
+  tracer.emit({ ev: 'http', user: 0, method: 'POST', route: '/api/auth/login', status: 200 });
+  tracer.emit({ ev: 'socket.opening', user: 0, socket: 'u0-chat-1', kind: 'chat', channelId: 1 });
+  tracer.emit({ ev: 'socket.open', user: 0, socket: 'u0-chat-1' });
+  tracer.emit({ ev: 'socket.opening', user: 1, socket: 'u1-chat-1', kind: 'chat', channelId: 1 });
+  tracer.emit({ ev: 'msg.sent', user: 0, socket: 'u0-chat-1', type: 'message', bytes: 64 });
+  tracer.emit({ ev: 'chat.switch', user: 0, socket: 'u0-chat-1', from: 1, to: 2, strategy: 'reconnect' });
+  tracer.emit({ ev: 'socket.closing', user: 0, socket: 'u0-chat-1', code: 1000 });
+  tracer.emit({ ev: 'socket.close', user: 0, socket: 'u0-chat-1', by: 'client', code: 1000, reason: 'switch' });
+  tracer.emit({ ev: 'webrtc.ice_state', user: 1, peer: 'u1->u0', state: 'connected' });
+  tracer.emit({ ev: 'checkpoint', name: 'final', findings: 1 });
+  await tracer.close();
+  writeFileSync(
+    report,
+    JSON.stringify({
+      findings: [
+        { id: 'F1', class: 'zombie-socket', message: 'u0 chat socket u0-chat-1 closed by the client is still registered', subject: { user: 0, socket: 'u0-chat-1' } },
+        { id: 'F2', class: 'resource-growth', message: 'server heap grows', subject: {} },
+      ],
+    }),
+  );
+});
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('miscord-bench trace', () => {
+  it('prints one readable line per event of a user, in order', async () => {
+    const r = await cli(['trace', trace, '--user', '0']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines.map((l) => l.trim().split(/\s+/)[3])).toEqual(['http', 'socket.opening', 'socket.open', 'msg.sent', 'chat.switch', 'socket.closing', 'socket.close']);
+    expect(lines.at(-1)).toMatch(/^\s+\d+\.\d{6}s u0 +u0-chat-1 +socket\.close +by=client code=1000 reason=switch$/);
+    expect(r.stderr).toBe('');
+  });
+
+  it('filters by event name or family and prints NDJSON with --json', async () => {
+    const r = await cli(['trace', trace, '--ev', 'socket.close,webrtc', '--json']);
+    expect(r.code).toBe(0);
+    const evs = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { ev: string });
+    expect(evs.map((e) => e.ev)).toEqual(['socket.close', 'webrtc.ice_state']);
+  });
+
+  it('filters by peer', async () => {
+    const r = await cli(['trace', trace, '--peer', 'u1->u0']);
+    expect(r.stdout.trim().split('\n')).toHaveLength(1);
+    expect(r.stdout).toContain('webrtc.ice_state  state=connected');
+  });
+
+  it("shows a finding's subject from the report, naming the finding on stderr", async () => {
+    const r = await cli(['trace', trace, '--finding', 'F1', '--report', report]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('F1 zombie-socket: u0 chat socket u0-chat-1 closed by the client is still registered');
+    const evs = r.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/)[3]);
+    expect(evs).toEqual(['socket.opening', 'socket.open', 'msg.sent', 'chat.switch', 'socket.closing', 'socket.close']);
+    const server = await cli(['trace', trace, '--finding', 'F2', '--report', report]);
+    expect(server.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/)[3])).toEqual(['trace.start', 'checkpoint', 'trace.end']);
+  });
+
+  it('exits 2 with one clear line for a missing file, a bad line, an unknown finding or a bad flag', async () => {
+    const bad = join(dir, 'bad.ndjson');
+    writeFileSync(bad, '{"t":0,"ev":"trace.start"}\n\n{"t":1,"ev":\n');
+    // independent processes: run them side by side
+    const [missing, badLine, unknown, lonely, user] = await Promise.all([
+      cli(['trace', join(dir, 'nope.ndjson')]),
+      cli(['trace', bad]),
+      cli(['trace', trace, '--finding', 'F9', '--report', report]),
+      cli(['trace', trace, '--finding', 'F1']),
+      cli(['trace', trace, '--user', 'bob']),
+    ]);
+    expect(missing).toMatchObject({ code: 2, stdout: '' });
+    expect(missing.stderr.trim().split('\n')).toEqual([expect.stringMatching(/cannot read trace .*nope\.ndjson: no such file \(MB_ERR_TRACE_INVALID\)$/)]);
+
+    expect(badLine.code).toBe(2);
+    expect(badLine.stderr).toMatch(/bad\.ndjson:3: not JSON/);
+
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr.trim()).toMatch(/finding F9 is not in .*report\.json \(it has F1, F2\) \(MB_ERR_USAGE\)$/);
+
+    expect(lonely.code).toBe(2);
+    expect(lonely.stderr).toContain('--finding ID and --report FILE go together');
+
+    expect(user.code).toBe(2);
+  });
+});
