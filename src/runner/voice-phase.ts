@@ -1,8 +1,201 @@
+import { clock, delay } from '../clock.js';
 import { MbError } from '../errors.js';
+import { HttpClient } from '../client/http-client.js';
+import type { SimulatedUser } from '../client/simulated-user.js';
+import { VoiceSession, type VoiceAudioMode } from '../client/voice/voice-session.js';
+import { VoiceUserSlot } from '../client/voice/voice-user-slot.js';
+import { negotiationLimiter, type NegotiationLimiter } from '../client/voice/negotiation-limiter.js';
+import { summariseVoice } from '../client/voice/voice-summary.js';
+import type { VoiceActionConfig, VoicePhaseConfig } from '../scenario/schema.js';
 import type { RunContext } from './run-context.js';
-import type { VoicePhaseConfig } from '../scenario/schema.js';
+import type { Rng } from './rng.js';
 
-// Placeholder so the runner compiles: the voice engineer owns this file and replaces it.
-export async function runVoicePhase(_ctx: RunContext, _phase: VoicePhaseConfig): Promise<void> {
-  throw new MbError('MB_ERR_USAGE', 'voice phases are not available yet');
+/**
+ * The `voice` phase: rooms x usersPerRoom online users join voice rooms (staggered), build
+ * a real WebRTC mesh, hold while the scenario's actions play, and leave at the end unless
+ * the phase keeps them. Every session of the run is remembered, so the report's voice
+ * section covers all voice phases, left sessions included.
+ */
+const sessionsOf = new WeakMap<RunContext, VoiceSession[]>();
+
+/** Every voice session this process ran for `ctx` (for summariseVoice and live views). */
+export function voiceSessions(ctx: RunContext): VoiceSession[] {
+  let list = sessionsOf.get(ctx);
+  if (!list) sessionsOf.set(ctx, (list = []));
+  return list;
+}
+
+interface Room {
+  roomId: number;
+  members: SimulatedUser[];
+  /** clock.now() when the room's last member finished joining */
+  fullAt: number;
+}
+
+export async function runVoicePhase(ctx: RunContext, phase: VoicePhaseConfig): Promise<void> {
+  const needed = phase.rooms * phase.usersPerRoom;
+  const users = await pickUsers(ctx, needed);
+  const roomIds = await voiceRooms(ctx, phase);
+  const limiter = negotiationLimiter(phase.negotiationConcurrency);
+  const rng = ctx.rng.fork(`voice:${ctx.phase}`);
+  const rooms: Room[] = roomIds.map((roomId, r) => ({ roomId, members: users.slice(r * phase.usersPerRoom, (r + 1) * phase.usersPerRoom), fullAt: 0 }));
+  const driver = new AbortController();
+  const signal = AbortSignal.any([ctx.signal, driver.signal]);
+  const join = (user: SimulatedUser, roomId: number, main: boolean) => joinRoom(ctx, user, roomId, phase.audio, limiter, main);
+  try {
+    await Promise.all(
+      rooms.map(async (room) => {
+        for (let i = 0; i < room.members.length; i++) {
+          if (i > 0 && phase.stagger > 0) await delay(phase.stagger, ctx.signal);
+          await join(room.members[i]!, room.roomId, true);
+        }
+        room.fullAt = clock.now();
+      }),
+    );
+    await Promise.all(
+      rooms.map(async (room) => {
+        const spurts = phase.audio === 'talk-spurt' ? talkSpurts(room, rng.fork(room.roomId), signal) : null;
+        await runActions(ctx, room, phase.actions, join, ctx.signal);
+        const left = room.fullAt + phase.hold - clock.now();
+        if (left > 0) await delay(left, ctx.signal);
+        driver.abort();
+        await spurts;
+      }),
+    );
+    // second tabs are closed at the end of the hold, as a user closes a browser tab
+    for (const u of users) {
+      const slot = u.voice as VoiceUserSlot | null;
+      if (slot instanceof VoiceUserSlot) for (const s of [...slot.sessions]) if (s !== slot.current) await slot.leave(s);
+    }
+    await ctx.checkpoint(`${ctx.phase}:held`);
+  } finally {
+    driver.abort();
+    // a failed or aborted phase must not leave peers behind, whatever `leave` says
+    if (phase.leave || ctx.signal.aborted) await Promise.all(users.map((u) => (u.voice as VoiceUserSlot | null)?.close()));
+    ctx.voice = summariseVoice(voiceSessions(ctx));
+  }
+}
+
+/** The first `needed` online users not already in a voice room, created when too few are online. */
+async function pickUsers(ctx: RunContext, needed: number): Promise<SimulatedUser[]> {
+  const free = ctx.onlineUsers().filter((u) => u.identity && !(u.voice && u.voice.roomId !== null));
+  if (free.length >= needed) return free.slice(0, needed);
+  const out = [...free];
+  const taken = new Set(ctx.allUsers().map((u) => u.index));
+  for (let i = 0; out.length < needed && i < needed * 4 + taken.size; i++) {
+    if (taken.has(i) || !ctx.ownsIndex(i)) continue;
+    out.push(await ctx.getUser(i));
+  }
+  if (out.length < needed) throw new MbError('MB_ERR_USAGE', `voice phase ${ctx.phase} needs ${needed} users, only ${out.length} are available`);
+  return out;
+}
+
+/** The voice channels to use; the owner creates the missing ones when it can. */
+async function voiceRooms(ctx: RunContext, phase: VoicePhaseConfig): Promise<number[]> {
+  const existing = ctx.world.servers.flatMap((s) => s.voiceChannelIds);
+  // members plus the second tabs the actions open must fit the room
+  const seats = phase.usersPerRoom + phase.actions.filter((a) => a.action === 'second-tab').length;
+  const fits = seats <= ctx.scenario.setup.maxVoiceUsers;
+  const usable = fits ? existing.slice(0, phase.rooms) : [];
+  if (usable.length >= phase.rooms) return usable;
+  const owner = ctx.world.owner;
+  const server = ctx.world.servers[0];
+  if (!owner || !server) {
+    throw new MbError('MB_ERR_USAGE', `voice phase ${ctx.phase} needs ${phase.rooms} voice channels of ${seats} seats; the world has ${usable.length} and no owner to create more`);
+  }
+  const http = new HttpClient(ctx.env);
+  while (usable.length < phase.rooms) {
+    const pos = server.voiceChannelIds.length + 1;
+    const vc = await http.createVoiceChannel(owner.token, server.id, `voice-${ctx.phase}-${usable.length + 1}`, pos, Math.max(seats, ctx.scenario.setup.maxVoiceUsers));
+    server.voiceChannelIds.push(vc.id);
+    usable.push(vc.id);
+  }
+  return usable;
+}
+
+async function joinRoom(ctx: RunContext, user: SimulatedUser, roomId: number, audio: VoiceAudioMode, limiter: NegotiationLimiter, main: boolean): Promise<VoiceSession | null> {
+  const identity = user.identity;
+  if (!identity) return null;
+  let slot = user.voice as VoiceUserSlot | null;
+  if (!(slot instanceof VoiceUserSlot)) user.voice = slot = new VoiceUserSlot();
+  // a second tab sits in the room without media: the mesh keeps one peer per user
+  const s = new VoiceSession({ env: ctx.env, identity, ledger: user.ledger, roomId, audio, limiter, media: main });
+  voiceSessions(ctx).push(s);
+  slot.add(s, main);
+  const r = await ctx.connectLimit(() => s.join());
+  if (!r.ok) {
+    ctx.log.warn('[VoiceService]', `user ${identity.username} refused in voice ${roomId}: ${r.refusal.status ?? r.refusal.code} ${r.refusal.reason}`);
+    await slot.leave(s);
+    return null;
+  }
+  return s;
+}
+
+async function runActions(
+  ctx: RunContext,
+  room: Room,
+  actions: readonly VoiceActionConfig[],
+  join: (u: SimulatedUser, roomId: number, main: boolean) => Promise<VoiceSession | null>,
+  signal: AbortSignal,
+): Promise<void> {
+  for (const a of [...actions].sort((x, y) => x.at - y.at)) {
+    const wait = room.fullAt + a.at - clock.now();
+    if (wait > 0) await delay(wait, signal);
+    const user = room.members[a.member % room.members.length];
+    const slot = user?.voice as VoiceUserSlot | null;
+    const s = slot?.current;
+    if (!user || !slot || !s) continue;
+    ctx.env.tracer.emit({ ev: 'voice.action', user: user.index, room: room.roomId, action: a.action });
+    switch (a.action) {
+      case 'mute':
+      case 'unmute':
+        s.mute(a.action === 'mute');
+        break;
+      case 'deafen':
+      case 'undeafen':
+        s.deafen(a.action === 'deafen');
+        break;
+      case 'speaking-on':
+      case 'speaking-off':
+        s.setSpeaking(a.action === 'speaking-on');
+        break;
+      case 'screen-share-start':
+        s.startScreenShare();
+        break;
+      case 'screen-share-stop':
+        s.stopScreenShare();
+        break;
+      case 'leave-rejoin':
+        await slot.leave(s);
+        await join(user, room.roomId, true);
+        break;
+      case 'second-tab':
+        await join(user, room.roomId, false);
+        break;
+      case 'leave':
+        await slot.leave(s);
+        break;
+    }
+  }
+}
+
+/** Talk-spurt mode: one speaker at a time per room, each for 1 to 3 s (seeded), in turn. */
+async function talkSpurts(room: Room, rng: Rng, signal: AbortSignal): Promise<void> {
+  let k = rng.int(0, room.members.length - 1);
+  let speaking: VoiceSession | null = null;
+  try {
+    while (!signal.aborted) {
+      const s = (room.members[k++ % room.members.length]?.voice as VoiceUserSlot | null)?.current ?? null;
+      if (s && s.state === 'joined') {
+        speaking?.setSpeaking(false);
+        s.setSpeaking(true);
+        speaking = s;
+      }
+      await delay(rng.range(1000, 3000), signal);
+    }
+  } catch {
+    // aborted: the hold is over
+  } finally {
+    if (speaking?.state === 'joined') speaking.setSpeaking(false);
+  }
 }
