@@ -49,6 +49,8 @@ export interface FindingDraft {
   /** clock.now() when the leak began (the close, the freeze), for its age */
   since?: number;
   details?: Record<string, unknown>;
+  /** whose trace is the evidence, when the subject names no user or socket */
+  evidenceOf?: { user: number; socket?: string; peer?: string };
 }
 
 /** What a reconciler says about one server reading. */

@@ -103,6 +103,8 @@ export const CheckpointSchema = z.object({
   server: z.record(z.string(), z.unknown()).nullable(),
   client: z.record(z.string(), z.unknown()),
   findings: z.array(z.string()),
+  /** checks skipped or degraded at this checkpoint, and why (no [ext] stats, no heartbeat...) */
+  notes: z.array(z.string()).optional(),
 });
 
 export const GateSchema = z.object({

@@ -1,0 +1,73 @@
+import { clock } from '../clock.js';
+import type { Finding } from '../report/schema.js';
+import type { Tracer } from '../trace/tracer.js';
+import type { FindingDraft } from './types.js';
+
+/**
+ * The findings of a run, deduplicated: the same class and subject seen at several
+ * checkpoints is one finding, first seen at the earliest, its age and observation brought
+ * up to date at the latest. Evidence is the draft's details plus the subject's trace lines.
+ */
+export function subjectKey(d: Pick<FindingDraft, 'class' | 'subject'>): string {
+  const s = d.subject as Record<string, unknown>;
+  const keys = Object.keys(s)
+    .filter((k) => s[k] !== undefined)
+    .sort();
+  return d.class + '|' + keys.map((k) => `${k}=${String(s[k])}`).join(',');
+}
+
+export class FindingBook {
+  private readonly byKey = new Map<string, { finding: Finding; since: number }>();
+  private seq = 0;
+
+  constructor(private readonly tracer?: Pick<Tracer, 'recent'>, private readonly traceLimit = 20) {}
+
+  /** Records the drafts of one checkpoint; returns the ids of the findings they map to. */
+  record(checkpoint: string, drafts: FindingDraft[]): string[] {
+    const ids: string[] = [];
+    const now = clock.now();
+    for (const d of drafts) {
+      const key = subjectKey(d);
+      const seen = this.byKey.get(key);
+      if (seen) {
+        const f = seen.finding;
+        f.observed = d.observed;
+        f.message = d.message;
+        f.ageMs = Math.round(now - seen.since);
+        f.evidence.details = { ...f.evidence.details, ...d.details, lastSeen: checkpoint };
+        if (!ids.includes(f.id)) ids.push(f.id);
+        continue;
+      }
+      const since = d.since ?? now;
+      const f: Finding = {
+        id: `F${++this.seq}`,
+        class: d.class,
+        message: d.message,
+        subject: d.subject,
+        expected: d.expected,
+        observed: d.observed,
+        checkpoint,
+        firstSeen: new Date(clock.wall()).toISOString(),
+        ageMs: Math.round(now - since),
+        evidence: { details: { ...d.details }, trace: this.traceOf(d) },
+      };
+      this.byKey.set(key, { finding: f, since });
+      ids.push(f.id);
+    }
+    return ids;
+  }
+
+  private traceOf(d: FindingDraft): Finding['evidence']['trace'] {
+    const who = d.evidenceOf ?? d.subject;
+    const user = who.user;
+    if (!this.tracer || user === undefined) return [];
+    const filter = who.socket ? { socket: who.socket } : who.peer ? { peer: who.peer } : undefined;
+    const lines = this.tracer.recent(user, filter, this.traceLimit);
+    // a socket id the tracer never saw (a server-side entry): fall back to the user's story
+    return (lines.length || !filter ? lines : this.tracer.recent(user, undefined, this.traceLimit)) as Finding['evidence']['trace'];
+  }
+
+  all(): Finding[] {
+    return [...this.byKey.values()].map((v) => v.finding);
+  }
+}

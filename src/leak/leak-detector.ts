@@ -1,0 +1,291 @@
+import { clock, delay } from '../clock.js';
+import { silentLogger, type Logger } from '../log.js';
+import { fetchStats as httpFetchStats, type SocketCounts, type StatsReading } from '../client/stats-client.js';
+import type { SocketRecord, UserLedger } from '../client/ledger.js';
+import type { StatsConfig } from '../protocol/messages.js';
+import type { Checkpoint } from '../report/schema.js';
+import type { Tracer } from '../trace/tracer.js';
+import type { EncodedHistogram } from '../metrics/latency-histogram.js';
+import type { FindingDraft, LeakDetector, LeakUserView, Reconciliation } from './types.js';
+import { settle } from './settle-loop.js';
+import { reconcileExt } from './ext-reconciler.js';
+import { reconcileV1 } from './v1-reconciler.js';
+import { DeregisterWatcher } from './deregister-watcher.js';
+import { checkPeers } from './peer-check.js';
+import { SocketGrowthCheck } from './socket-growth.js';
+import { benchSample, checkBenchLeak, type BenchSample } from './bench-leak.js';
+import { checkResourceGrowth, trendsOf, DEFAULT_TOLERANCES, type ResourceSample, type TrendOptions } from './resource-trend.js';
+import { httpFetchMembers, reconcileMembers, roomsOf, type FetchMembers } from './voice-members.js';
+import { FindingBook } from './finding-builder.js';
+import { classify, countByKind } from './views.js';
+
+export interface LeakDetectorOptions {
+  /** http://host:port of the target */
+  httpUrl: string;
+  /** how long a checkpoint may poll for stable counts (default 2000) */
+  settleMs?: number;
+  /** interval of the settle loop (default 100) */
+  pollMs?: number;
+  tracer?: Pick<Tracer, 'recent' | 'emit'>;
+  log?: Logger;
+  signal?: AbortSignal;
+  /** heartbeat etc. from the CLI, for a server without the [ext] config */
+  clientConfig?: Partial<StatsConfig>;
+  /** only users whose name starts with it are this run's (a shared deployment has others) */
+  usernamePrefix?: string;
+  /** a close that takes longer to leave the registry is slow-deregister (default 1000) */
+  slowDeregisterMs?: number;
+  /** stats polling interval while closes are pending (default 100) */
+  deregisterPollMs?: number;
+  /** added to heartbeat × (missedPongs + 1) before a frozen socket must be gone (default max(500, heartbeat / 2)) */
+  reapSlackMs?: number;
+  /** time a peer may outlive its remote's departure (default 1000) */
+  peerGraceMs?: number;
+  /** v1 totals: sockets of real users coming and going that are tolerated (default 0) */
+  v1Tolerance?: number;
+  /** generator fds and socket handles tolerated above the baseline at the end (default 16) */
+  benchTolerance?: number;
+  trend?: TrendOptions;
+  /** the live list of every simulated user (lets the v1 close watcher count every ledger) */
+  users?: () => LeakUserView[];
+  /** swappable readers (tests) */
+  fetchStats?: (signal?: AbortSignal) => Promise<StatsReading>;
+  fetchMembers?: FetchMembers;
+}
+
+const P = '[LeakDetector]';
+
+export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
+  const settleMs = opts.settleMs ?? 2000;
+  const pollMs = opts.pollMs ?? 100;
+  const log = opts.log ?? silentLogger;
+  const read = opts.fetchStats ?? ((signal?: AbortSignal) => httpFetchStats(opts.httpUrl, { signal, timeoutMs: 5000 }));
+  const readMembers = opts.fetchMembers ?? httpFetchMembers(opts.httpUrl);
+  const closing = new AbortController();
+  const signal = opts.signal ? AbortSignal.any([opts.signal, closing.signal]) : closing.signal;
+
+  let baseline: SocketCounts | null = null;
+  let mode: 'ext' | 'v1' | 'none' = 'none';
+  let config: StatsConfig | null = null;
+  let benchBase: BenchSample | null = null;
+  const ledgers = new Map<number, UserLedger>();
+  const frozenSince = new Map<string, number>();
+  const book = new FindingBook(opts.tracer);
+  const growth = new SocketGrowthCheck();
+  const samples: ResourceSample[] = [];
+  const cps: Checkpoint[] = [];
+  const slow = opts.slowDeregisterMs ?? 1000;
+
+  const knownLedgers = function* (): Iterable<UserLedger> {
+    if (opts.users) for (const v of opts.users()) yield v.ledger;
+    else yield* ledgers.values();
+  };
+  const watcher = new DeregisterWatcher({ thresholdMs: slow, giveUpMs: Math.max(5000, settleMs + 3 * slow), ledgers: knownLedgers, baseline: () => baseline });
+
+  /** Every reading goes through here so the close watcher sees them all. */
+  async function poll(): Promise<StatsReading> {
+    const at = clock.now();
+    const r = await read(signal);
+    watcher.observe(r, at);
+    return r;
+  }
+
+  let timer: NodeJS.Timeout | undefined;
+  let inFlight: Promise<void> | null = null;
+  function watch(): void {
+    if (timer || closing.signal.aborted) return;
+    timer = clock.setInterval(() => {
+      if (inFlight) return;
+      if (!watcher.pendingCount) {
+        clock.clearInterval(timer);
+        timer = undefined;
+        return;
+      }
+      inFlight = poll()
+        .then(() => undefined, (e: unknown) => log.debug(P, `close watcher: ${(e as Error).message}`))
+        .finally(() => (inFlight = null));
+    }, opts.deregisterPollMs ?? 100);
+  }
+
+  function heartbeatWindow(): number | null {
+    const hb = config?.heartbeat_ms;
+    const missed = config?.missed_pongs ?? 2;
+    if (!hb) return null;
+    return hb * (missed + 1) + (opts.reapSlackMs ?? Math.max(500, hb / 2));
+  }
+
+  function ours(users: LeakUserView[]): LeakUserView[] {
+    const pre = opts.usernamePrefix;
+    return pre ? users.filter((v) => v.ledger.username.startsWith(pre)) : users;
+  }
+
+  function reconcile(r: StatsReading, users: LeakUserView[], final: boolean): Reconciliation {
+    const frozenWindowMs = heartbeatWindow();
+    if (r.ext) return reconcileExt({ stats: r.stats, users, frozenWindowMs, frozenSince, final });
+    return reconcileV1({ baseline: baseline ?? r.counts, counts: r.counts, users, frozenWindowMs, frozenSince, final, tolerance: opts.v1Tolerance });
+  }
+
+  async function membersDrafts(users: LeakUserView[], r: StatsReading, notes: string[]): Promise<FindingDraft[]> {
+    const token = users.find((v) => v.token)?.token;
+    const rooms = roomsOf(users);
+    if (!rooms.length) return [];
+    if (!token) {
+      notes.push('voice members route not checked: no user token in the views');
+      return [];
+    }
+    const registered = new Set((r.stats.connections ?? []).filter((c) => c.kind === 'voice').map((c) => `${c.user_id}|${c.channel_id}`));
+    const out: FindingDraft[] = [];
+    for (const room of rooms) {
+      let drafts: FindingDraft[] = [];
+      // the store may lag the sockets a little: re-read while it lists someone gone
+      for (let i = 0; i < 3; i++) {
+        try {
+          drafts = reconcileMembers(room, await readMembers(room, token, signal), users).filter((d) => !registered.has(`${d.subject.userId}|${room}`));
+        } catch (e) {
+          notes.push(`voice members route of room ${room}: ${(e as Error).message}`);
+          break;
+        }
+        if (!drafts.length) break;
+        await delay(pollMs, signal);
+      }
+      out.push(...drafts);
+    }
+    return out;
+  }
+
+  return {
+    async start() {
+      benchBase = benchSample();
+      try {
+        const r = await read(signal);
+        baseline = r.counts;
+        mode = r.ext ? 'ext' : 'v1';
+        config = r.stats.config ?? null;
+      } catch (e) {
+        log.warn(P, `no baseline: ${(e as Error).message}`);
+      }
+      if (!config && opts.clientConfig?.heartbeat_ms) {
+        config = { heartbeat_ms: opts.clientConfig.heartbeat_ms, missed_pongs: opts.clientConfig.missed_pongs ?? 2, max_per_user: opts.clientConfig.max_per_user ?? 0, max_total: opts.clientConfig.max_total ?? 0 };
+      }
+      log.debug(P, `baseline ${JSON.stringify(baseline)} mode ${mode}`);
+    },
+
+    onSocketClosed(userIndex, userId, rec: SocketRecord, ledger?: UserLedger) {
+      if (ledger) ledgers.set(userIndex, ledger);
+      watcher.add(userIndex, userId, rec, ledger ?? ledgers.get(userIndex) ?? opts.users?.().find((v) => v.ledger.index === userIndex)?.ledger);
+      watch();
+    },
+
+    async checkpoint(name, allUsers, cpOpts = {}) {
+      const final = cpOpts.final === true;
+      const users = ours(allUsers);
+      for (const v of users) ledgers.set(v.ledger.index, v.ledger);
+      const now0 = clock.now();
+      for (const v of users) for (const s of classify(v).frozen) if (s.frozenAt === undefined && !frozenSince.has(s.id)) frozenSince.set(s.id, now0);
+      const notes: string[] = [];
+      let reading: StatsReading | null = null;
+      let settled = { settledMs: 0, stable: false };
+      let rec: Reconciliation = { drafts: [], pending: false, notes: [] };
+      try {
+        const s = await settle({
+          poll,
+          consistent: (r) => {
+            rec = reconcile(r, users, final);
+            return rec.drafts.length === 0 && !rec.pending;
+          },
+          fingerprint: (r) => JSON.stringify([r.counts, r.stats.voice_rooms ?? null, (r.stats.connections ?? []).map((c) => c.id).sort()]),
+          settleMs,
+          pollMs,
+          signal,
+        });
+        reading = s.reading;
+        settled = s;
+        if (mode === 'none') mode = reading.ext ? 'ext' : 'v1';
+        if (reading.stats.config) config = reading.stats.config;
+        baseline ??= reading.counts;
+      } catch (e) {
+        if (signal.aborted) throw e;
+        notes.push(`server stats unreadable, socket checks skipped: ${(e as Error).message}`);
+      }
+      const drafts: FindingDraft[] = [];
+      if (reading) {
+        rec = reconcile(reading, users, final); // frozen windows and ages as of now
+        drafts.push(...rec.drafts);
+        notes.push(...rec.notes);
+        drafts.push(...(await membersDrafts(users, reading, notes)));
+        if (cpOpts.cycle !== undefined && reading.stats.process) {
+          const p = reading.stats.process;
+          const bench = benchSample();
+          samples.push({
+            cycle: cpOpts.cycle,
+            values: { 'server.rss_bytes': p.rss_bytes, 'server.heap_used_bytes': p.heap_used_bytes, 'server.open_fds': p.open_fds, 'server.open_handles': p.open_handles, ...(bench.fds !== null ? { 'bench.fds': bench.fds } : {}) },
+          });
+          const tolerances = { ...DEFAULT_TOLERANCES, 'bench.fds': { perCycle: 1 }, ...opts.trend?.tolerances };
+          for (const d of checkResourceGrowth(samples, { ...opts.trend, tolerances })) {
+            if (d.subject.resource?.startsWith('bench.')) d.class = 'bench-leak';
+            drafts.push(d);
+          }
+        } else if (cpOpts.cycle !== undefined) notes.push('resource trend skipped: the server reports no process figures (no [ext] stats)');
+      }
+      drafts.push(...watcher.findings());
+      drafts.push(...checkPeers(users, { graceMs: opts.peerGraceMs }));
+      drafts.push(...growth.check(users));
+      const bench = benchSample();
+      if (final) drafts.push(...checkBenchLeak(users, benchBase, bench, opts.benchTolerance));
+      const known = new Set(book.all().map((f) => f.id));
+      const ids = book.record(name, drafts);
+      for (const f of book.all()) if (!known.has(f.id)) opts.tracer?.emit({ ev: 'finding', user: f.subject.user, socket: f.subject.socket, id: f.id, class: f.class, message: f.message });
+
+      const open = users.flatMap((v) => classify(v).required.concat(classify(v).frozen));
+      const cp: Checkpoint = {
+        name,
+        at: new Date(clock.wall()).toISOString(),
+        settledMs: settled.settledMs,
+        stable: settled.stable,
+        mode: reading ? (reading.ext ? 'ext' : 'v1') : 'none',
+        server: reading
+          ? {
+              counts: reading.counts,
+              baseline,
+              simUserSockets: reading.ext ? (reading.stats.connections ?? []).filter((c) => users.some((v) => v.ledger.userId === c.user_id)).length : null,
+              voiceRooms: reading.stats.voice_rooms ?? null,
+              counters: reading.stats.counters ?? null,
+              process: reading.stats.process ?? null,
+              config: reading.stats.config ?? config,
+              trend: samples.length >= 3 ? trendsOf(samples, opts.trend) : null,
+            }
+          : null,
+        client: {
+          users: users.length,
+          open: countByKind(open),
+          frozen: open.filter((s) => s.frozen).length,
+          abandoned: open.filter((s) => s.abandoned).length,
+          peersOpen: users.reduce((n, v) => n + v.ledger.openPeers().length, 0),
+          bench,
+          closeToDeregister: { measured: watcher.histogram.count, pending: watcher.pendingCount, unmeasured: watcher.unmeasured, neverDeregistered: watcher.givenUp },
+        },
+        findings: ids,
+        notes,
+      };
+      cps.push(cp);
+      opts.tracer?.emit({ ev: 'checkpoint', name, mode: cp.mode, settledMs: cp.settledMs, findings: ids });
+      log.debug(P, `checkpoint ${name}: ${cp.mode}, settled in ${cp.settledMs} ms, ${ids.length} finding(s)`);
+      return cp;
+    },
+
+    serverConfig: () => config,
+    findings: () => book.all(),
+    checkpoints: () => cps,
+    histograms(): Record<string, EncodedHistogram> {
+      return { close_to_deregister: watcher.histogram.encode() };
+    },
+
+    async close() {
+      if (closing.signal.aborted) return;
+      closing.abort(new Error('leak detector closed'));
+      clock.clearInterval(timer);
+      timer = undefined;
+      await inFlight;
+    },
+  };
+}

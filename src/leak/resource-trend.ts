@@ -1,0 +1,103 @@
+import type { FindingDraft } from './types.js';
+
+/**
+ * resource-growth: a least-squares line through settled samples taken at the checkpoints
+ * of a soak, one per cycle. A leak is a slope that is both significant (t-statistic and R²)
+ * and larger than the tolerance of its resource, so one noisy sample (a GC, a warm-up)
+ * never makes a finding.
+ */
+export interface Trend {
+  n: number;
+  slope: number;
+  intercept: number;
+  r2: number;
+  /** slope / its standard error; Infinity for a perfect line */
+  t: number;
+}
+
+export function fitTrend(points: Array<[number, number]>): Trend | null {
+  const n = points.length;
+  if (n < 3) return null;
+  let sx = 0, sy = 0;
+  for (const [x, y] of points) { sx += x; sy += y; }
+  const mx = sx / n, my = sy / n;
+  let sxx = 0, sxy = 0, syy = 0;
+  for (const [x, y] of points) {
+    sxx += (x - mx) ** 2;
+    sxy += (x - mx) * (y - my);
+    syy += (y - my) ** 2;
+  }
+  if (sxx === 0) return null;
+  const slope = sxy / sxx;
+  const intercept = my - slope * mx;
+  const sse = Math.max(0, syy - slope * sxy);
+  const r2 = syy === 0 ? 0 : 1 - sse / syy;
+  const se = Math.sqrt(sse / (n - 2) / sxx);
+  const t = se === 0 ? (slope === 0 ? 0 : Infinity * Math.sign(slope)) : slope / se;
+  return { n, slope, intercept, r2, t };
+}
+
+export interface ResourceSample {
+  cycle: number;
+  values: Record<string, number>;
+}
+
+export interface Tolerance {
+  /** growth per cycle tolerated, absolute */
+  perCycle: number;
+  /** growth per cycle tolerated, as a fraction of the mean */
+  relative?: number;
+}
+
+/** Defaults: handles and fds must not grow at all; memory may wobble by its GC's whims. */
+export const DEFAULT_TOLERANCES: Record<string, Tolerance> = {
+  'server.open_fds': { perCycle: 0.5 },
+  'server.open_handles': { perCycle: 0.5 },
+  'server.heap_used_bytes': { perCycle: 512 * 1024, relative: 0.02 },
+  'server.rss_bytes': { perCycle: 2 * 1024 * 1024, relative: 0.03 },
+};
+
+export interface TrendOptions {
+  minSamples?: number;
+  minT?: number;
+  minR2?: number;
+  tolerances?: Record<string, Tolerance>;
+}
+
+export function trendsOf(samples: ResourceSample[], o: TrendOptions = {}): Record<string, Trend & { perCycle: number; tolerance: number }> {
+  // the first cycle warms caches up: leave it out once there are enough others
+  const minSamples = o.minSamples ?? 4;
+  const use = samples.length > minSamples ? samples.slice(1) : samples;
+  const tol = o.tolerances ?? DEFAULT_TOLERANCES;
+  const out: Record<string, Trend & { perCycle: number; tolerance: number }> = {};
+  const names = new Set(use.flatMap((s) => Object.keys(s.values)));
+  for (const name of names) {
+    const pts = use.filter((s) => Number.isFinite(s.values[name])).map((s) => [s.cycle, s.values[name]!] as [number, number]);
+    const t = fitTrend(pts);
+    if (!t) continue;
+    const mean = pts.reduce((a, [, y]) => a + y, 0) / pts.length;
+    const tl = tol[name] ?? { perCycle: 0, relative: 0.02 };
+    out[name] = { ...t, perCycle: t.slope, tolerance: Math.max(tl.perCycle, (tl.relative ?? 0) * mean) };
+  }
+  return out;
+}
+
+export function checkResourceGrowth(samples: ResourceSample[], o: TrendOptions = {}): FindingDraft[] {
+  const minSamples = o.minSamples ?? 4;
+  const minT = o.minT ?? 3;
+  const minR2 = o.minR2 ?? 0.6;
+  const drafts: FindingDraft[] = [];
+  for (const [name, t] of Object.entries(trendsOf(samples, o))) {
+    if (t.n < minSamples || t.slope <= t.tolerance || t.t < minT || t.r2 < minR2) continue;
+    const unit = name.endsWith('bytes') ? ' bytes' : '';
+    drafts.push({
+      class: 'resource-growth',
+      message: `${name} grows by ${Math.round(t.slope)}${unit} per cycle over ${t.n} cycles (R² ${t.r2.toFixed(2)}, t ${Number.isFinite(t.t) ? t.t.toFixed(1) : '∞'}), beyond the tolerance of ${Math.round(t.tolerance)}${unit}`,
+      subject: { resource: name },
+      expected: { maxPerCycle: t.tolerance },
+      observed: { perCycle: t.slope, r2: t.r2, t: Number.isFinite(t.t) ? t.t : null, n: t.n },
+      details: { samples },
+    });
+  }
+  return drafts;
+}
