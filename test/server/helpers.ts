@@ -18,7 +18,7 @@ export interface TestUser {
 }
 
 let seq = 0;
-export async function signUp(s: ReferenceServer, name = `user${++seq}`): Promise<TestUser> {
+export async function signUp(s: Pick<ReferenceServer, 'url'>, name = `user${++seq}`): Promise<TestUser> {
   const r = await fetch(`${s.url}/api/auth/register`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -120,7 +120,7 @@ export class TestSocket {
   }
 }
 
-export function connect(s: ReferenceServer, path: string, token: string, opts: WebSocket.ClientOptions = {}): Promise<TestSocket> {
+export function connect(s: Pick<ReferenceServer, 'wsUrl'>, path: string, token: string, opts: WebSocket.ClientOptions = {}): Promise<TestSocket> {
   return new TestSocket(`${s.wsUrl}${path}?token=${encodeURIComponent(token)}`, opts).opened();
 }
 

@@ -1,0 +1,61 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { connect, signUp } from './helpers.js';
+
+const BIN = fileURLToPath(new URL('../../bin/miscord-bench.js', import.meta.url));
+const BUILT = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+
+function serve(args: string[]): { child: ChildProcess; stdout: string[]; stderr: () => string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [BIN, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  onTestFinished(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+  });
+  const stdout: string[] = [];
+  createInterface({ input: child.stdout! }).on('line', (l) => stdout.push(l));
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  return { child, stdout, stderr: () => err, exited };
+}
+
+async function firstLine(p: ReturnType<typeof serve>): Promise<string> {
+  const rl = createInterface({ input: p.child.stdout! });
+  const [line] = (await Promise.race([once(rl, 'line'), p.exited.then(() => [null])])) as [string | null];
+  rl.close();
+  if (line === null) throw new Error(`serve exited early: ${p.stderr()}`);
+  return line;
+}
+
+describe.skipIf(!existsSync(BUILT))('miscord-bench serve (child process, from the build)', () => {
+  it('prints exactly one stdout line, closes sockets with 1001 on SIGTERM and exits 0', async () => {
+    const p = serve(['--port', '0', '--max-per-user', '5']);
+    const line = await firstLine(p);
+    expect(line).toMatch(/^listening http:\/\/127\.0\.0\.1:\d+$/);
+    const url = line.slice('listening '.length);
+    const user = await signUp({ url });
+    const sock = await connect({ wsUrl: url.replace('http', 'ws') }, '/ws/notifications', user.token);
+    const stats = (await (await fetch(`${url}/api/debug/websocket-stats`)).json()) as { config: { max_per_user: number } };
+    expect(stats.config.max_per_user).toBe(5);
+    p.child.kill('SIGTERM');
+    expect((await sock.closed).code).toBe(1001);
+    expect(await p.exited).toBe(0);
+    expect(p.stdout.filter((l) => l !== line)).toEqual([]);
+  });
+
+  it('exits 3 with one clear line when the port is in use, 2 on a bad flag', async () => {
+    const first = serve(['--port', '0']);
+    const url = (await firstLine(first)).slice('listening '.length);
+    const port = new URL(url).port;
+    const second = serve(['--port', port]);
+    expect(await second.exited).toBe(3);
+    expect(second.stderr()).toMatch(/already in use/);
+    expect(second.stdout).toEqual([]);
+    const bad = serve(['--missed-pongs', '0']);
+    expect(await bad.exited).toBe(2);
+  });
+});
