@@ -1,0 +1,258 @@
+#!/usr/bin/env node
+// How many WebRTC peers one generator process carries: pairs of peers with flowing audio
+// (tone mode, a ladder of sizes, concealment < 1% is "holds"), then a talk-spurt mode (rooms
+// of 6, one speaker at a time) aiming at >= 300 peer connections. Prints CPU, memory, fds and
+// threads per peer so users can size their generators. The bundled server runs in its own
+// process. Not a test: numbers depend on the machine; measure on a quiet one.
+// Usage: npx tsc -p . && node bench/voice-bench.js [--steps 20,40,60,75] [--window 10] [--spurt-rooms 10] [--quick]
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { VoiceSession } from '../dist/client/voice/voice-session.js';
+import { negotiationLimiter } from '../dist/client/voice/negotiation-limiter.js';
+import { HttpClient } from '../dist/client/http-client.js';
+import { UserLedger } from '../dist/client/ledger.js';
+import { Metrics } from '../dist/metrics/metrics.js';
+import { MemoryTracer } from '../dist/trace/tracer.js';
+import { silentLogger } from '../dist/log.js';
+
+const args = process.argv.slice(2);
+const opt = (name, def) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : def;
+};
+const QUICK = args.includes('--quick');
+const STEPS = opt('steps', QUICK ? '10,20' : '20,40,60,75').split(',').map(Number);
+const WINDOW_S = Number(opt('window', QUICK ? 4 : 10));
+const SPURT_ROOMS = Number(opt('spurt-rooms', QUICK ? 2 : 10));
+const ROOM_SIZE = 6;
+const DEADLINE_MS = Number(opt('deadline', 300)) * 1000; // hard bound on the whole bench
+
+const CLK = 100; // clock ticks per second on Linux (/proc stat units)
+const fds = () => readdirSync('/proc/self/fd').length;
+const threads = () => readdirSync('/proc/self/task').length;
+const mb = (b) => (b / 1048576).toFixed(1);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+function procCpuMs(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLK;
+  } catch {
+    return 0;
+  }
+}
+
+// ------------------------------------------------------------------ the server, its own process
+const bin = fileURLToPath(new URL('../bin/miscord-bench.js', import.meta.url));
+const server = spawn(process.execPath, [bin, 'serve', '--port', '0', '--max-total', '100000', '--max-per-user', '10', '--log-level', 'error'], { stdio: ['ignore', 'pipe', 'inherit'] });
+let exiting = false;
+const stopServer = () => {
+  if (server.exitCode === null && !server.killed) server.kill('SIGTERM');
+};
+const finish = (code) => {
+  if (exiting) return;
+  exiting = true;
+  stopServer();
+  // wrtc: a process that created an RTCAudioSource must leave through an explicit exit
+  setTimeout(() => process.exit(code), 200).unref();
+};
+process.on('SIGINT', () => finish(130));
+process.on('SIGTERM', () => finish(143));
+setTimeout(() => {
+  console.error(`voice bench: deadline of ${DEADLINE_MS / 1000} s reached, stopping`);
+  finish(3);
+}, DEADLINE_MS).unref();
+
+const rl = createInterface({ input: server.stdout });
+const [line] = await Promise.race([once(rl, 'line'), once(server, 'exit').then(() => ['server exited'])]);
+const m = /^listening (http:\/\/\S+)/.exec(line);
+if (!m) {
+  console.error(`voice bench: server did not start: ${line}`);
+  finish(3);
+  await sleep(1000);
+}
+const httpUrl = m[1];
+const env = {
+  httpUrl,
+  wsUrl: httpUrl.replace(/^http/, 'ws'),
+  metrics: new Metrics(),
+  tracer: new MemoryTracer(),
+  log: silentLogger,
+  iceServers: [],
+  loopbackOnly: true,
+  signal: new AbortController().signal,
+  events: {},
+};
+const http = new HttpClient(env);
+
+// ------------------------------------------------------------------ users and rooms
+let seq = 0;
+const tag = `vb${process.pid}`;
+async function login(index) {
+  const username = `${tag}u${++seq}`;
+  const u = await http.register(username, 'voice-bench-pw');
+  const t = await http.login(username, 'voice-bench-pw');
+  return { index, userId: u.id, username, token: t.access_token };
+}
+const owner = await login(100000);
+const srv = await http.createServer(owner.token, 'voice-bench');
+const users = [];
+async function ensureUsers(n) {
+  while (users.length < n) {
+    const batch = [];
+    for (let i = users.length; i < Math.min(n, users.length + 20); i++) batch.push(login(i).then(async (id) => (await http.joinServer(id.token, srv.id), id)));
+    users.push(...(await Promise.all(batch)));
+  }
+}
+const rooms = [];
+async function ensureRooms(n, size) {
+  while (rooms.length < n) rooms.push((await http.createVoiceChannel(owner.token, srv.id, `bench-${rooms.length}`, rooms.length + 2, Math.max(size, 10))).id);
+}
+
+const limiter = negotiationLimiter(5);
+function sessionFor(user, roomId, audio) {
+  const ledger = new UserLedger(user.index, user.username);
+  return new VoiceSession({ env, identity: user, ledger, roomId, audio, limiter, statsIntervalMs: 0 });
+}
+
+async function statsOf(sessions) {
+  let concealed = 0;
+  let samples = 0;
+  let lost = 0;
+  let packets = 0;
+  for (const s of sessions) {
+    await s.sampleStats();
+    for (const p of s.peers.values()) {
+      const st = p.stats;
+      if (!st) continue;
+      concealed += st.concealedSamples;
+      samples += st.totalSamplesReceived;
+      lost += st.audioPacketsLost;
+      packets += st.audioPacketsReceived;
+    }
+  }
+  return { concealed, samples, lost, packets };
+}
+const frames = (sessions) => {
+  let expected = 0;
+  let received = 0;
+  let tone = 0;
+  for (const s of sessions) for (const p of s.peers.values()) (expected += p.audio.expected), (received += p.audio.received), (tone += p.audio.withTone);
+  return { expected, received, tone };
+};
+
+/** Builds the rooms, waits for the mesh, measures a window, tears down; returns one result row. */
+async function measure(label, groups, audio, onWindow) {
+  const fds0 = fds();
+  const threads0 = threads();
+  const t0 = performance.now();
+  const sessions = [];
+  for (const g of groups) for (const u of g.members) sessions.push(sessionFor(u, g.roomId, audio));
+  // joins go in batches; negotiations are bounded by the shared limiter anyway
+  for (let i = 0; i < sessions.length; i += 10) {
+    const res = await Promise.all(sessions.slice(i, i + 10).map((s) => s.join()));
+    if (res.some((r) => !r.ok)) throw new Error(`${label}: a join was refused: ${JSON.stringify(res.find((r) => !r.ok))}`);
+  }
+  const pcs = () => sessions.reduce((n, s) => n + s.peers.size, 0);
+  const want = groups.reduce((n, g) => n + g.members.length * (g.members.length - 1), 0);
+  const connected = () => sessions.every((s) => [...s.peers.values()].every((p) => p.connectedAt !== null)) && pcs() === want;
+  const meshDeadline = performance.now() + 60_000;
+  while (!connected() && performance.now() < meshDeadline) await sleep(100);
+  const setupS = (performance.now() - t0) / 1000;
+  const ok = connected();
+  await sleep(2000); // let jitter buffers settle before the window
+  const before = await statsOf(sessions);
+  const f0 = frames(sessions);
+  const cpu0 = process.cpuUsage();
+  const srvCpu0 = procCpuMs(server.pid);
+  const w0 = performance.now();
+  const stopWindow = onWindow?.(sessions);
+  await sleep(WINDOW_S * 1000);
+  const wallMs = performance.now() - w0;
+  const cpu = process.cpuUsage(cpu0);
+  const srvCpu = procCpuMs(server.pid) - srvCpu0;
+  await stopWindow?.();
+  const rss = process.memoryUsage().rss;
+  const fdsHeld = fds();
+  const threadsHeld = threads();
+  const after = await statsOf(sessions);
+  const f1 = frames(sessions);
+  const peers = pcs();
+  const tl = performance.now();
+  await Promise.all(sessions.map((s) => s.leave({ finalStats: false })));
+  const teardownS = (performance.now() - tl) / 1000;
+  await sleep(500);
+  const dSamples = after.samples - before.samples;
+  const row = {
+    label,
+    peers,
+    meshed: ok,
+    setupS: +setupS.toFixed(1),
+    cpuPct: +(((cpu.user + cpu.system) / 1000 / wallMs) * 100).toFixed(1),
+    serverCpuPct: +((srvCpu / wallMs) * 100).toFixed(1),
+    cpuPctPerPeer: +(((cpu.user + cpu.system) / 1000 / wallMs) * 100 / Math.max(1, peers)).toFixed(2),
+    rssMB: +mb(rss),
+    fdsPerPeer: +((fdsHeld - fds0) / Math.max(1, peers)).toFixed(2),
+    threadsPerPeer: +((threadsHeld - threads0) / Math.max(1, peers)).toFixed(3),
+    threads: threadsHeld,
+    concealedPct: dSamples > 0 ? +(((after.concealed - before.concealed) / dSamples) * 100).toFixed(2) : null,
+    packetsLost: after.lost - before.lost,
+    framesRecvPct: f1.expected - f0.expected > 0 ? +(((f1.received - f0.received) / (f1.expected - f0.expected)) * 100).toFixed(1) : null,
+    teardownS: +teardownS.toFixed(1),
+    fdsAfter: fds() - fds0,
+    threadsAfter: threads() - threads0,
+  };
+  console.log(JSON.stringify(row));
+  return row;
+}
+
+console.error(`voice bench: server ${httpUrl} (pid ${server.pid}), node ${process.version}, steps ${STEPS.join(',')} pairs, window ${WINDOW_S} s`);
+const results = [];
+let held = 0;
+for (const pairs of STEPS) {
+  await ensureUsers(pairs * 2);
+  await ensureRooms(pairs, 2);
+  const groups = Array.from({ length: pairs }, (_, i) => ({ roomId: rooms[i], members: [users[2 * i], users[2 * i + 1]] }));
+  const r = await measure(`tone ${pairs} pairs`, groups, 'tone');
+  results.push(r);
+  if (r.meshed && r.concealedPct !== null && r.concealedPct < 1) held = pairs;
+  else break;
+}
+
+// talk-spurt: rooms of 6, one speaker at a time, rotating every 1-3 s
+await ensureUsers(SPURT_ROOMS * ROOM_SIZE);
+await ensureRooms(Math.max(rooms.length, STEPS.at(-1)) + SPURT_ROOMS, ROOM_SIZE);
+const spurtRooms = rooms.slice(-SPURT_ROOMS);
+const groups = spurtRooms.map((roomId, r) => ({ roomId, members: users.slice(r * ROOM_SIZE, (r + 1) * ROOM_SIZE) }));
+const spurt = await measure(`talk-spurt ${SPURT_ROOMS}x${ROOM_SIZE}`, groups, 'talk-spurt', (sessions) => {
+  let stop = false;
+  const loops = groups.map(async (_, gi) => {
+    const members = sessions.slice(gi * ROOM_SIZE, (gi + 1) * ROOM_SIZE);
+    let k = gi;
+    let cur = null;
+    while (!stop) {
+      cur?.setSpeaking(false);
+      cur = members[k++ % members.length];
+      cur.setSpeaking(true);
+      await sleep(1000 + Math.random() * 2000);
+    }
+    cur?.setSpeaking(false);
+  });
+  return async () => {
+    stop = true;
+    await Promise.all(loops);
+  };
+});
+results.push(spurt);
+
+console.error('\n' + 'mode'.padEnd(22) + 'peers  cpu%  srv%  cpu%/peer  rssMB  fds/peer  thr/peer  conceal%  frames%  setup s  teardown s');
+for (const r of results) {
+  console.error(
+    `${r.label.padEnd(22)}${String(r.peers).padStart(5)} ${String(r.cpuPct).padStart(5)} ${String(r.serverCpuPct).padStart(5)} ${String(r.cpuPctPerPeer).padStart(10)} ${String(r.rssMB).padStart(6)} ${String(r.fdsPerPeer).padStart(9)} ${String(r.threadsPerPeer).padStart(9)} ${String(r.concealedPct).padStart(9)} ${String(r.framesRecvPct).padStart(8)} ${String(r.setupS).padStart(8)} ${String(r.teardownS).padStart(11)}`,
+  );
+}
+console.error(`\npairs holding concealment < 1%: ${held} (goal 60 = 120 peer connections); talk-spurt peers held: ${spurt.meshed ? spurt.peers : 0} (goal 300)`);
+console.log(JSON.stringify({ summary: { pairsHeld: held, peerConnectionsHeld: held * 2, talkSpurtPeers: spurt.meshed ? spurt.peers : 0 } }));
+finish(0);
