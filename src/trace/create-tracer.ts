@@ -88,7 +88,10 @@ export class RunTracer implements Tracer {
     const line = sanitizeEvent(e, this.now(), this.sanitize);
     this.events++;
     this.rings.add(++this.seq, line);
-    if (this.writer) this.writer.write(serialise(line));
+    if (this.writer) {
+      if (this.writer.full()) this.writer.skip();
+      else this.writer.write(serialise(line));
+    }
     if (this.log) this.log.debug(servicePrefixOf(line), formatEventBody(line));
   }
 

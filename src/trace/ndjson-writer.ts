@@ -66,6 +66,20 @@ export class NdjsonWriter {
     return this.opened;
   }
 
+  /**
+   * True when a line of about `size` characters would be dropped now: callers skip
+   * serialising it, so tracing gets cheaper, not dearer, while the disk falls behind.
+   */
+  full(size = 256): boolean {
+    if (this.error || this.closing) return true;
+    return this.stream.writableLength + this.pendingBytes + size > this.maxBufferedBytes;
+  }
+
+  /** Counts a line that was not even serialised because the writer was full. */
+  skip(): void {
+    this.drop();
+  }
+
   /** Queues one line (without its newline). Returns false when it was dropped. */
   write(line: string): boolean {
     if (this.error || this.closing) return this.drop();

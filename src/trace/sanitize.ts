@@ -13,6 +13,9 @@ const IPV6 = /(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9
 const MDNS = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.local\b/gi;
 const ADDRESS_KEYS = new Set(['candidate', 'address', 'relatedAddress', 'ip', 'sdp', 'localAddress', 'remoteAddress', 'local', 'remote']);
 
+// cheap test first: most strings (states, types, ids) cannot hold an address
+const MAYBE_ADDRESS = /\d\.\d|[0-9A-Fa-f]:|:[0-9A-Fa-f]|\.local/i;
+
 function keepIpv4(a: string): boolean {
   return a.startsWith('127.') || a === '0.0.0.0';
 }
@@ -30,6 +33,7 @@ function keepIpv6(a: string): boolean {
  * gathers a host candidate for) is replaced.
  */
 export function redactAddressesIn(text: string): string {
+  if (!MAYBE_ADDRESS.test(text)) return text;
   return text
     .replace(IPV4, (m) => (keepIpv4(m) ? m : '[ipv4]'))
     .replace(IPV6, (m) => (keepIpv6(m) ? m : '[ipv6]'))
@@ -46,23 +50,26 @@ function redactDeep(v: unknown, depth: number): unknown {
 }
 
 function mayCarryAddresses(e: TraceEvent): boolean {
-  if (e.ev.startsWith('webrtc.')) return true;
+  if (e.ev === 'webrtc.ice') return true;
   for (const k in e) if (ADDRESS_KEYS.has(k)) return true;
   return false;
 }
 
 /**
  * Turns an emitted event into the line that is kept and written: `t` first, the caller's
- * object never mutated, `body` dropped unless bodies are on, addresses redacted unless asked.
+ * object never mutated, `body` dropped unless bodies are on, addresses redacted unless asked
+ * (every string of a webrtc.ice event; elsewhere the fields named like addresses: candidate,
+ * address, relatedAddress, ip, sdp, local, remote, localAddress, remoteAddress).
  */
 export function sanitizeEvent(e: TraceEvent, t: number, opts: SanitizeOptions): TraceLine {
   const line = { t, ...e } as TraceLine;
   line.t = t; // an emitter's own `t` must not replace the tracer's clock (the key stays first)
   if (!opts.bodies && 'body' in line) delete line.body;
   if (opts.redactAddresses && mayCarryAddresses(line)) {
+    const all = line.ev === 'webrtc.ice';
     for (const k of Object.keys(line)) {
       if (k === 't' || k === 'ev' || k === 'user' || k === 'socket' || k === 'peer') continue;
-      if (line.ev.startsWith('webrtc.') || ADDRESS_KEYS.has(k)) line[k] = redactDeep(line[k], 4);
+      if (all || ADDRESS_KEYS.has(k)) line[k] = redactDeep(line[k], 4);
     }
   }
   return line;
