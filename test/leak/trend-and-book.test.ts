@@ -1,0 +1,85 @@
+import { describe, it, expect } from 'vitest';
+import { fitTrend, checkResourceGrowth, type ResourceSample } from '../../src/leak/resource-trend.js';
+import { FindingBook, subjectKey } from '../../src/leak/finding-builder.js';
+import { MemoryTracer } from '../../src/trace/tracer.js';
+import type { FindingDraft } from '../../src/leak/types.js';
+
+const series = (ys: number[], name = 'server.open_fds'): ResourceSample[] => ys.map((y, i) => ({ cycle: i + 1, values: { [name]: y } }));
+
+describe('fitTrend', () => {
+  it('fits a line exactly and measures its confidence', () => {
+    const t = fitTrend([[1, 3], [2, 5], [3, 7], [4, 9]])!;
+    expect(t.slope).toBeCloseTo(2);
+    expect(t.intercept).toBeCloseTo(1);
+    expect(t.r2).toBeCloseTo(1);
+    expect(t.t).toBe(Infinity);
+    const noisy = fitTrend([[1, 10], [2, 12], [3, 9], [4, 11], [5, 10]])!;
+    expect(Math.abs(noisy.t)).toBeLessThan(1);
+    expect(fitTrend([[1, 1], [2, 2]])).toBeNull();
+  });
+});
+
+describe('checkResourceGrowth', () => {
+  it('flags fds growing every cycle', () => {
+    const d = checkResourceGrowth(series([50, 52, 55, 57, 60, 62]));
+    expect(d).toHaveLength(1);
+    expect(d[0]).toMatchObject({ class: 'resource-growth', subject: { resource: 'server.open_fds' } });
+    expect((d[0]!.observed as { perCycle: number }).perCycle).toBeGreaterThan(2);
+  });
+
+  it('never flags one noisy sample, a flat series or a warm-up step', () => {
+    expect(checkResourceGrowth(series([50, 50, 50, 80, 50, 50]))).toEqual([]);
+    expect(checkResourceGrowth(series([50, 51, 50, 51, 50, 51]))).toEqual([]);
+    expect(checkResourceGrowth(series([20, 50, 50, 50, 50, 50]))).toEqual([]);
+    expect(checkResourceGrowth(series([50, 51, 52]))).toEqual([]); // too few cycles to say
+  });
+
+  it('tolerates heap wobble but not steady heap growth', () => {
+    const mb = 1024 * 1024;
+    const wobble = [40, 42, 39, 43, 41, 40].map((x) => x * mb);
+    expect(checkResourceGrowth(series(wobble, 'server.heap_used_bytes'))).toEqual([]);
+    const grow = [40, 44, 48, 53, 56, 61].map((x) => x * mb);
+    expect(checkResourceGrowth(series(grow, 'server.heap_used_bytes')).map((d) => d.subject.resource)).toEqual(['server.heap_used_bytes']);
+  });
+});
+
+describe('FindingBook', () => {
+  const draft = (over: Partial<FindingDraft> = {}): FindingDraft => ({
+    class: 'zombie-socket',
+    message: 'm',
+    subject: { user: 3, userId: 103, kind: 'chat', channelId: 1, socket: 'u3-chat-2' },
+    expected: 'x',
+    observed: 1,
+    ...over,
+  });
+
+  it('keeps one finding per class and subject across checkpoints, aging it', () => {
+    const tracer = new MemoryTracer();
+    tracer.emit({ ev: 'socket.open', user: 3, socket: 'u3-chat-2' });
+    tracer.emit({ ev: 'socket.close', user: 3, socket: 'u3-chat-2', by: 'client', code: 1000 });
+    tracer.emit({ ev: 'msg.sent', user: 3, socket: 'u3-notifications-1' });
+    const book = new FindingBook(tracer);
+    const first = book.record('phase-1', [draft({ since: performance.now() - 1000 })]);
+    const second = book.record('final', [draft({ observed: 2 }), draft({ class: 'phantom-socket' })]);
+    expect(first).toEqual(['F1']);
+    expect(second).toEqual(['F1', 'F2']);
+    const [f1, f2] = book.all();
+    expect(f1).toMatchObject({ id: 'F1', checkpoint: 'phase-1', observed: 2 });
+    expect(f1!.ageMs).toBeGreaterThanOrEqual(1000);
+    expect(f1!.evidence.details).toMatchObject({ lastSeen: 'final' });
+    expect(f1!.evidence.trace!.map((l) => l.ev)).toEqual(['socket.open', 'socket.close']);
+    expect(f2!.class).toBe('phantom-socket');
+  });
+
+  it('keys subjects regardless of field order and undefined fields', () => {
+    expect(subjectKey(draft({ subject: { kind: 'chat', user: 1, roomId: undefined } }))).toBe(subjectKey(draft({ subject: { user: 1, kind: 'chat' } })));
+  });
+
+  it('falls back to the user trace for a socket it never saw, and uses evidenceOf', () => {
+    const tracer = new MemoryTracer();
+    tracer.emit({ ev: 'http', user: 4 });
+    const book = new FindingBook(tracer);
+    book.record('c', [draft({ subject: { user: 4, socket: 'server:s9' } }), draft({ class: 'slow-deregister', subject: { kind: 'chat' }, evidenceOf: { user: 4 } })]);
+    expect(book.all().map((f) => f.evidence.trace!.length)).toEqual([1, 1]);
+  });
+});

@@ -1,0 +1,92 @@
+import { describe, it, expect } from 'vitest';
+import { DeregisterWatcher } from '../../src/leak/deregister-watcher.js';
+import { settle } from '../../src/leak/settle-loop.js';
+import { countsOf, type StatsReading } from '../../src/client/stats-client.js';
+import { clock } from '../../src/clock.js';
+import type { StatsResponse } from '../../src/protocol/messages.js';
+import { user, open, close, entry, extStats, mirror, v1Stats } from './fixtures.js';
+
+const reading = (stats: StatsResponse): StatsReading => ({ stats, ext: Array.isArray(stats.connections), counts: countsOf(stats), at: clock.now() });
+
+describe('DeregisterWatcher', () => {
+  it('measures close → deregister per (user, kind, channel), and names slow ones by kind', () => {
+    const a = user(0);
+    open(a, 'notifications', null);
+    const old = open(a, 'chat', 1);
+    const w = new DeregisterWatcher({ thresholdMs: 1000, giveUpMs: 10_000, ledgers: () => [a.ledger], baseline: () => null });
+    const before = extStats(mirror(a));
+    close(a, old, 1500);
+    open(a, 'chat', 1); // the reconnect: the key keeps one socket
+    w.add(0, 100, old, a.ledger);
+    w.observe(reading(extStats([...before.connections!, entry(100, 'chat', 1)])), clock.now());
+    expect(w.pendingCount).toBe(1); // the server still lists both
+    w.observe(reading(extStats(mirror(a))), clock.now());
+    expect(w.pendingCount).toBe(0);
+    expect(w.histogram.count).toBe(1);
+    expect(w.histogram.percentile(50)).toBeGreaterThan(1400);
+    const d = w.findings();
+    expect(d).toHaveLength(1);
+    expect(d[0]).toMatchObject({ class: 'slow-deregister', subject: { kind: 'chat', resource: 'close_to_deregister' } });
+    expect(d[0]!.evidenceOf).toMatchObject({ user: 0, socket: old.id });
+  });
+
+  it('records fast closes without a finding, ignores server closes, and gives up on zombies', () => {
+    const a = user(0);
+    const fast = open(a, 'chat', 1);
+    const zombie = open(a, 'chat', 2);
+    const byServer = open(a, 'notifications', null);
+    const w = new DeregisterWatcher({ thresholdMs: 1000, giveUpMs: 500, ledgers: () => [a.ledger], baseline: () => null });
+    const zombieEntry = entry(100, 'chat', 2);
+    close(a, fast, 10);
+    close(a, zombie, 600);
+    a.ledger.socketClosed(byServer, { code: 1001, by: 'server' });
+    for (const r of [fast, zombie, byServer]) w.add(0, 100, r, a.ledger);
+    expect(w.pendingCount).toBe(2);
+    w.observe(reading(extStats([zombieEntry])), clock.now());
+    expect(w.pendingCount).toBe(0);
+    expect(w.givenUp).toBe(1);
+    expect(w.histogram.count).toBe(1);
+    expect(w.findings()).toEqual([]);
+  });
+
+  it('counts v1 totals against the baseline and every known ledger', () => {
+    const a = user(0), b = user(1);
+    open(a, 'chat', 1);
+    const c = open(b, 'chat', 1);
+    const w = new DeregisterWatcher({ thresholdMs: 1000, giveUpMs: 10_000, ledgers: () => [a.ledger, b.ledger], baseline: () => countsOf(v1Stats(10, 0)) });
+    close(b, c, 5);
+    w.add(1, 101, c, b.ledger);
+    w.observe(reading(v1Stats(12, 0)), clock.now());
+    expect(w.pendingCount).toBe(1);
+    w.observe(reading(v1Stats(11, 0)), clock.now());
+    expect(w.pendingCount).toBe(0);
+    expect(w.histogram.count).toBe(1);
+  });
+});
+
+describe('settle', () => {
+  it('returns as soon as the reading agrees twice in a row', async () => {
+    let n = 0;
+    const s = await settle({ poll: async () => ++n, consistent: (r) => r >= 3, fingerprint: String, settleMs: 5000, pollMs: 5 });
+    expect(s).toMatchObject({ reading: 4, consistent: true, stable: true, polls: 4 });
+    expect(s.settledMs).toBeLessThan(2000);
+  });
+
+  it('polls for the whole period when it never agrees, and says whether it was stable', async () => {
+    const t0 = clock.now();
+    const s = await settle({ poll: async () => 7, consistent: () => false, fingerprint: String, settleMs: 150, pollMs: 20 });
+    expect(clock.now() - t0).toBeGreaterThanOrEqual(145);
+    expect(s).toMatchObject({ consistent: false, stable: true });
+    expect(s.polls).toBeGreaterThan(3);
+    let i = 0;
+    const moving = await settle({ poll: async () => i++, consistent: () => false, fingerprint: String, settleMs: 60, pollMs: 10 });
+    expect(moving.stable).toBe(false);
+  });
+
+  it('stops when aborted', async () => {
+    const ac = new AbortController();
+    const p = settle({ poll: async () => 1, consistent: () => false, fingerprint: String, settleMs: 60_000, pollMs: 10, signal: ac.signal });
+    ac.abort(new Error('stop'));
+    await expect(p).rejects.toThrow('stop');
+  });
+});
