@@ -1,0 +1,148 @@
+#!/usr/bin/env node
+// Benchmark of the reference server (not a test): `npm run bench:server` after a build.
+// The server runs in its own process; raw `ws` clients run in another. It measures
+//   1. server RSS per idle socket at IDLE_SOCKETS open sockets (goal < 16 KB each);
+//   2. chat deliveries/s with p99 latency in rooms of 10 (goal 50,000/s at p99 < 10 ms),
+//      latency counted from each message's intended send time (no coordinated omission).
+// Bounded in time (a watchdog kills everything at 110 s) and self-cleaning.
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+
+const IDLE_SOCKETS = Number(process.env.IDLE_SOCKETS ?? 10_000);
+const ROOMS = Number(process.env.ROOMS ?? 20);
+const ROOM_SIZE = 10;
+const STEPS = (process.env.STEPS ?? '25000,50000,75000,100000').split(',').map(Number);
+const STEP_MS = Number(process.env.STEP_MS ?? 4000);
+const USERS = 10;
+const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+
+const children = new Set();
+function spawnChild(script, arg, execArgv = []) {
+  const child = fork(here(script), [JSON.stringify(arg)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+function killAll() {
+  for (const c of children) c.kill('SIGKILL');
+}
+const watchdog = setTimeout(() => {
+  console.error('server-bench: watchdog: over 110 s, stopping');
+  killAll();
+  process.exit(1);
+}, 110_000);
+process.once('SIGINT', () => (killAll(), process.exit(130)));
+process.once('SIGTERM', () => (killAll(), process.exit(143)));
+
+async function nextMessage(child, type) {
+  for (;;) {
+    const [m] = await Promise.race([once(child, 'message'), once(child, 'exit').then(() => [{ type: 'exit' }])]);
+    if (m.type === type) return m;
+    if (m.type === 'exit') throw new Error(`child exited while waiting for ${type}`);
+  }
+}
+
+async function mem(server) {
+  server.send({ cmd: 'mem' });
+  return nextMessage(server, 'mem');
+}
+
+async function http(url, method, path, { token, json, form } = {}) {
+  const headers = {};
+  if (token) headers.authorization = `Bearer ${token}`;
+  let body;
+  if (json) (headers['content-type'] = 'application/json'), (body = JSON.stringify(json));
+  if (form) body = new URLSearchParams(form);
+  const r = await fetch(url + path, { method, headers, body });
+  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
+  return r.json();
+}
+
+async function stats(url) {
+  return http(url, 'GET', '/api/debug/websocket-stats');
+}
+
+async function settleZero(url) {
+  for (let i = 0; i < 500; i++) {
+    const s = await stats(url);
+    if (s.total_connections === 0) return s;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('server counts did not return to zero');
+}
+
+const kb = (b) => (b / 1024).toFixed(1);
+
+async function main() {
+  const server = spawnChild('lib/server-proc.js', { maxPerUser: 50_000, maxTotal: 50_000, logLevel: 'silent' }, ['--expose-gc']);
+  const { url } = await nextMessage(server, 'listening');
+  const wsUrl = url.replace(/^http/, 'ws');
+  console.error(`server-bench: server at ${url} (pid ${server.pid})`);
+
+  const users = [];
+  for (let i = 0; i < USERS; i++) {
+    const username = `bench${i}`;
+    await http(url, 'POST', '/api/auth/register', { json: { username, email: `${username}@example.com`, password: 'bench-pw' } });
+    const { access_token } = await http(url, 'POST', '/api/auth/login', { form: { username, password: 'bench-pw' } });
+    users.push(access_token);
+  }
+  const rooms = [];
+  for (let r = 0; r < ROOMS; r++) {
+    const s = await http(url, 'POST', '/api/channels/', { token: users[0], json: { name: `room${r}` } });
+    for (const t of users.slice(1)) await http(url, 'POST', `/api/channels/${s.id}/join`, { token: t });
+    rooms.push({ serverId: s.id, textChannelId: s.channels.find((c) => c.type === 'text').id, tokens: users.slice(0, ROOM_SIZE) });
+  }
+
+  // ---- 1. idle sockets: half notifications, half chat, spread over the users
+  const targets = users.flatMap((token) => [{ path: '/ws/notifications', token }, { path: `/ws/chat/${rooms[0].serverId}`, token }]);
+  // warm up the code paths so the baseline is not the cold heap
+  const warm = spawnChild('lib/client-proc.js', { mode: 'idle', wsUrl, targets, count: 500 });
+  await nextMessage(warm, 'opened');
+  warm.send({ cmd: 'close' });
+  await nextMessage(warm, 'closed');
+  await settleZero(url);
+  const before = await mem(server);
+  const idle = spawnChild('lib/client-proc.js', { mode: 'idle', wsUrl, targets, count: IDLE_SOCKETS, concurrency: 200 });
+  const opened = await nextMessage(idle, 'opened');
+  const during = await stats(url);
+  const after = await mem(server);
+  idle.send({ cmd: 'close' });
+  await nextMessage(idle, 'closed');
+  const zero = await settleZero(url);
+  const perSocket = (after.rss - before.rss) / opened.count;
+
+  // ---- 2. rooms of 10: deliveries/s and latency
+  const roomsChild = spawnChild('lib/client-proc.js', { mode: 'rooms', wsUrl, rooms, steps: STEPS, stepMs: STEP_MS, drainMs: 2000 });
+  const { results } = await nextMessage(roomsChild, 'rooms');
+  await settleZero(url);
+
+  server.send({ cmd: 'close' });
+  await once(server, 'exit');
+
+  const out = process.stdout;
+  out.write(`\nreference server benchmark (node ${process.version}, ${IDLE_SOCKETS} idle sockets, ${ROOMS} rooms of ${ROOM_SIZE})\n\n`);
+  out.write(`idle sockets opened        ${opened.count} (${opened.errors} errors) in ${opened.ms} ms; server counted ${during.total_connections}\n`);
+  out.write(`server RSS before / after  ${kb(before.rss)} KB / ${kb(after.rss)} KB (heap ${kb(before.heapUsed)} / ${kb(after.heapUsed)} KB)\n`);
+  out.write(`RSS per idle socket        ${kb(perSocket)} KB   (goal < 16 KB: ${perSocket < 16 * 1024 ? 'met' : 'NOT met'})\n`);
+  out.write(`heap per idle socket       ${kb((after.heapUsed - before.heapUsed) / opened.count)} KB\n`);
+  out.write(`after close                total_connections=${zero.total_connections} opened=${zero.counters.connections_opened} closed=${zero.counters.connections_closed}\n\n`);
+  out.write('target deliv/s  achieved/s  delivered/expected      p50 ms   p99 ms   max ms\n');
+  for (const r of results) {
+    out.write(
+      `${String(r.target).padStart(14)}  ${String(r.achieved).padStart(10)}  ${`${r.delivered}/${r.expected}`.padStart(18)}  ${r.p50ms.toFixed(2).padStart(7)}  ${r.p99ms.toFixed(2).padStart(7)}  ${r.maxMs.toFixed(1).padStart(7)}\n`,
+    );
+  }
+  const at50 = results.find((r) => r.target === 50_000);
+  if (at50) out.write(`\n50,000 deliveries/s goal (p99 < 10 ms): ${at50.delivered === at50.expected && at50.p99ms < 10 ? 'met' : 'NOT met'}\n`);
+}
+
+main()
+  .catch((err) => {
+    console.error(`server-bench: ${err.stack ?? err}`);
+    process.exitCode = 1;
+  })
+  .finally(() => {
+    clearTimeout(watchdog);
+    killAll();
+  });
