@@ -28,7 +28,7 @@ export interface TracerOptions {
 export interface TracerStats {
   /** events emitted */
   events: number;
-  /** lines accepted for the file (0 without one) */
+  /** lines that reached the file or are on their way (0 without one) */
   written: number;
   /** lines dropped because the disk could not keep up, or after a write error */
   dropped: number;
@@ -102,7 +102,7 @@ export class RunTracer implements Tracer {
   stats(): TracerStats {
     return {
       events: this.events,
-      written: this.writer?.accepted ?? 0,
+      written: this.writer?.written ?? 0,
       dropped: this.writer?.dropped ?? 0,
       error: this.writer?.error ? String(this.writer.error.message) : null,
     };

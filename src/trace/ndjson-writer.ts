@@ -27,6 +27,10 @@ export class NdjsonWriter {
   private readonly droppedLine: (count: number) => string;
   private pending: string[] = [];
   private pendingBytes = 0;
+  /** event lines (not drop markers) waiting here, and handed to the stream but not yet confirmed */
+  private pendingCount = 0;
+  private inFlight = 0;
+  private lostAccepted = 0;
   private waitingForDrain = false;
   private unreportedDrops = 0;
   private readonly timer: NodeJS.Timeout;
@@ -34,6 +38,10 @@ export class NdjsonWriter {
   private readonly opened: Promise<void>;
   /** lines accepted (written or waiting) */
   accepted = 0;
+  /** lines accepted that reached the file or are on their way (accepted minus those a write error lost) */
+  get written(): number {
+    return this.accepted - this.lostAccepted;
+  }
   /** lines dropped because the disk could not keep up or the file failed */
   dropped = 0;
   /** the first error of the file, after which every line is dropped */
@@ -89,6 +97,7 @@ export class NdjsonWriter {
       this.unreportedDrops = 0;
     }
     this.push(line);
+    this.pendingCount++;
     this.accepted++;
     if (this.pendingBytes >= this.chunkBytes) this.flush();
     return true;
@@ -98,9 +107,16 @@ export class NdjsonWriter {
   flush(): void {
     if (this.waitingForDrain || this.pending.length === 0 || this.error) return;
     const chunk = this.pending.join('\n') + '\n';
+    const n = this.pendingCount;
     this.pending = [];
     this.pendingBytes = 0;
-    if (!this.stream.write(chunk)) this.waitingForDrain = true;
+    this.pendingCount = 0;
+    this.inFlight += n;
+    // one callback per chunk, not per line: it tells how many lines a write error lost
+    const ok = this.stream.write(chunk, (err) => {
+      if (!err) this.inFlight -= n;
+    });
+    if (!ok) this.waitingForDrain = true;
   }
 
   /** Resolves once every accepted line has reached the file (the buffer is empty again). */
@@ -158,9 +174,14 @@ export class NdjsonWriter {
   };
 
   private readonly onError = (err: Error): void => {
-    this.error ??= err;
-    this.dropped += this.pending.length;
+    if (this.error) return;
+    this.error = err;
+    const lost = this.pendingCount + this.inFlight;
+    this.lostAccepted += lost;
+    this.dropped += lost;
     this.pending = [];
     this.pendingBytes = 0;
+    this.pendingCount = 0;
+    this.inFlight = 0;
   };
 }

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTracer, openTracer } from '../../src/trace/create-tracer.js';
 import { createLogger } from '../../src/log.js';
+import { LoggingTracer } from '../../src/trace/logging-tracer.js';
+import { MemoryTracer } from '../../src/trace/tracer.js';
 import { MbError } from '../../src/errors.js';
 
 const dirs: string[] = [];
@@ -120,6 +122,19 @@ describe('createTracer with a file', () => {
     tracer.emit({ ev: 'late', user: 0 }); // after close: kept in memory, never thrown
   });
 
+  it('survives a disk that fails mid-run: the error is kept, lines are counted as dropped, close resolves', async () => {
+    const tracer = createTracer({ file: '/dev/full', chunkBytes: 1024 });
+    await tracer.ready(); // /dev/full opens fine; every write fails with ENOSPC
+    for (let i = 0; i < 100; i++) tracer.emit({ ev: 'msg.sent', user: 0, socket: 'u0-chat-1', i });
+    await tracer.close();
+    const s = tracer.stats();
+    expect(s.error).toMatch(/ENOSPC/);
+    expect(s.events).toBe(100);
+    expect(s.dropped).toBe(101); // the 100 events and the trace.start line
+    expect(s.written).toBe(0);
+    expect(tracer.recent(0, undefined, 1)[0]).toMatchObject({ i: 99 }); // evidence does not depend on the file
+  });
+
   it('openTracer refuses a file that cannot be written with MB_ERR_USAGE', async () => {
     const file = join(tmpFile(), 'no', 'such', 'dir', 'x.ndjson');
     const err = await openTracer({ file }).catch((e: unknown) => e);
@@ -166,5 +181,19 @@ describe('createTracer without a file', () => {
     t2.emit({ ev: 'socket.open', user: 1, socket: 'u1-chat-2' });
     expect(quiet).toEqual([]);
     await Promise.all([tracer.close(), t2.close()]);
+  });
+});
+
+describe('LoggingTracer', () => {
+  it('adds a prefixed debug line per event to any tracer, without bodies or addresses', () => {
+    const out: string[] = [];
+    const inner = new MemoryTracer();
+    const tracer = new LoggingTracer(inner, createLogger('debug', (l) => out.push(l)));
+    tracer.emit({ ev: 'msg.sent', user: 2, socket: 'u2-chat-1', type: 'message', size: 5, body: 'hello' });
+    tracer.emit({ ev: 'webrtc.ice', user: 2, peer: 'u2->u3', candidate: 'candidate:1 1 udp 1 192.168.0.9 5000 typ host' });
+    expect(out[0]).toMatch(/\[ChatService\] u2 u2-chat-1 msg\.sent type=message size=5\n$/);
+    expect(out[1]).toContain('[VoiceService] u2 u2->u3 webrtc.ice candidate="candidate:1 1 udp 1 [ipv4] 5000 typ host"');
+    expect(tracer.recent(2).map((l) => l.ev)).toEqual(['msg.sent', 'webrtc.ice']);
+    expect(tracer.writing).toBe(false);
   });
 });

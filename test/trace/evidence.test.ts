@@ -21,6 +21,9 @@ describe('evidenceFor', () => {
     expect(evidenceFor(tracer, { user: 3, socket: 'u3-chat-1' }, 2).map((l) => l.ev)).toEqual(['socket.closing', 'socket.close']);
     expect(evidenceFor(tracer, { user: 3 }).length).toBe(5);
     expect(evidenceFor(tracer, {})).toEqual([]);
+    // a socket the client never traced falls back to the user's story, unless asked not to
+    expect(evidenceFor(tracer, { user: 4, socket: 'srv-17' }).map((l) => l.socket)).toEqual(['u4-chat-1']);
+    expect(evidenceFor(tracer, { user: 4, socket: 'srv-17' }, 20, { fallbackToUser: false })).toEqual([]);
     ev[0]!.ev = 'mutated';
     expect(tracer.recent(3)[0]!.ev).toBe('socket.opening');
     await tracer.close();
