@@ -229,7 +229,7 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
       }
       drafts.push(...watcher.findings());
       drafts.push(...checkPeers(users, { graceMs: opts.peerGraceMs }));
-      drafts.push(...growth.check(users));
+      drafts.push(...growth.check(users, { final }));
       const bench = benchSample();
       if (final) drafts.push(...checkBenchLeak(users, benchBase, bench, opts.benchTolerance));
       const known = new Set(book.all().map((f) => f.id));

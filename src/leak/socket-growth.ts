@@ -16,7 +16,8 @@ export class SocketGrowthCheck {
 
   constructor(private readonly rises = 2) {}
 
-  check(users: LeakUserView[]): FindingDraft[] {
+  /** `final`: users have left; what they still hold is the bench's own leak, judged elsewhere. */
+  check(users: LeakUserView[], opts: { final?: boolean } = {}): FindingDraft[] {
     const drafts = new Map<string, FindingDraft>();
     for (const v of users) {
       const c = classify(v);
@@ -33,7 +34,7 @@ export class SocketGrowthCheck {
         const rising = series.length === this.rises + 1 && series.every((n, i) => i === 0 || n > series[i - 1]!);
         let why: string | null = null;
         if (abandoned.length) why = `${abandoned.length} it abandoned without closing`;
-        else if (want !== undefined && counts[kind] > want) why = `the scenario means it to hold ${want}`;
+        else if (!opts.final && want !== undefined && countByKind(c.required)[kind] > want) why = `the scenario means it to hold ${want}`;
         else if (rising) why = `the count rose at each of the last ${this.rises} checkpoints (${series.join(' → ')})`;
         if (!why) continue;
         drafts.set(`${v.ledger.index}:${kind}`, {
