@@ -5,7 +5,7 @@ import { clock } from '../clock.js';
 export interface NdjsonWriterOptions {
   /** lines are joined into chunks of about this many characters before one write (64 KiB) */
   chunkBytes?: number;
-  /** at most this much text waits in memory, here and in the stream; beyond it lines are dropped (8 MiB) */
+  /** at most this much text waits in memory, here and in the stream; beyond it lines are dropped (8 MiB of text, about 18 MB of heap) */
   maxBufferedBytes?: number;
   /** a partial chunk is written after at most this long, so a live trace can be followed (250 ms) */
   flushMs?: number;
@@ -57,12 +57,7 @@ export class NdjsonWriter {
     this.stream = createWriteStream(file, { highWaterMark: this.chunkBytes * 2 });
     this.stream.on('drain', this.onDrain);
     this.stream.on('error', this.onError);
-    this.opened = once(this.stream, 'open').then(
-      () => undefined,
-      (err: Error) => {
-        throw err;
-      },
-    );
+    this.opened = once(this.stream, 'open').then(() => undefined);
     // an unawaited rejection would crash the process: the error is kept in `error` anyway
     this.opened.catch(() => {});
     this.timer = clock.setInterval(() => this.flush(), opts.flushMs ?? 250);
