@@ -63,10 +63,13 @@ export async function runVoicePhase(ctx: RunContext, phase: VoicePhaseConfig): P
       }),
     );
     // second tabs are closed at the end of the hold, as a user closes a browser tab
+    let tabsClosed = 0;
     for (const u of users) {
       const slot = u.voice as VoiceUserSlot | null;
-      if (slot instanceof VoiceUserSlot) for (const s of [...slot.sessions]) if (s !== slot.current) await slot.leave(s);
+      if (slot instanceof VoiceUserSlot) for (const s of [...slot.sessions]) if (s !== slot.current) (await slot.leave(s), tabsClosed++);
     }
+    // the others dropped their peers to that user and it re-meshes: let that finish first
+    if (tabsClosed > 0) await untilMeshed(rooms, 10_000, ctx.signal);
     await ctx.checkpoint(`${ctx.phase}:held`);
   } finally {
     driver.abort();
@@ -177,6 +180,17 @@ async function runActions(
         break;
     }
   }
+}
+
+/** Waits (bounded) until every joined main session holds a peer to each other joined member of its room. */
+async function untilMeshed(rooms: Room[], timeoutMs: number, signal: AbortSignal): Promise<void> {
+  const meshed = () =>
+    rooms.every((room) => {
+      const live = room.members.map((u) => (u.voice as VoiceUserSlot | null)?.current).filter((s): s is VoiceSession => s?.state === 'joined');
+      return live.every((s) => s.peers.size === live.length - 1);
+    });
+  const end = clock.now() + timeoutMs;
+  while (!meshed() && clock.now() < end) await delay(50, signal);
 }
 
 /** Talk-spurt mode: one speaker at a time per room, each for 1 to 3 s (seeded), in turn. */

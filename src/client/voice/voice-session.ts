@@ -201,7 +201,10 @@ export class VoiceSession {
       case 'user_left_voice': {
         const id = Number(m.user_id);
         if (id === this.user.userId) {
+          // another tab of ours left, and everyone else just closed their peer to us
+          // (they key peers by user id, as Miscord does): build the pairs again
           this.env.metrics.inc('voice.self_left_echo');
+          void this.remesh();
           break;
         }
         this.remote.delete(id);
@@ -277,6 +280,16 @@ export class VoiceSession {
     this.peers.delete(id);
     await p.close({ finalStats });
     this.history.push(p.summary());
+    this.changed();
+  }
+
+  private async remesh(): Promise<void> {
+    if (!this.media || this.state !== 'joined') return;
+    const ids = [...this.peers.keys()];
+    await Promise.all(ids.map((id) => this.closePeer(id, false)));
+    if (this.state !== 'joined' || this.leaving) return;
+    // we offer whatever the ids say: the others hold no peer to us, so nobody else will
+    for (const id of ids) if (this.remote.has(id)) this.peerFor(id).negotiate();
     this.changed();
   }
 

@@ -74,8 +74,14 @@ describe('voice lifecycle', () => {
     await waitUntil(() => fx.metrics.get('voice.duplicate_join') >= 2, 5000, 'duplicate join seen');
     expect(c2.peers.size).toBe(0);
     expect(a.peers.get(c.userId)?.closed).toBe(false);
+    const peerAC = a.peers.get(c.userId);
+    // closing the second tab makes the others drop their peer to c (keyed by user id);
+    // c's main tab hears its own leave echoed and builds the pairs again
+    await leave(c2);
+    await waitUntil(() => a.peers.get(c.userId) !== peerAC && meshed([a, b2, c])(), 20_000, 'mesh rebuilt after the second tab left');
+    expect(fx.metrics.get('voice.self_left_echo')).toBe(1);
 
-    await leave(a, b2, c, c2);
+    await leave(a, b2, c);
     for (const u of fx.users) {
       expect(u.ledger.openPeers()).toHaveLength(0);
       for (const [k, res] of Object.entries(u.ledger.resources)) expect(res.released, k).toBe(res.created);
