@@ -36,7 +36,7 @@ export class ChatSession {
     this.textChannelId = textChannelId;
     this.sock = new ManagedSocket(owner, 'chat', ROUTES.wsChat(serverId), serverId, {
       onOpen: (conn) => {
-        const sub: ChatSub = { id: conn.id, serverId, filter: null, excuseBefore: 0 };
+        const sub: ChatSub = { id: conn.id, serverId, filter: null, excuseBefore: 0, socket: conn.rec.id, expected: 0, received: 0, lost: 0 };
         this.subs.set(conn, sub);
         owner.tracker.subscribe(sub);
       },
@@ -53,6 +53,18 @@ export class ChatSession {
 
   get isOpen(): boolean {
     return this.sock.isOpen;
+  }
+
+  /** the user froze this session on purpose */
+  get frozen(): boolean {
+    return this.sock.frozen;
+  }
+
+  /** open sockets of this session that lost messages their channel was sent (phantom sockets) */
+  silentSockets(): Array<{ socket: string; expected: number; received: number }> {
+    const out: Array<{ socket: string; expected: number; received: number }> = [];
+    for (const [conn, sub] of this.subs) if (sub.lost > 0 && !conn.frozen && !conn.abandoned) out.push({ socket: sub.socket, expected: sub.expected, received: sub.received });
+    return out;
   }
 
   async open(intendedAt = clock.now()): Promise<boolean> {

@@ -11,6 +11,11 @@ export interface ChatSub {
   filter: number | null;
   /** expectations created before this clock.now() are excused if never received (client closed or switched it) */
   excuseBefore: number;
+  /** ledger id of the socket, and its own tallies (a socket that stops receiving shows here) */
+  readonly socket: string;
+  expected: number;
+  received: number;
+  lost: number;
 }
 
 interface Expectation {
@@ -84,7 +89,12 @@ export class DeliveryTracker {
     this.sent++;
     const set = this.subs.get(serverId);
     const recipients = new Set<ChatSub>();
-    if (set) for (const s of set) if (s.filter === null || s.filter === textChannelId) recipients.add(s);
+    if (set)
+      for (const s of set)
+        if (s.filter === null || s.filter === textChannelId) {
+          recipients.add(s);
+          s.expected++;
+        }
     this.expected += recipients.size;
     if (recipients.size === 0) return;
     if (this.pending.size >= this.maxPending) this.evictOldest();
@@ -97,6 +107,7 @@ export class DeliveryTracker {
     this.sent--;
     if (!e) return;
     this.expected -= e.recipients.size;
+    for (const s of e.recipients) s.expected--;
     this.pending.delete(key);
   }
 
@@ -109,6 +120,7 @@ export class DeliveryTracker {
       return true;
     }
     this.delivered++;
+    sub.received++;
     this.deliver.record(wallNow() - e.intendedWall);
     if (e.recipients.size === 0) this.pending.delete(key);
     return true;
@@ -128,6 +140,7 @@ export class DeliveryTracker {
       return true;
     }
     if (timedOut) {
+      for (const s of e.recipients) s.lost++;
       this.lost += open;
       this.pending.delete(key);
       return true;

@@ -46,6 +46,7 @@ export class HttpClient {
       body = new URLSearchParams(opts.form).toString();
     }
     const start = opts.startedAt ?? clock.now();
+    env.metrics.inc('http.calls');
     let res: Response;
     try {
       res = await fetch(env.httpUrl + route, { method, headers, body, signal: AbortSignal.any([env.signal, AbortSignal.timeout(30_000)]) });

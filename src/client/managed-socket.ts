@@ -60,6 +60,8 @@ let nextConnId = 1;
 export class ManagedSocket {
   conn: Conn | null = null;
   lastRefusal: Refusal | null = null;
+  /** froze on purpose: stays true after the server reaps the connection */
+  frozen = false;
   private closed = false;
   private opening: WebSocket | null = null;
   private readonly abandoned = new Set<Conn>();
@@ -150,6 +152,7 @@ export class ManagedSocket {
         ws.removeAllListeners();
         ledger.socketOpened(rec);
         caps.socketOpened(this.kind);
+        env.metrics.inc('ws.opened');
         env.metrics.record(`ws.connect.${this.kind}`, clock.now() - intendedAt);
         env.tracer.emit({ ev: 'socket.open', user, socket: rec.id, kind: this.kind, channel: this.channelId });
         let resolveClosed!: () => void;
@@ -255,7 +258,9 @@ export class ManagedSocket {
     const c = this.conn;
     if (!c || c.frozen) return null;
     c.frozen = true;
+    this.frozen = true;
     c.rec.frozen = true;
+    c.rec.frozenAt = clock.now();
     // ws has no public switch for this after construction; the receiver reads this flag per ping
     (c.ws as unknown as { _autoPong: boolean })._autoPong = false;
     this.owner.env.tracer.emit({ ev: 'socket.freeze', user: this.owner.ledger.index, socket: c.rec.id, kind: this.kind });

@@ -46,6 +46,10 @@ export class NotificationsSession {
     return this.sock.isOpen;
   }
 
+  get frozen(): boolean {
+    return this.sock.frozen;
+  }
+
   async open(intendedAt = clock.now()): Promise<boolean> {
     return (await this.sock.open(intendedAt)) !== null;
   }

@@ -27,6 +27,7 @@ export interface UserVoiceSlot {
   roomId: number | null;
   remoteUserIds: number[];
   close?(): Promise<void>;
+  freeze?(): boolean;
 }
 
 /**

@@ -2,6 +2,8 @@ import type { LimitFunction } from 'p-limit';
 import type { Scenario, PhaseConfig } from '../scenario/schema.js';
 import type { ClientEnv, UserIdentity } from '../client/client-env.js';
 import type { SimulatedUser } from '../client/simulated-user.js';
+import type { DeliveryTracker } from '../client/delivery-tracker.js';
+import type { Capabilities } from '../client/capabilities.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { LeakDetector } from '../leak/types.js';
 import type { Logger } from '../log.js';
@@ -52,6 +54,8 @@ export interface VoiceUserState {
   remoteUserIds: number[];
   /** leaves the room and releases every peer, track, source, sink and timer; idempotent */
   close?(): Promise<void>;
+  /** the freeze phase with kind `voice`: stop answering pings and sending, without closing; true if it froze */
+  freeze?(): boolean;
 }
 
 /** The voice section of the report, filled by the voice phase (null when no voice ran). */
@@ -77,6 +81,10 @@ export interface RunContext {
   readonly signal: AbortSignal;
   /** null with --no-leak-check */
   readonly leak: LeakDetector | null;
+  /** delivery accounting of every chat message of this process */
+  readonly deliveries: DeliveryTracker;
+  /** what the target turned out to support (shared by every user) */
+  readonly caps: Capabilities;
   /** name of the phase running now (`<type>#<index>` unless the scenario names it) */
   phase: string;
   /** the voice phase stores its room summary here for the report */
@@ -90,9 +98,13 @@ export interface RunContext {
    * The user with this global index, created and logged in on first use (and joined to the
    * world's servers). Indices belong to shards: a shard only creates its own (see `ownsIndex`).
    */
-  getUser(index: number): Promise<SimulatedUser>;
-  /** a fresh user index of this shard that no phase has used yet (open-model arrivals) */
-  nextUserIndex(): number;
+  getUser(index: number, intendedAt?: number): Promise<SimulatedUser>;
+  /**
+   * Reserves `count` fresh global user indices (open-model arrivals) and returns the first.
+   * The same on every shard (it only depends on the scenario), and a multiple of the shard
+   * count, so arrival k belongs to the shard that owns index base + k.
+   */
+  reserveIndices(count: number): number;
   /** true when this shard drives the user with this global index */
   ownsIndex(index: number): boolean;
   /** closes every socket of the user and forgets it (it is no longer online) */

@@ -1,0 +1,95 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { MbError } from '../errors.js';
+import { clock } from '../clock.js';
+import { PACKAGE_ROOT } from '../version.js';
+
+export interface BundledServerOptions {
+  heartbeatMs?: number;
+  missedPongs?: number;
+  maxPerUser?: number;
+  maxTotal?: number;
+  faults?: string[];
+  logLevel?: string;
+  /** called once if the server exits before close() was asked */
+  onDied?(err: MbError): void;
+  startTimeoutMs?: number;
+}
+
+export interface BundledServer {
+  url: string;
+  pid: number;
+  close(): Promise<void>;
+}
+
+const BIN = fileURLToPath(new URL('bin/miscord-bench.js', PACKAGE_ROOT));
+
+/**
+ * The reference server as a child process on a free loopback port, so its CPU and memory
+ * are its own. Killed when the run ends, when this process exits for any reason, or by close().
+ */
+export function startBundledServer(o: BundledServerOptions = {}): Promise<BundledServer> {
+  const args = [BIN, 'serve', '--host', '127.0.0.1', '--port', '0'];
+  if (o.heartbeatMs !== undefined) args.push('--heartbeat-ms', String(o.heartbeatMs));
+  if (o.missedPongs !== undefined) args.push('--missed-pongs', String(o.missedPongs));
+  if (o.maxPerUser !== undefined) args.push('--max-per-user', String(o.maxPerUser));
+  if (o.maxTotal !== undefined) args.push('--max-total', String(o.maxTotal));
+  for (const f of o.faults ?? []) args.push('--fault', f);
+  if (o.logLevel) args.push('--log-level', o.logLevel);
+  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // a crash of ours must not leave the server running
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  let stderrTail = '';
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (c: string) => {
+    stderrTail = (stderrTail + c).slice(-2000);
+    if (o.logLevel && o.logLevel !== 'silent') process.stderr.write(c);
+  });
+  let closing = false;
+  let exited = false;
+  const exitP = new Promise<void>((r) => child.once('exit', () => ((exited = true), process.off('exit', killOnExit), r())));
+
+  return new Promise<BundledServer>((resolve, reject) => {
+    let ready = false;
+    const timer = clock.setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new MbError('MB_ERR_SERVER_START', `the bundled server did not say "listening" within ${o.startTimeoutMs ?? 15000} ms`));
+    }, o.startTimeoutMs ?? 15_000);
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      const m = /^listening (https?:\/\/\S+)$/.exec(line.trim());
+      if (!m || ready) return;
+      ready = true;
+      clock.clearTimeout(timer);
+      resolve({
+        url: m[1]!,
+        pid: child.pid!,
+        async close() {
+          if (closing) return exitP;
+          closing = true;
+          if (!exited) {
+            child.kill('SIGTERM');
+            const t = clock.setTimeout(() => child.kill('SIGKILL'), 5000);
+            await exitP;
+            clock.clearTimeout(t);
+          }
+        },
+      });
+    });
+    child.once('error', (err) => {
+      clock.clearTimeout(timer);
+      if (!ready) reject(new MbError('MB_ERR_SERVER_START', `cannot start the bundled server: ${err.message}`));
+    });
+    child.once('exit', (code, signal) => {
+      clock.clearTimeout(timer);
+      const how = signal ? `signal ${signal}` : `code ${code}`;
+      if (!ready) {
+        reject(new MbError('MB_ERR_SERVER_START', `the bundled server exited (${how}) before listening${stderrTail ? `: ${stderrTail.trim().split('\n').slice(-3).join(' | ')}` : ''}`));
+      } else if (!closing) {
+        o.onDied?.(new MbError('MB_ERR_SERVER_DIED', `the bundled server died mid-run (${how})`));
+      }
+    });
+  });
+}

@@ -1,0 +1,78 @@
+import { readFileSync } from 'node:fs';
+import { MbError } from '../errors.js';
+import { parseDuration } from '../scenario/schema.js';
+import type { IceServer } from '../protocol/messages.js';
+
+/**
+ * The options of `miscord-bench run`, as data: src/cli/commands/run.ts builds commander
+ * from this table and the README's option list is printed from it, so the two never drift.
+ */
+export interface RunOptionSpec {
+  flags: string;
+  description: string;
+  /** `collect` = repeatable */
+  kind: 'string' | 'int' | 'duration' | 'boolean' | 'collect' | 'negate';
+  defaultText?: string;
+}
+
+export const RUN_OPTION_TABLE: readonly RunOptionSpec[] = [
+  { flags: '--target <url>', kind: 'string', description: 'the deployment to test (http://host:port); without it the bundled reference server is started for the run' },
+  { flags: '--users <n>', kind: 'int', description: 'closed-model user count (overrides the scenario)' },
+  { flags: '--duration <d>', kind: 'duration', description: 'duration of chat, churn and soak phases without their own (e.g. 30s, 2m)' },
+  { flags: '--seed <n>', kind: 'int', description: 'seed of every random choice (same seed, same schedule)' },
+  { flags: '--out <file>', kind: 'string', description: 'report path', defaultText: 'reports/<scenario>-<UTC time>.json' },
+  { flags: '--json', kind: 'boolean', description: 'print the report on stdout (and nothing else there)' },
+  { flags: '--quiet', kind: 'boolean', description: 'no progress and no summary on stderr' },
+  { flags: '--users-file <file>', kind: 'string', description: 'JSON array of {username, password}: existing accounts (never registers); needs --target' },
+  { flags: '--ice-servers <json|none>', kind: 'string', description: 'replace the ice_servers the server sends (JSON array, or none)' },
+  { flags: '--shard <i/n>', kind: 'string', description: 'run shard i of n (0-based): a deterministic slice of the users with its own username prefix' },
+  { flags: '--settle <d>', kind: 'duration', description: 'how long a leak checkpoint polls for stable counts (overrides the scenario)' },
+  { flags: '--threshold <expr>', kind: 'collect', description: "gate, repeatable, e.g. 'chat.deliver.p99<250ms' or 'rates.deliveryRatio>=1'" },
+  { flags: '--no-leak-check', kind: 'negate', description: 'no leak detector and no checkpoints' },
+  { flags: '--fault <name>', kind: 'collect', description: 'inject a fault into the bundled server (repeatable; not with --target)' },
+  { flags: '--server-heartbeat-ms <n>', kind: 'int', description: "the bundled server's heartbeat (not with --target)" },
+  { flags: '--max-loop-delay <ms>', kind: 'int', description: 'event-loop delay p99 beyond which the generator is unreliable', defaultText: '200' },
+  { flags: '--log-level <level>', kind: 'string', description: 'silent, error, warn, info or debug (stderr)', defaultText: 'warn' },
+  { flags: '--trace <file>', kind: 'string', description: 'NDJSON trace of every protocol event' },
+  { flags: '--trace-bodies', kind: 'boolean', description: 'include message bodies in the trace' },
+];
+
+export function parseShard(v: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(v.trim());
+  const index = m ? Number(m[1]) : NaN;
+  const count = m ? Number(m[2]) : NaN;
+  if (!m || count < 1 || index >= count) throw new MbError('MB_ERR_USAGE', `--shard must be i/n with 0 <= i < n, got '${v}'`);
+  return { index, count };
+}
+
+export function parseIceServers(v: string): IceServer[] | null {
+  if (v === 'none') return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(v);
+  } catch {
+    throw new MbError('MB_ERR_USAGE', `--ice-servers must be a JSON array of {urls} or 'none'`);
+  }
+  if (!Array.isArray(parsed) || !parsed.every((s) => s && typeof s === 'object' && ('urls' in s))) throw new MbError('MB_ERR_USAGE', `--ice-servers must be a JSON array of {urls} or 'none'`);
+  return parsed as IceServer[];
+}
+
+export function parseDurationArg(flag: string, v: string): number {
+  const ms = parseDuration(/^\d+(\.\d+)?$/.test(v.trim()) ? `${v}s` : v);
+  if (ms === null) throw new MbError('MB_ERR_USAGE', `${flag} must be a duration such as 30s, 2m or 500ms, got '${v}'`);
+  return ms;
+}
+
+export function readUsersFile(path: string): Array<{ username: string; password: string }> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new MbError('MB_ERR_USAGE', `--users-file ${path}: ${(err as Error).message}`);
+  }
+  if (!Array.isArray(raw) || raw.length === 0) throw new MbError('MB_ERR_USAGE', `--users-file ${path}: expected a non-empty JSON array of {username, password}`);
+  raw.forEach((u, i) => {
+    if (!u || typeof u.username !== 'string' || typeof u.password !== 'string') throw new MbError('MB_ERR_USAGE', `--users-file ${path}: [${i}]: expected {username, password} strings`);
+  });
+  return raw as Array<{ username: string; password: string }>;
+}

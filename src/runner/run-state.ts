@@ -1,0 +1,183 @@
+import pLimit, { type LimitFunction } from 'p-limit';
+import { MbError } from '../errors.js';
+import { HttpClient, HttpStatusError } from '../client/http-client.js';
+import { SimulatedUser } from '../client/simulated-user.js';
+import type { DeliveryTracker } from '../client/delivery-tracker.js';
+import type { Capabilities } from '../client/capabilities.js';
+import type { ClientEnv } from '../client/client-env.js';
+import type { LeakDetector, LeakUserView } from '../leak/types.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { Scenario } from '../scenario/schema.js';
+import type { Checkpoint } from '../report/schema.js';
+import type { Rng } from './rng.js';
+import type { RunContext, RunTarget, ShardInfo, VoiceSummary, World } from './run-context.js';
+
+export interface Credentials {
+  username: string;
+  password: string;
+}
+
+export interface RunStateInit {
+  scenario: Scenario;
+  rng: Rng;
+  target: RunTarget;
+  env: ClientEnv;
+  log: Logger;
+  shard: ShardInfo;
+  leak: LeakDetector | null;
+  deliveries: DeliveryTracker;
+  caps: Capabilities;
+  signal: AbortSignal;
+  /** --users-file: accounts by global user index; never register then */
+  credentials: Credentials[] | null;
+  /** the first index open-model arrivals may use (above every closed-model user) */
+  firstFreeIndex: number;
+}
+
+/** The run's mutable state behind RunContext: users, world, indices, checkpoints. */
+export class RunState implements RunContext {
+  readonly scenario: Scenario;
+  readonly seed: number;
+  readonly rng: Rng;
+  readonly target: RunTarget;
+  readonly env: ClientEnv;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  readonly world: World = { owner: null, servers: [] };
+  readonly shard: ShardInfo;
+  readonly connectLimit: LimitFunction;
+  readonly signal: AbortSignal;
+  readonly leak: LeakDetector | null;
+  readonly deliveries: DeliveryTracker;
+  readonly caps: Capabilities;
+  phase = 'setup';
+  voice: VoiceSummary | null = null;
+  readonly checkpointsTaken: Checkpoint[] = [];
+  private readonly online = new Map<number, SimulatedUser>();
+  private readonly everyone: SimulatedUser[] = [];
+  private readonly creating = new Map<number, Promise<SimulatedUser>>();
+  private indexHigh: number;
+  private messageSeq = 0;
+  private readonly password: string;
+  private readonly credentials: Credentials[] | null;
+
+  constructor(init: RunStateInit) {
+    this.scenario = init.scenario;
+    this.seed = init.scenario.seed;
+    this.rng = init.rng;
+    this.target = init.target;
+    this.env = init.env;
+    this.metrics = init.env.metrics;
+    this.log = init.log;
+    this.shard = init.shard;
+    this.leak = init.leak;
+    this.deliveries = init.deliveries;
+    this.caps = init.caps;
+    this.signal = init.signal;
+    this.credentials = init.credentials;
+    this.indexHigh = init.firstFreeIndex;
+    this.connectLimit = pLimit(init.scenario.connectConcurrency);
+    this.password = `mb-${init.shard.usernamePrefix}-pw`;
+  }
+
+  onlineUsers(): SimulatedUser[] {
+    return [...this.online.values()].sort((a, b) => a.index - b.index);
+  }
+
+  onlineCount(): number {
+    return this.online.size;
+  }
+
+  allUsers(): SimulatedUser[] {
+    return this.everyone;
+  }
+
+  ownsIndex(index: number): boolean {
+    return index % this.shard.count === this.shard.index;
+  }
+
+  reserveIndices(count: number): number {
+    const base = Math.ceil(this.indexHigh / this.shard.count) * this.shard.count;
+    this.indexHigh = base + count;
+    return base;
+  }
+
+  private credentialsOf(index: number): Credentials {
+    if (!this.credentials) return { username: `${this.shard.usernamePrefix}u${index}`, password: this.password };
+    const c = this.credentials[index];
+    if (!c) throw new MbError('MB_ERR_USAGE', `the users file has ${this.credentials.length} accounts; the run needs user #${index + 1}`);
+    return c;
+  }
+
+  getUser(index: number, intendedAt?: number): Promise<SimulatedUser> {
+    const u = this.online.get(index);
+    if (u) return Promise.resolve(u);
+    let p = this.creating.get(index);
+    if (!p) {
+      p = this.createUser(index, intendedAt).finally(() => this.creating.delete(index));
+      this.creating.set(index, p);
+    }
+    return p;
+  }
+
+  private async createUser(index: number, intendedAt?: number): Promise<SimulatedUser> {
+    const { username, password } = this.credentialsOf(index);
+    const key = `mb|${this.shard.usernamePrefix}|`;
+    const user = new SimulatedUser({
+      index,
+      username,
+      password,
+      register: !this.credentials,
+      env: this.env,
+      caps: this.caps,
+      tracker: this.deliveries,
+      random: this.rng.fork(`user${index}`).next,
+      messageKey: (wall) => `${key}${++this.messageSeq}|${wall.toFixed(3)}`,
+    });
+    this.everyone.push(user);
+    const id = await user.login(intendedAt);
+    const http = new HttpClient(this.env);
+    for (const s of this.world.servers) {
+      try {
+        await http.joinServer(id.token, s.id, index);
+      } catch (err) {
+        // 400: already a member (the owner, or a rerun with given accounts)
+        if (!(err instanceof HttpStatusError && err.status === 400)) throw err;
+      }
+    }
+    this.online.set(index, user);
+    return user;
+  }
+
+  async userLeaves(user: SimulatedUser): Promise<void> {
+    if (this.online.get(user.index) === user) this.online.delete(user.index);
+    await user.leave();
+  }
+
+  /** Every user leaves (end of run, abort); never throws. */
+  async everyoneLeaves(): Promise<void> {
+    await Promise.allSettled([...this.creating.values()]);
+    await Promise.allSettled(this.everyone.map((u) => this.userLeaves(u)));
+  }
+
+  leakViews(): LeakUserView[] {
+    return this.everyone.map((u) => {
+      const silent = u.chats.flatMap((c) => c.silentSockets());
+      return {
+        ledger: u.ledger,
+        voice: u.voice ? { roomId: u.voice.roomId, remoteUserIds: u.voice.remoteUserIds } : null,
+        token: u.identity?.token,
+        expectedOpen: u.left ? { chat: 0, notifications: 0 } : { chat: u.chats.filter((c) => !c.frozen).length, notifications: u.notifications.filter((n) => !n.frozen).length },
+        ...(silent.length ? { silentSockets: silent } : {}),
+      };
+    });
+  }
+
+  async checkpoint(name: string, opts?: { final?: boolean; cycle?: number }): Promise<void> {
+    if (!this.leak || this.signal.aborted) return;
+    this.deliveries.flush();
+    const cp = await this.leak.checkpoint(name, this.leakViews(), opts);
+    this.checkpointsTaken.push(cp);
+  }
+}
