@@ -75,7 +75,11 @@ async function settleZero(url) {
 const kb = (b) => (b / 1024).toFixed(1);
 
 async function main() {
-  const server = spawnChild('lib/server-proc.js', { maxPerUser: 50_000, maxTotal: 50_000, logLevel: 'silent' }, ['--expose-gc']);
+  const server = spawnChild('lib/server-proc.js', { maxPerUser: 50_000, maxTotal: 50_000, logLevel: 'silent' }, [
+    '--expose-gc',
+    // SERVER_CPU_PROF=dir writes a .cpuprofile of the server process there
+    ...(process.env.SERVER_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SERVER_CPU_PROF}`] : []),
+  ]);
   const { url } = await nextMessage(server, 'listening');
   const wsUrl = url.replace(/^http/, 'ws');
   console.error(`server-bench: server at ${url} (pid ${server.pid})`);
@@ -113,9 +117,12 @@ async function main() {
   const perSocket = (after.rss - before.rss) / opened.count;
 
   // ---- 2. rooms of 10: deliveries/s and latency
+  const cpuBefore = (await mem(server)).cpuUs;
   const roomsChild = spawnChild('lib/client-proc.js', { mode: 'rooms', wsUrl, rooms, steps: STEPS, stepMs: STEP_MS, drainMs: 2000 });
   const { results } = await nextMessage(roomsChild, 'rooms');
   await settleZero(url);
+  const cpuUs = (await mem(server)).cpuUs - cpuBefore;
+  const totalDelivered = results.reduce((n, r) => n + r.delivered, 0);
 
   server.send({ cmd: 'close' });
   await once(server, 'exit');
@@ -133,6 +140,7 @@ async function main() {
       `${String(r.target).padStart(14)}  ${String(r.achieved).padStart(10)}  ${`${r.delivered}/${r.expected}`.padStart(18)}  ${r.p50ms.toFixed(2).padStart(7)}  ${r.p99ms.toFixed(2).padStart(7)}  ${r.maxMs.toFixed(1).padStart(7)}\n`,
     );
   }
+  out.write(`\nserver CPU per delivery    ${(cpuUs / Math.max(1, totalDelivered)).toFixed(2)} µs (room sockets' setup included; bounds deliveries/s per core)\n`);
   const at50 = results.find((r) => r.target === 50_000);
   if (at50) out.write(`\n50,000 deliveries/s goal (p99 < 10 ms): ${at50.delivered === at50.expected && at50.p99ms < 10 ? 'met' : 'NOT met'}\n`);
 }

@@ -11,7 +11,8 @@ process.on('message', async (m) => {
     globalThis.gc?.();
     globalThis.gc?.();
     const { rss, heapUsed } = process.memoryUsage();
-    process.send({ type: 'mem', rss, heapUsed });
+    const { user, system } = process.cpuUsage();
+    process.send({ type: 'mem', rss, heapUsed, cpuUs: user + system });
   } else if (m.cmd === 'close') {
     await server.close();
     process.disconnect();

@@ -30,7 +30,12 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return key.length === expected.length && timingSafeEqual(key, expected);
 }
 
+/** Verified tokens kept to skip jose's WebCrypto round trip (~0.5 ms) on every reconnect. */
+const CACHE_MAX = 20_000;
+
 export class TokenService {
+  private readonly cache = new Map<string, { userId: number; expMs: number }>();
+
   constructor(
     private readonly secret: Uint8Array,
     private readonly ttlSec: number,
@@ -48,11 +53,20 @@ export class TokenService {
   /** The user id of a valid, unexpired token, or null for anything else (never throws). */
   async verify(token: string | null | undefined): Promise<number | null> {
     if (!token || token.length > 4096) return null;
+    const hit = this.cache.get(token);
+    if (hit) {
+      if (Date.now() < hit.expMs) return hit.userId;
+      this.cache.delete(token);
+      return null;
+    }
     try {
       const { payload } = await jwtVerify(token, this.secret, { algorithms: ['HS256'] });
       if (typeof payload.exp !== 'number') return null;
       const id = Number(payload.sub);
-      return Number.isSafeInteger(id) && id > 0 ? id : null;
+      if (!Number.isSafeInteger(id) || id <= 0) return null;
+      if (this.cache.size >= CACHE_MAX) this.cache.delete(this.cache.keys().next().value!);
+      this.cache.set(token, { userId: id, expMs: payload.exp * 1000 });
+      return id;
     } catch {
       return null;
     }

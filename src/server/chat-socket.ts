@@ -1,6 +1,6 @@
 import type { Conn } from './connection-manager.js';
 import { addTo, removeFrom, type Hub } from './hub.js';
-import { checkFields, send, sendError, sendText, type Frame } from './frames.js';
+import { checkFields, encode, send, sendError, sendText, type Frame } from './frames.js';
 
 const TAG = '[WS_CHAT]';
 export const MAX_CONTENT_CHARS = 4000;
@@ -39,7 +39,7 @@ export function chatMessage(hub: Hub, conn: Conn, m: Frame): boolean {
         timestamp: stored.timestamp,
         text_channel_id: tc,
       };
-      const out = JSON.stringify(hub.opts.messageFormat === 'new_message' ? { type: 'new_message', data: payload } : { type: 'message', ...payload });
+      const out = encode(hub.opts.messageFormat === 'new_message' ? { type: 'new_message', data: payload } : { type: 'message', ...payload });
       const n = deliver(hub, conn, tc, out, true);
       if (hub.log.enabled('debug')) hub.log.debug(TAG, `message ${stored.id} from ${conn.id} channel=${tc} to ${n} sockets`);
       return true;
@@ -48,7 +48,7 @@ export function chatMessage(hub: Hub, conn: Conn, m: Frame): boolean {
       const bad = checkFields(m, { text_channel_id: 'id' }) ?? channelError(hub, conn, m.text_channel_id as number);
       if (bad) return fail(conn, bad);
       const tc = m.text_channel_id as number;
-      deliver(hub, conn, tc, JSON.stringify({ type: 'typing', user: { id: conn.userId, username: conn.username }, text_channel_id: tc }), false);
+      deliver(hub, conn, tc, encode({ type: 'typing', user: { id: conn.userId, username: conn.username }, text_channel_id: tc }), false);
       return true;
     }
     case 'switch_channel': {
@@ -74,7 +74,7 @@ function channelError(hub: Hub, conn: Conn, tc: number): string | null {
   return c && c.serverId === conn.channelId ? null : `unknown text channel ${tc} in server ${conn.channelId}`;
 }
 
-function deliver(hub: Hub, from: Conn, tc: number, text: string, includeSender: boolean): number {
+function deliver(hub: Hub, from: Conn, tc: number, text: Buffer, includeSender: boolean): number {
   let n = 0;
   for (const c of hub.chat.get(from.channelId!) ?? []) {
     if (c === from && !includeSender) continue;

@@ -5,9 +5,19 @@ export function send(ws: WebSocket, msg: object): void {
   if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
 }
 
-/** Sends an already serialised frame (broadcasts serialise once). */
-export function sendText(ws: WebSocket, text: string): void {
-  if (ws.readyState === WebSocket.OPEN) ws.send(text);
+const TEXT_FRAME = { binary: false, compress: false, fin: true } as const;
+
+/**
+ * Sends an already serialised frame as text. Broadcasts pass a Buffer encoded once, so
+ * ws does not re-encode the same string for every receiver.
+ */
+export function sendText(ws: WebSocket, text: string | Buffer): void {
+  if (ws.readyState === WebSocket.OPEN) ws.send(text, TEXT_FRAME);
+}
+
+/** Serialises a frame once for many receivers. */
+export function encode(msg: object): Buffer {
+  return Buffer.from(JSON.stringify(msg));
 }
 
 export function sendError(ws: WebSocket, message: string): void {

@@ -3,7 +3,7 @@ import type { ConnectionManager, Conn } from './connection-manager.js';
 import type { ResolvedOptions } from './options.js';
 import type { Store } from './store.js';
 import type { VoiceRooms } from './voice-rooms.js';
-import { sendText } from './frames.js';
+import { encode, sendText } from './frames.js';
 
 /** What every socket handler shares: state, registry and the delivery sets. */
 export interface Hub {
@@ -40,7 +40,7 @@ export function removeFrom<K>(map: Map<K, Set<Conn>>, key: K, conn: Conn): void 
 export function notifyServerMembers(hub: Hub, serverId: number, msg: object): void {
   const server = hub.store.servers.get(serverId);
   if (!server) return;
-  const text = JSON.stringify(msg);
+  const text = encode(msg);
   for (const userId of server.members) {
     const socks = hub.notifications.get(userId);
     if (!socks) continue;

@@ -1,6 +1,6 @@
 import type { Conn } from './connection-manager.js';
 import { notifyServerMembers, type Hub } from './hub.js';
-import { checkFields, send, sendError, sendText, type Frame } from './frames.js';
+import { checkFields, encode, send, sendError, sendText, type Frame } from './frames.js';
 import type { VoiceMember } from './voice-rooms.js';
 
 const TAG = '[VOICE_WS]';
@@ -73,7 +73,7 @@ export function voiceMessage(hub: Hub, conn: Conn, m: Frame): boolean {
       sendError(conn.ws, `${m.type}: user ${target} is not in voice channel ${conn.channelId}`);
       return true;
     }
-    const text = JSON.stringify({ type: m.type, from_id: conn.userId, [payloadField]: m[payloadField] });
+    const text = encode({ type: m.type, from_id: conn.userId, [payloadField]: m[payloadField] });
     for (const t of targets) sendText(t.conn.ws, text);
     hub.delivered.voice += targets.length;
     if (hub.log.enabled('debug')) hub.log.debug(TAG, `relay ${m.type} ${conn.userId} -> ${target} room=${conn.channelId}`);
@@ -104,7 +104,7 @@ function fail(conn: Conn, message: string): true {
 }
 
 function broadcast(hub: Hub, from: VoiceMember, msg: object): void {
-  const text = JSON.stringify(msg);
+  const text = encode(msg);
   let n = 0;
   for (const m of hub.voice.members(from.conn.channelId!)) {
     if (m === from) continue;
