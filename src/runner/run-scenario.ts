@@ -118,10 +118,10 @@ async function setupWorld(env: ClientEnv, scenario: Scenario, shard: ShardInfo, 
   const http = new HttpClient(env);
   const username = owner?.username ?? `${shard.usernamePrefix}owner`;
   const pw = owner?.password ?? password;
-  if (!owner) await http.register(username, pw, { user: -1 }).catch((err) => {
+  if (!owner) await http.register(username, pw, { user: -1, record: false }).catch((err) => {
     if ((err as { status?: number }).status !== 400) throw err;
   });
-  const token = (await http.login(username, pw, { user: -1 })).access_token;
+  const token = (await http.login(username, pw, { user: -1, record: false })).access_token;
   const me = await http.me(token, -1);
   const world: World = { owner: { index: -1, userId: me.id, username, token }, servers: [] };
   const { servers, textChannels, voiceChannels, maxVoiceUsers } = scenario.setup;
