@@ -119,6 +119,8 @@ export interface HarnessOptions {
   detector?: Partial<LeakDetectorOptions>;
   /** rewrites every stats reading the detector gets (a server that lies, or lacks [ext]) */
   rewrite?: (r: StatsReading) => StatsReading;
+  /** runs before the detector reads its baseline (real users already online) */
+  beforeStart?: (h: Harness) => Promise<void>;
 }
 
 export async function harness(o: HarnessOptions = {}): Promise<Harness> {
@@ -145,6 +147,7 @@ export async function harness(o: HarnessOptions = {}): Promise<Harness> {
     await Promise.all(h.users.map((u) => u.leave()));
     return h.checkpoint('final', { final: true });
   };
+  await o.beforeStart?.(h);
   await h.detector.start();
   return h;
 }
