@@ -77,11 +77,20 @@ export class TestSocket {
   readonly received: Msg[] = [];
   private waiters: Array<{ pred: (m: Msg) => boolean; resolve: (m: Msg) => void }> = [];
   closed: Promise<{ code: number; reason: string }>;
+  /** performance.now() at open and close, for timing bounds */
+  openedAt = 0;
+  closedAt = 0;
 
   constructor(url: string, opts: WebSocket.ClientOptions = {}) {
     this.ws = new WebSocket(url, opts);
     this.ws.on('error', () => {});
-    this.closed = new Promise((resolve) => this.ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    this.ws.once('open', () => (this.openedAt = performance.now()));
+    this.closed = new Promise((resolve) =>
+      this.ws.once('close', (code, reason) => {
+        this.closedAt = performance.now();
+        resolve({ code, reason: reason.toString() });
+      }),
+    );
     this.ws.on('message', (data, isBinary) => {
       if (isBinary) return;
       const m = JSON.parse(data.toString()) as Msg;
