@@ -104,3 +104,23 @@ describe('chat and notifications sockets', () => {
     expect(st.counters).toMatchObject({ connections_opened: 12, connections_closed: 12, rejected: 0, reaped: 0 });
   });
 });
+
+describe('options that shape the wire', () => {
+  it('messageFormat new_message wraps the payload in data', async () => {
+    const s = await startServer({ messageFormat: 'new_message' });
+    const w = await world(s);
+    const c = await connect(s, `/ws/chat/${w.serverId}`, w.owner.token);
+    c.send({ type: 'message', content: 'later shape', text_channel_id: w.textChannels[0] });
+    const m = await c.next('new_message');
+    expect(m.data).toMatchObject({ content: 'later shape', author: { id: w.owner.id }, text_channel_id: w.textChannels[0] });
+  });
+
+  it('a silent notifications socket gets an in-band ping besides the ping frames', async () => {
+    const s = await startServer({ heartbeatMs: 50 });
+    const w = await world(s);
+    const n = await connect(s, '/ws/notifications', w.owner.token);
+    expect(await n.next('ping')).toEqual({ type: 'ping' });
+    n.send({ type: 'pong' });
+    expect((await s.stats()).total_connections).toBe(1);
+  });
+});
