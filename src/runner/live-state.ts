@@ -1,6 +1,7 @@
 import type { UserLedger, SocketState } from '../client/ledger.js';
 import type { SocketCounts, StatsReading } from '../client/stats-client.js';
 import type { SocketKind } from '../protocol/messages.js';
+import { isatty } from 'node:tty';
 import { clock } from '../clock.js';
 
 /**
@@ -200,7 +201,8 @@ export function installLiveStateTrigger(opts: LiveStateTriggerOptions): () => vo
   };
   process.on(signal, print);
 
-  const stdin: KeyInput | null = opts.stdin === undefined ? (process.stdin.isTTY ? (process.stdin as KeyInput) : null) : opts.stdin;
+  // isatty first: touching process.stdin creates its handle, which a pipe should not get for nothing
+  const stdin: KeyInput | null = opts.stdin === undefined ? (isatty(0) ? (process.stdin as KeyInput) : null) : opts.stdin;
   let onData: ((d: Buffer | string) => void) | null = null;
   let wasRaw = false;
   if (stdin && stdin.isTTY && typeof stdin.setRawMode === 'function') {

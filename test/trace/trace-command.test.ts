@@ -53,7 +53,8 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-describe('miscord-bench trace', () => {
+// each case is its own process: run them side by side
+describe.concurrent('miscord-bench trace', () => {
   it('prints one readable line per event of a user, in order', async () => {
     const r = await cli(['trace', trace, '--user', '0']);
     expect(r.code).toBe(0);
