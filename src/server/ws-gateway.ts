@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import { CLOSE, type SocketKind } from '../protocol/messages.js';
+import { clock } from '../clock.js';
 import type { TokenService } from './auth.js';
 import type { Conn, Refusal } from './connection-manager.js';
 import { chatClose, chatMessage, chatOpen } from './chat-socket.js';
@@ -148,10 +149,10 @@ export class WsGateway {
     );
     let timer: NodeJS.Timeout | undefined;
     const grace = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, graceMs);
+      timer = clock.setTimeout(resolve, graceMs);
     });
     await Promise.race([Promise.all(pending), grace]);
-    clearTimeout(timer);
+    clock.clearTimeout(timer);
     for (const ws of this.sockets) ws.terminate();
     await Promise.all(pending);
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
