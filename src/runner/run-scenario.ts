@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { clock } from '../clock.js';
 import { MbError, isMbError } from '../errors.js';
 import { createLogger, type Logger, type LogLevel } from '../log.js';
@@ -172,6 +173,8 @@ export async function runScenario(o: RunOptions): Promise<Report> {
   if (o.signal?.aborted) onOuterAbort();
   o.signal?.addEventListener('abort', onOuterAbort, { once: true });
   const signal = stop.signal;
+  // every pending wait and request of every user listens to it
+  setMaxListeners(0, signal);
   const metrics = new Metrics();
   const caps = new Capabilities(log);
   const deliveries = new DeliveryTracker(metrics);

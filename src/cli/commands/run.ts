@@ -1,4 +1,119 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { MbError } from '../../errors.js';
+import { LOG_LEVELS, createLogger, type LogLevel } from '../../log.js';
+import { RUN_OPTION_TABLE, parseDurationArg, parseIceServers, parseShard, type RunOptionSpec } from '../../runner/run-options.js';
+import { runScenario } from '../../runner/run-scenario.js';
+import { defaultReportPath, writeReport } from '../../report/write-report.js';
+import { renderSummary } from '../../report/render-table.js';
+import { wantColor } from '../../report/palette.js';
+import { Progress } from '../progress.js';
 
-/** Registers the command(s) of this file on the program. (Placeholder while in development.) */
-export function register(_program: Command): void {}
+interface RunFlags {
+  target?: string;
+  users?: number;
+  duration?: number;
+  seed?: number;
+  out?: string;
+  json?: boolean;
+  quiet?: boolean;
+  usersFile?: string;
+  iceServers?: string;
+  shard?: string;
+  settle?: number;
+  threshold?: string[];
+  leakCheck: boolean;
+  fault?: string[];
+  serverHeartbeatMs?: number;
+  maxLoopDelay?: number;
+  logLevel?: string;
+  trace?: string;
+  traceBodies?: boolean;
+}
+
+function toOption(spec: RunOptionSpec): Option {
+  const opt = new Option(spec.flags, spec.description + (spec.defaultText ? ` (default: ${spec.defaultText})` : ''));
+  const flag = spec.flags.split(' ')[0]!;
+  switch (spec.kind) {
+    case 'int':
+      return opt.argParser((v: string) => {
+        const n = Number(v);
+        if (!/^-?\d+$/.test(v.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('expected an integer');
+        return n;
+      });
+    case 'duration':
+      return opt.argParser((v: string) => {
+        try {
+          return parseDurationArg(flag, v);
+        } catch {
+          throw new InvalidArgumentError('expected a duration such as 30s, 2m or 500ms');
+        }
+      });
+    case 'collect':
+      return opt.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
+    default:
+      return opt;
+  }
+}
+
+/** `run <scenario>`: wires the option table to runScenario, writes the report, prints the summary, sets the exit code. */
+export function register(program: Command): void {
+  const cmd = program
+    .command('run')
+    .description('run a scenario (shipped name or path) and write its JSON report')
+    .argument('<scenario>', 'shipped scenario name (see `scenarios`) or path to a scenario file');
+  for (const spec of RUN_OPTION_TABLE) cmd.addOption(toOption(spec));
+  cmd.action(async (ref: string, f: RunFlags) => {
+    if (f.logLevel !== undefined && !LOG_LEVELS.includes(f.logLevel as LogLevel)) throw new MbError('MB_ERR_USAGE', `--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+    if (f.users !== undefined && f.users < 1) throw new MbError('MB_ERR_USAGE', '--users must be a positive integer');
+    if (f.json && f.quiet === undefined) f.quiet = false;
+    const log = createLogger((f.logLevel as LogLevel | undefined) ?? (f.quiet ? 'error' : 'warn'));
+    const progress = new Progress(process.stderr, !f.quiet && !!process.stderr.isTTY);
+    const abort = new AbortController();
+    let interrupts = 0;
+    const onSignal = () => {
+      // the first Ctrl-C stops the run and still writes the partial report; a second one gives up
+      if (++interrupts > 1) process.exit(3);
+      progress.done();
+      process.stderr.write('miscord-bench: interrupted, stopping the run and writing a partial report (Ctrl-C again to quit now)\n');
+      abort.abort();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    let report;
+    try {
+      report = await runScenario({
+        scenario: ref,
+        target: f.target,
+        users: f.users,
+        durationMs: f.duration,
+        seed: f.seed,
+        usersFile: f.usersFile,
+        iceServers: f.iceServers === undefined ? undefined : parseIceServers(f.iceServers),
+        shard: f.shard === undefined ? undefined : parseShard(f.shard),
+        settleMs: f.settle,
+        thresholds: f.threshold,
+        leakCheck: f.leakCheck,
+        faults: f.fault,
+        serverHeartbeatMs: f.serverHeartbeatMs,
+        maxLoopDelayMs: f.maxLoopDelay,
+        log,
+        logLevel: log.level,
+        traceFile: f.trace,
+        traceBodies: f.traceBodies,
+        signal: abort.signal,
+        onSample: (s, live) => progress.update(s, live),
+      });
+    } finally {
+      progress.done();
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+    const path = writeReport(report, f.out ?? defaultReportPath(report.scenario.name, new Date(report.startedAt)));
+    if (f.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+    if (!f.quiet) {
+      process.stderr.write(renderSummary(report, { color: wantColor(process.stderr) }));
+      process.stderr.write(`report: ${path}\n`);
+    }
+    process.exitCode = report.verdict.exitCode;
+  });
+}
