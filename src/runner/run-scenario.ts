@@ -192,6 +192,7 @@ export async function runScenario(o: RunOptions): Promise<Report> {
     if (!o.target) {
       server = await startBundledServer({ ...bundledCfg, logLevel: o.logLevel === 'debug' ? 'debug' : undefined, onDied: (err) => stop.abort(err) });
       targetUrl = server.url;
+      log.info('[Runner]', `bundled reference server pid ${server.pid} listening at ${server.url}`);
     }
     const url = new URL(targetUrl);
     const httpUrl = `${url.protocol}//${url.host}`;
@@ -257,6 +258,7 @@ export async function runScenario(o: RunOptions): Promise<Report> {
     for (const [i, phase] of scenario.phases.entries()) {
       st.phase = phase.name ?? `${phase.type}#${i}`;
       tracer.emit({ ev: 'phase', phase: st.phase });
+      log.info('[Runner]', `phase ${st.phase}`);
       await dispatch(st, phase);
       if (phase.type !== 'soak') await st.checkpoint(`after ${st.phase}`);
     }
