@@ -26,8 +26,8 @@ nav a{color:var(--muted);text-decoration:none;border-bottom:1px dotted var(--mut
 .tile .k{color:var(--muted);font-size:12px}
 .tile.bad .v{color:var(--fail)} .tile.good .v{color:var(--pass)}
 .card{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:12px 14px;margin:10px 0}
-.grid2{display:grid;grid-template-columns:repeat(auto-fill,minmax(520px,1fr));gap:12px}
-.grid3{display:grid;grid-template-columns:repeat(auto-fill,minmax(340px,1fr));gap:12px}
+.grid2{display:grid;grid-template-columns:repeat(auto-fill,minmax(440px,1fr));gap:12px}
+.grid3{display:grid;grid-template-columns:repeat(auto-fill,minmax(300px,1fr));gap:12px}
 table{border-collapse:collapse;width:100%;background:var(--card)}
 th,td{padding:5px 8px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
 th{font-weight:600;color:var(--muted);font-size:12px;background:#fafbfc}

@@ -99,7 +99,7 @@ export function barChart(bars: Array<{ label: string; value: number; color: stri
   const rowH = 22;
   const top = o.title ? 24 : 6;
   const H = top + bars.length * rowH + 6;
-  const labelW = Math.min(160, Math.max(40, ...bars.map((b) => b.label.length * 6.5)));
+  const labelW = Math.min(180, Math.max(40, ...bars.map((b) => b.label.length * 7 + 10)));
   const max = o.max ?? Math.max(1e-9, ...bars.map((b) => b.value));
   const iw = W - labelW - 70;
   const parts = [o.title ? `<text class="ct" x="0" y="16">${esc(o.title)}</text>` : ''];

@@ -1,0 +1,149 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compareReports } from '../../src/report/compare.js';
+import { renderCompareTable } from '../../src/report/compare-table.js';
+import { parseRegressionRule, RuleSet } from '../../src/report/regression-rule.js';
+import type { Report } from '../../src/report/schema.js';
+import { latencies, makeReport } from './fixture.js';
+import { runCli } from './cli-helper.js';
+
+/** A run whose chat.deliver sits around `base` ms. */
+const run = (base: number, seed: number, extra: Parameters<typeof makeReport>[0] = {}): Report =>
+  makeReport({ samples: { 'chat.deliver': latencies(400, base, 10, seed), 'ws.connect.chat': latencies(50, 3, 1, seed) }, ...extra });
+
+const row = (res: ReturnType<typeof compareReports>, metric: string) => res.rows.find((r) => r.metric === metric)!;
+
+describe('regression rules', () => {
+  it('parses relative, absolute and combined conditions', () => {
+    expect(parseRegressionRule('chat.deliver.p99=+20%')).toMatchObject({ pattern: 'chat.deliver.p99', direction: 'up', relative: 0.2 });
+    expect(parseRegressionRule('*.p99=+25%,+5ms')).toMatchObject({ relative: 0.25, absolute: 5 });
+    expect(parseRegressionRule('x.p50=+0.5s')).toMatchObject({ absolute: 500 });
+    expect(parseRegressionRule('rates.deliveryRatio=-0%')).toMatchObject({ direction: 'down', relative: 0 });
+    expect(() => parseRegressionRule('chat.deliver.p99<20%')).toThrow(/--max-regression 'chat.deliver.p99<20%': missing METRIC=/);
+    expect(() => parseRegressionRule('a=+5%,-1ms')).toThrow(/share one sign/);
+    expect(() => parseRegressionRule('a=fast')).toThrow(/bad amount "fast"/);
+  });
+
+  it('an exact CLI rule beats a wildcard one, and CLI rules beat defaults', () => {
+    const rs = new RuleSet(['*.p99=+50%', 'chat.deliver.p99=+10%']);
+    expect(rs.ruleFor('chat.deliver.p99')!.text).toBe('chat.deliver.p99=+10%');
+    expect(rs.ruleFor('ws.ping_rtt.p99')!.text).toBe('*.p99=+50%');
+    expect(rs.ruleFor('ws.ping_rtt.p50')!.source).toBe('default');
+    expect(new RuleSet([], false).ruleFor('ws.ping_rtt.p50')).toBeNull();
+  });
+});
+
+describe('compareReports', () => {
+  it('flags a slowed head and not an unchanged one', () => {
+    const base = run(20, 1);
+    const slow = compareReports([base], run(40, 1));
+    expect(slow.exitCode).toBe(4);
+    expect(slow.regressions.map((r) => r.metric)).toEqual(expect.arrayContaining(['chat.deliver.p50', 'chat.deliver.p99']));
+    expect(row(slow, 'chat.deliver.p99').reason).toMatch(/vs at most .* beyond \+25%,\+5ms/);
+    const same = compareReports([base], run(20, 1));
+    expect(same.passed).toBe(true);
+    expect(row(same, 'chat.deliver.p99').delta).toBe(0);
+  });
+
+  it('a 40 % rise on a 1 ms metric stays under the default absolute floor', () => {
+    const res = compareReports([run(20, 1, { samples: { 'ws.ping_rtt': latencies(100, 1, 0.1, 3) } })], run(20, 1, { samples: { 'ws.ping_rtt': latencies(100, 1.4, 0.1, 3) } }));
+    expect(row(res, 'ws.ping_rtt.p99').regression).toBe(false);
+    expect(compareReports([run(20, 1)], run(20, 1), {}).passed).toBe(true);
+  });
+
+  it('--max-regression rules tighten or loosen the defaults', () => {
+    const base = run(20, 1);
+    const head = run(24, 1); // +4 ms: under the default 5 ms floor
+    expect(compareReports([base], head).passed).toBe(true);
+    expect(compareReports([base], head, { maxRegression: ['chat.deliver.p99=+10%'] }).regressions.map((r) => r.metric)).toEqual(['chat.deliver.p99']);
+    expect(compareReports([base], run(40, 1), { maxRegression: ['chat.deliver.*=+200%'] }).passed).toBe(true);
+  });
+
+  it('a rate rule catches a drop in delivery ratio', () => {
+    const base = run(20, 1);
+    const lossy = run(20, 1, { counters: { 'chat.sent': 10, 'chat.expected': 30, 'chat.delivered': 29 } });
+    const res = compareReports([base], lossy);
+    expect(row(res, 'rates.deliveryRatio')).toMatchObject({ regression: true, worse: 'down' });
+    expect(compareReports([base], lossy, { maxRegression: ['rates.deliveryRatio=-5%'] }).passed).toBe(true);
+  });
+
+  it('noise: a head inside the band of several bases is not a regression, beyond it is', () => {
+    // bases spread from 20 to 32 ms: a 30 ms head is within noise, though +50 % against the first
+    const bases = [run(20, 1), run(26, 2), run(32, 3)];
+    const head = run(30, 4);
+    expect(compareReports([bases[0]!], head).passed).toBe(false);
+    const banded = compareReports(bases, head);
+    expect(banded.passed).toBe(true);
+    const b = row(banded, 'chat.deliver.p99').base!;
+    expect(b.n).toBe(3);
+    expect(b.min).toBeLessThan(b.max);
+    expect(b.stddev).toBeGreaterThan(0);
+    // far beyond the band's top plus the rule
+    expect(compareReports(bases, run(60, 5)).regressions.map((r) => r.metric)).toContain('chat.deliver.p99');
+  });
+
+  it('a finding class present in head and in no base is a regression', () => {
+    const base = run(20, 1, { findings: [{ class: 'zombie-socket' }] });
+    const head = run(20, 1, { findings: [{ class: 'zombie-socket' }, { class: 'zombie-socket' }, { class: 'stale-voice-member' }] });
+    const res = compareReports([base], head);
+    expect(res.regressions).toEqual([{ metric: 'findings.stale-voice-member', reason: '1 stale-voice-member finding in head, none in base' }]);
+    expect(row(res, 'findings.zombie-socket')).toMatchObject({ regression: false, head: 2 });
+  });
+
+  it('renders one table with the band when there are several bases, plain without colour', () => {
+    const res = compareReports([run(20, 1), run(26, 2)], run(60, 3));
+    const text = renderCompareTable(res, { color: false, baseCount: 2 });
+    expect(text).toContain('base (mean, min–max of 2)');
+    expect(text).toMatch(/chat\.deliver\.p99.*REGRESSION/);
+    expect(text).not.toMatch(/\x1b\[/);
+    expect(renderCompareTable(res, { color: true, baseCount: 2 })).toMatch(/\x1b\[31m/);
+  });
+});
+
+describe('compare through the CLI', () => {
+  let dir: string;
+  const files: Record<string, string> = {};
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'mb-compare-'));
+    const put = async (name: string, r: Report) => {
+      files[name] = join(dir, `${name}.json`);
+      await writeFile(files[name]!, JSON.stringify(r));
+    };
+    await put('base', run(20, 1));
+    await put('base2', run(26, 2));
+    await put('base3', run(32, 3));
+    await put('slow', run(60, 4));
+    await put('within', run(30, 4));
+    await put('v2', { ...run(20, 1), schemaVersion: 2 } as unknown as Report);
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('exits 4 on a regression, table on stderr, JSON on stdout', async () => {
+    const r = await runCli(['compare', files.base!, files.slow!, '--json']);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toMatch(/chat\.deliver\.p99.*REGRESSION/);
+    const json = JSON.parse(r.stdout);
+    expect(json.passed).toBe(false);
+    expect(json.regressions.map((x: { metric: string }) => x.metric)).toContain('chat.deliver.p99');
+  });
+
+  it('exits 0 within the noise of several bases', async () => {
+    const r = await runCli(['compare', '--base', files.base!, '--base', files.base2!, '--base', files.base3!, files.within!]);
+    expect(r.stderr).toContain('no regression');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('');
+  });
+
+  it('exits 2 on a report of another schemaVersion or a bad rule', async () => {
+    const v = await runCli(['compare', files.v2!, files.base!]);
+    expect(v.code).toBe(2);
+    expect(v.stderr).toContain('v2.json has schemaVersion 2, this miscord-bench reads 1');
+    const bad = await runCli(['compare', files.base!, files.base!, '--max-regression', 'p99<3']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--max-regression 'p99<3'/);
+  });
+});
