@@ -1,0 +1,55 @@
+import { describe, it, expect } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { listScenarios, loadScenario, formatPath } from '../../src/scenario/load-scenario.js';
+import { MbError } from '../../src/errors.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'mb-scn-'));
+
+function errorOf(fn: () => unknown): MbError {
+  try {
+    fn();
+  } catch (err) {
+    return err as MbError;
+  }
+  throw new Error('did not throw');
+}
+
+describe('scenario loading', () => {
+  it('every shipped scenario validates and has a one-line description', () => {
+    const list = listScenarios();
+    for (const name of ['smoke', 'channel-hop', 'churn', 'multi-tab', 'soak']) expect(list.map((s) => s.name)).toContain(name);
+    for (const s of list) {
+      expect(s.error).toBeUndefined();
+      expect(s.description).not.toContain('\n');
+      expect(s.description.length).toBeGreaterThan(10);
+    }
+    for (const name of ['smoke', 'channel-hop', 'churn', 'multi-tab', 'soak']) expect(loadScenario(name).scenario.thresholds).toContain('rates.deliveryRatio>=1');
+  });
+
+  it('names the file and the field path in one line', () => {
+    const f = join(dir, 'x.json');
+    writeFileSync(f, JSON.stringify({ name: 'x', description: 'x', phases: [{ type: 'connect' }, { type: 'chat' }, { type: 'switch', switches: 1.5 }] }));
+    const e = errorOf(() => loadScenario(f, dir));
+    expect(e.code).toBe('MB_ERR_SCENARIO_INVALID');
+    expect(e.exitCode).toBe(2);
+    expect(e.message).toBe('x.json: phases[2].switches: expected a positive integer');
+  });
+
+  it('refuses unknown names, missing files and broken JSON with exit 2', () => {
+    expect(errorOf(() => loadScenario('nope')).code).toBe('MB_ERR_SCENARIO_NOT_FOUND');
+    expect(errorOf(() => loadScenario('./missing.json', dir)).code).toBe('MB_ERR_SCENARIO_NOT_FOUND');
+    const f = join(dir, 'broken.json');
+    writeFileSync(f, '{ "name": ');
+    const e = errorOf(() => loadScenario(f, dir));
+    expect(e.code).toBe('MB_ERR_SCENARIO_INVALID');
+    expect(e.message).toMatch(/^broken\.json: not valid JSON/);
+  });
+
+  it('formats zod paths', () => {
+    expect(formatPath(['phases', 2, 'switches'])).toBe('phases[2].switches');
+    expect(formatPath(['setup', 'servers'])).toBe('setup.servers');
+    expect(formatPath([])).toBe('(root)');
+  });
+});
