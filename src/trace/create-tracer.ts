@@ -58,7 +58,8 @@ export class RunTracer implements Tracer {
     this.sanitize = { bodies: this.bodies, redactAddresses: opts.redactAddresses ?? !this.bodies };
     this.rings = new EventRings(opts.perUser ?? 100);
     this.log = opts.log?.enabled('debug') ? opts.log : null;
-    this.writing = !!opts.file;
+    // the debug log reads every event too, so emitters must not skip the chatty ones
+    this.writing = !!opts.file || this.log !== null;
     this.writer = opts.file
       ? new NdjsonWriter(opts.file, {
           chunkBytes: opts.chunkBytes,

@@ -21,7 +21,7 @@ export class LoggingTracer implements Tracer {
   }
 
   get writing(): boolean {
-    return this.inner.writing;
+    return this.inner.writing || this.on;
   }
 
   get bodies(): boolean {

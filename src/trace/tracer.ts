@@ -36,7 +36,10 @@ export interface TraceLine extends TraceEvent {
 }
 
 export interface Tracer {
-  /** True when events go to a file (callers may skip building expensive fields otherwise). */
+  /**
+   * True when events go to a file or to the debug log, i.e. someone reads every event:
+   * callers may skip chatty events (each message received) or expensive fields otherwise.
+   */
   readonly writing: boolean;
   /** Include message bodies in msg.* events. */
   readonly bodies: boolean;

@@ -176,8 +176,10 @@ describe('createTracer without a file', () => {
     expect(out[3]).toContain('[LeakDetector] - - checkpoint name=after-switch findings=0');
     expect(out[4]).toContain('[Runner] u1 - http method=POST status=200');
 
+    expect(tracer.writing).toBe(true);
     const quiet: string[] = [];
     const t2 = createTracer({ log: createLogger('info', (l) => quiet.push(l)) });
+    expect(t2.writing).toBe(false);
     t2.emit({ ev: 'socket.open', user: 1, socket: 'u1-chat-2' });
     expect(quiet).toEqual([]);
     await Promise.all([tracer.close(), t2.close()]);
@@ -194,6 +196,7 @@ describe('LoggingTracer', () => {
     expect(out[0]).toMatch(/\[ChatService\] u2 u2-chat-1 msg\.sent type=message size=5\n$/);
     expect(out[1]).toContain('[VoiceService] u2 u2->u3 webrtc.ice candidate="candidate:1 1 udp 1 [ipv4] 5000 typ host"');
     expect(tracer.recent(2).map((l) => l.ev)).toEqual(['msg.sent', 'webrtc.ice']);
-    expect(tracer.writing).toBe(false);
+    expect(tracer.writing).toBe(true); // the log reads every event: emitters must not skip any
+    expect(new LoggingTracer(inner, createLogger('info', () => {})).writing).toBe(false);
   });
 });
