@@ -1,5 +1,5 @@
 import type { UserLedger, SocketState } from '../client/ledger.js';
-import type { SocketCounts, StatsReading } from '../client/stats-client.js';
+import { fetchStats, type SocketCounts, type StatsReading } from '../client/stats-client.js';
 import type { SocketKind } from '../protocol/messages.js';
 import { isatty } from 'node:tty';
 import { clock } from '../clock.js';
@@ -108,6 +108,25 @@ export function buildLiveView(input: { ledgers: Iterable<UserLedger>; stats: Sta
     elapsedMs: input.elapsedMs,
     users,
     totals: { client, server: input.stats?.counts ?? null, serverExt: !!input.stats?.ext },
+  };
+}
+
+/**
+ * The `getView` of a run: the users' ledgers now, and the server's stats read on demand
+ * (a server that does not answer within `statsTimeoutMs` shows as n/a, never blocks).
+ */
+export function liveViewSource(src: {
+  ledgers: () => Iterable<UserLedger>;
+  httpUrl: string | null;
+  phase?: () => string;
+  /** clock.now() when the run started */
+  startedAt?: number;
+  statsTimeoutMs?: number;
+  signal?: AbortSignal;
+}): () => Promise<LiveView> {
+  return async () => {
+    const stats = src.httpUrl ? await fetchStats(src.httpUrl, { timeoutMs: src.statsTimeoutMs ?? 2000, signal: src.signal }).catch(() => null) : null;
+    return buildLiveView({ ledgers: src.ledgers(), stats, phase: src.phase?.(), elapsedMs: src.startedAt === undefined ? undefined : clock.now() - src.startedAt });
   };
 }
 

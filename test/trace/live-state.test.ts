@@ -3,7 +3,10 @@ import { PassThrough } from 'node:stream';
 import { UserLedger } from '../../src/client/ledger.js';
 import { countsOf, type StatsReading } from '../../src/client/stats-client.js';
 import type { StatsResponse } from '../../src/protocol/messages.js';
-import { buildLiveView, formatLiveState, installLiveStateTrigger } from '../../src/runner/live-state.js';
+import { buildLiveView, formatLiveState, installLiveStateTrigger, liveViewSource } from '../../src/runner/live-state.js';
+import { createReferenceServer } from '../../src/server/reference-server.js';
+import { createServer } from 'node:net';
+import { once } from 'node:events';
 
 function ledgers(): UserLedger[] {
   const a = new UserLedger(0, 'mb-run-0');
@@ -147,5 +150,31 @@ describe('installLiveStateTrigger', () => {
     remove();
     expect(raw).toEqual([true, false]);
     expect(tty.listenerCount('data')).toBe(0);
+  });
+});
+
+describe('liveViewSource', () => {
+  it("reads the server's stats on demand beside the ledgers, and shows n/a when the server does not answer", async () => {
+    const server = await createReferenceServer({ port: 0 });
+    try {
+      const view = await liveViewSource({ ledgers: () => ledgers(), httpUrl: server.url, phase: () => 'chat#1', startedAt: 0 })();
+      expect(view.phase).toBe('chat#1');
+      expect(view.totals.serverExt).toBe(true);
+      expect(view.totals.server).toEqual({ total: 0, chat: 0, voice: 0, notifications: 0 });
+      expect(view.users.map((u) => u.serverSockets)).toEqual([0, 0]);
+      expect(formatLiveState(view)).toMatch(/ {2}total +3 +0 !\n/);
+    } finally {
+      await server.close();
+    }
+
+    // a port that accepts nothing: connection refused, the view still comes back
+    const probe = createServer();
+    probe.listen(0, '127.0.0.1');
+    await once(probe, 'listening');
+    const port = (probe.address() as { port: number }).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const down = await liveViewSource({ ledgers: () => ledgers(), httpUrl: `http://127.0.0.1:${port}`, statsTimeoutMs: 1000 })();
+    expect(down.totals.server).toBeNull();
+    expect(formatLiveState(down)).toMatch(/ {2}total +3 +n\/a\n/);
   });
 });
