@@ -9,3 +9,8 @@ export { Metrics } from './metrics/metrics.js';
 export { UserLedger } from './client/ledger.js';
 export { SCHEMA_VERSION, ReportSchema } from './report/schema.js';
 export type { Report, Finding, FindingClass } from './report/schema.js';
+export { runScenario } from './runner/run-scenario.js';
+export type { RunOptions, LiveState } from './runner/run-scenario.js';
+export { loadScenario, listScenarios, parseScenario } from './scenario/load-scenario.js';
+export { RUN_OPTION_TABLE } from './runner/run-options.js';
+export type { RunContext, PhaseHandler, PhaseRegistry, World, WorldServer, VoiceUserState } from './runner/run-context.js';
