@@ -26,6 +26,18 @@ export interface ExtReconcileInput {
 const sameChannel = (c: StatsConnection, r: SocketRecord) => c.channel_id === r.channelId || (r.textChannelId != null && c.channel_id === r.textChannelId);
 
 /**
+ * How far the server's registration time lies from the client's handshake: the server
+ * registers a socket between the client's opening and its open, so a time inside that
+ * bracket is a near-certain match (ties go to the nearest opening); outside, the gap counts.
+ */
+function distance(at: number, r: SocketRecord): number {
+  const from = wallOf(r.openingAt) - 1; // ISO times are truncated to the millisecond
+  const to = (r.openedAt !== undefined ? wallOf(r.openedAt) : Infinity) + 1;
+  const outside = at < from ? from - at : at > to ? at - to : 0;
+  return outside * 1e6 + Math.abs(at - from);
+}
+
+/**
  * Pairs server entries with client sockets of the same kind and channel; among several
  * candidates the one opened closest to the entry's connected_at, so that the socket a
  * slot-overwrite hid is the one left over.
@@ -40,7 +52,7 @@ function pair(entries: StatsConnection[], recs: SocketRecord[]): { matched: Arra
     let bestD = Infinity;
     for (const r of left) {
       if (r.kind !== e.kind || !sameChannel(e, r)) continue;
-      const d = Number.isFinite(at) && r.openedAt !== undefined ? Math.abs(wallOf(r.openedAt) - at) : 0;
+      const d = Number.isFinite(at) ? distance(at, r) : 0;
       if (d < bestD) [best, bestD] = [r, d];
     }
     if (best) {

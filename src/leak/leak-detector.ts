@@ -75,6 +75,8 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
   const samples: ResourceSample[] = [];
   const cps: Checkpoint[] = [];
   const slow = opts.slowDeregisterMs ?? 1000;
+  // the generator's own fds may step by one (a keep-alive socket) but must not climb
+  const trendOpts: TrendOptions = { ...opts.trend, tolerances: { ...DEFAULT_TOLERANCES, 'bench.fds': { perCycle: 1 }, ...opts.trend?.tolerances } };
 
   const knownLedgers = function* (): Iterable<UserLedger> {
     if (opts.users) for (const v of opts.users()) yield v.ledger;
@@ -220,8 +222,7 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
             cycle: cpOpts.cycle,
             values: { 'server.rss_bytes': p.rss_bytes, 'server.heap_used_bytes': p.heap_used_bytes, 'server.open_fds': p.open_fds, 'server.open_handles': p.open_handles, ...(bench.fds !== null ? { 'bench.fds': bench.fds } : {}) },
           });
-          const tolerances = { ...DEFAULT_TOLERANCES, 'bench.fds': { perCycle: 1 }, ...opts.trend?.tolerances };
-          for (const d of checkResourceGrowth(samples, { ...opts.trend, tolerances })) {
+          for (const d of checkResourceGrowth(samples, trendOpts)) {
             if (d.subject.resource?.startsWith('bench.')) d.class = 'bench-leak';
             drafts.push(d);
           }
@@ -252,7 +253,7 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
               counters: reading.stats.counters ?? null,
               process: reading.stats.process ?? null,
               config: reading.stats.config ?? config,
-              trend: samples.length >= 3 ? trendsOf(samples, opts.trend) : null,
+              trend: samples.length >= 3 ? trendsOf(samples, trendOpts) : null,
             }
           : null,
         client: {

@@ -60,7 +60,7 @@ export function inRoom(v: LeakUserView, roomId: number): boolean {
 export function leftRoomAt(v: LeakUserView, roomId: number): number | undefined {
   let at: number | undefined;
   for (const s of v.ledger.sockets.values()) {
-    if (s.kind === 'voice' && s.channelId === roomId && s.closedAt !== undefined && (s.state === 'closed' || s.state === 'refused')) at = Math.max(at ?? 0, s.closedAt);
+    if (s.kind === 'voice' && s.channelId === roomId && s.closedAt !== undefined && (s.state === 'closed' || s.state === 'refused')) at = at === undefined ? s.closedAt : Math.max(at, s.closedAt);
   }
   return at;
 }
