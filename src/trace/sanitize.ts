@@ -49,17 +49,22 @@ function redactDeep(v: unknown, depth: number): unknown {
   return out;
 }
 
+/** Signaling bodies (offers, answers, candidates) carry addresses; chat bodies are left alone. */
+function isSignaling(e: TraceEvent): boolean {
+  return e.ev.startsWith('webrtc.') || (typeof e.socket === 'string' && e.socket.includes('-voice-'));
+}
+
 function mayCarryAddresses(e: TraceEvent): boolean {
   if (e.ev === 'webrtc.ice') return true;
-  for (const k in e) if (ADDRESS_KEYS.has(k)) return true;
+  for (const k in e) if (ADDRESS_KEYS.has(k) || (k === 'body' && isSignaling(e))) return true;
   return false;
 }
 
 /**
  * Turns an emitted event into the line that is kept and written: `t` first, the caller's
  * object never mutated, `body` dropped unless bodies are on, addresses redacted unless asked
- * (every string of a webrtc.ice event; elsewhere the fields named like addresses: candidate,
- * address, relatedAddress, ip, sdp, local, remote, localAddress, remoteAddress).
+ * (every string of a webrtc.ice event and of a signaling body; elsewhere the fields named like
+ * addresses: candidate, address, relatedAddress, ip, sdp, local, remote, localAddress, remoteAddress).
  */
 export function sanitizeEvent(e: TraceEvent, t: number, opts: SanitizeOptions): TraceLine {
   const line = { t, ...e } as TraceLine;
@@ -67,9 +72,10 @@ export function sanitizeEvent(e: TraceEvent, t: number, opts: SanitizeOptions): 
   if (!opts.bodies && 'body' in line) delete line.body;
   if (opts.redactAddresses && mayCarryAddresses(line)) {
     const all = line.ev === 'webrtc.ice';
+    const body = 'body' in line && isSignaling(line);
     for (const k of Object.keys(line)) {
       if (k === 't' || k === 'ev' || k === 'user' || k === 'socket' || k === 'peer') continue;
-      if (all || ADDRESS_KEYS.has(k)) line[k] = redactDeep(line[k], 4);
+      if (all || ADDRESS_KEYS.has(k) || (body && k === 'body')) line[k] = redactDeep(line[k], 4);
     }
   }
   return line;

@@ -80,6 +80,16 @@ describe('createTracer with a file', () => {
     expect(lines[1]!.candidate).toContain('127.0.0.1');
     expect(lines[2]!.candidate).toBe('candidate:3 1 udp 1 [ipv6] 40000 typ host raddr [ipv4] rport 9');
 
+    // bodies with redaction asked for: a signaling body is redacted, a chat body is not touched
+    const both = tmpFile('both.ndjson');
+    const t3 = createTracer({ file: both, bodies: true, redactAddresses: true });
+    t3.emit({ ev: 'msg.recv', user: 0, socket: 'u0-voice-3', type: 'offer', body: { type: 'offer', offer: { sdp: 'c=IN IP4 192.168.1.23\r\n' } } });
+    t3.emit({ ev: 'msg.recv', user: 0, socket: 'u0-chat-1', type: 'message', body: { content: 'meet at 10.0.0.1' } });
+    await t3.close();
+    const [offer, chat] = readLines(both).slice(1, 3);
+    expect(offer!.body.offer.sdp).toBe('c=IN IP4 [ipv4]\r\n');
+    expect(chat!.body.content).toBe('meet at 10.0.0.1');
+
     const shown = tmpFile('shown.ndjson');
     const t2 = createTracer({ file: shown, redactAddresses: false });
     t2.emit(ev);
