@@ -12,7 +12,7 @@ export interface TimelinePart {
   samples: TimelineSample[];
 }
 
-type ServerMode = 'max' | 'sum';
+export type ServerMode = 'max' | 'sum';
 
 export function mergeTimelines(parts: TimelinePart[], startMs: number, server: ServerMode): TimelineSample[] {
   if (parts.length === 1 && parts[0]!.startMs === startMs) return parts[0]!.samples;
@@ -23,7 +23,7 @@ export function mergeTimelines(parts: TimelinePart[], startMs: number, server: S
   if (!Number.isFinite(lo)) return out;
   for (let b = lo; b <= hi; b++) {
     const present = perPart.map((p) => p.at(b)).filter((s): s is TimelineSample => !!s);
-    if (present.length) out.push(combine(b * 1000, present, server));
+    if (present.length) out.push(combineSamples(b * 1000, present, server));
   }
   return out;
 }
@@ -43,7 +43,8 @@ function bucketize(p: TimelinePart, startMs: number) {
   return { lo, hi, at: (b: number) => filled.get(b) };
 }
 
-function combine(t: number, xs: TimelineSample[], mode: ServerMode): TimelineSample {
+/** Combines one sample per part taken at the same time (also the live progress of --workers). */
+export function combineSamples(t: number, xs: TimelineSample[], mode: ServerMode): TimelineSample {
   const sum = (f: (s: TimelineSample) => number) => xs.reduce((a, s) => a + f(s), 0);
   const servers = xs.map((s) => s.server).filter((s): s is NonNullable<TimelineSample['server']> => s !== null);
   const pick = (f: (v: NonNullable<TimelineSample['server']>) => number) =>

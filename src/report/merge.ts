@@ -2,6 +2,7 @@ import { MbError } from '../errors.js';
 import { LatencyHistogram } from '../metrics/latency-histogram.js';
 import { SCHEMA_VERSION, type Checkpoint, type Finding, type Report, type ReportHistogram, type VoiceRoom } from './schema.js';
 import { mergeTimelines } from './merge-timeline.js';
+import { ratesOf } from './build-report.js';
 
 /**
  * Exact merge of reports from shards (`run --shard i/n`, `run --workers N`) or repeated runs.
@@ -22,13 +23,6 @@ export interface MergeOptions {
   /** how errors refer to each input (file names); defaults to report #i */
   names?: string[];
 }
-
-/** Rates that can be recomputed exactly from counters; others fall back to a weighted mean. */
-const RATE_FORMULAS: Record<string, (c: Record<string, number>, seconds: number) => number | null> = {
-  deliveryRatio: (c) => (c['chat.expected'] ? (c['chat.delivered'] ?? 0) / c['chat.expected'] : null),
-  messagesPerSec: (c, s) => (c['chat.sent'] !== undefined && s > 0 ? c['chat.sent'] / s : null),
-  deliveriesPerSec: (c, s) => (c['chat.delivered'] !== undefined && s > 0 ? c['chat.delivered'] / s : null),
-};
 
 export function mergeReports(reports: Report[], opts: MergeOptions = {}): Report {
   if (reports.length === 0) throw new MbError('MB_ERR_USAGE', 'merge needs at least one report');
@@ -56,7 +50,7 @@ export function mergeReports(reports: Report[], opts: MergeOptions = {}): Report
 
   const histograms = mergeHistograms(reports);
   const counters = sumRecords(reports.map((r) => r.counters));
-  const rates = mergeRates(reports, counters, unionMs / 1000, notes);
+  const rates = mergeRates(reports, counters, unionMs, notes);
 
   const sameTarget = reports.every((r) => r.target.url === first.target.url);
   const timeline = mergeTimelines(
@@ -155,28 +149,25 @@ function mergeHistograms(reports: Report[]): Record<string, ReportHistogram> {
   return out;
 }
 
-function mergeRates(reports: Report[], counters: Record<string, number>, seconds: number, notes: string[]): Record<string, number> {
-  const names = [...new Set(reports.flatMap((r) => Object.keys(r.rates)))].sort();
-  const out: Record<string, number> = {};
+function mergeRates(reports: Report[], counters: Record<string, number>, unionMs: number, notes: string[]): Record<string, number> {
+  // the run's own formulas over the merged counters and the union of time: exact
+  const out = ratesOf(counters, unionMs);
+  const seconds = unionMs / 1000;
   const approx: string[] = [];
-  for (const name of names) {
-    const exact = RATE_FORMULAS[name]?.(counters, seconds);
-    if (exact !== null && exact !== undefined && Number.isFinite(exact)) {
-      out[name] = exact;
-      continue;
-    }
+  for (const name of [...new Set(reports.flatMap((r) => Object.keys(r.rates)))].sort()) {
+    if (name in out) continue;
     const parts = reports.filter((r) => r.rates[name] !== undefined);
     if (name.endsWith('PerSec') && seconds > 0) {
       // a per-second rate times its part's duration is the count behind it
       out[name] = sum(parts.map((r) => r.rates[name]! * (r.durationMs / 1000))) / seconds;
       continue;
     }
-    const w = sum(parts.map((r) => r.durationMs)) || parts.length;
+    const w = sum(parts.map((r) => r.durationMs || 1));
     out[name] = sum(parts.map((r) => r.rates[name]! * (r.durationMs || 1))) / w;
     approx.push(name);
   }
   if (approx.length && reports.length > 1) notes.push(`rates ${approx.join(', ')}: duration-weighted mean of the parts (no counter formula known)`);
-  return out;
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
 }
 
 function mergeLedgers(reports: Report[]): Report['ledger'] {
