@@ -57,6 +57,8 @@ export class RunState implements RunContext {
   private readonly online = new Map<number, SimulatedUser>();
   private readonly everyone: SimulatedUser[] = [];
   private readonly creating = new Map<number, Promise<SimulatedUser>>();
+  /** indices whose account exists and has joined the world (a returning user logs in only) */
+  private readonly known = new Set<number>();
   private indexHigh: number;
   private messageSeq = 0;
   private readonly password: string;
@@ -128,7 +130,7 @@ export class RunState implements RunContext {
       index,
       username,
       password,
-      register: !this.credentials,
+      register: !this.credentials && !this.known.has(index),
       env: this.env,
       caps: this.caps,
       tracker: this.deliveries,
@@ -138,7 +140,7 @@ export class RunState implements RunContext {
     this.everyone.push(user);
     const id = await user.login(intendedAt);
     const http = new HttpClient(this.env);
-    for (const s of this.world.servers) {
+    for (const s of this.known.has(index) ? [] : this.world.servers) {
       try {
         await http.joinServer(id.token, s.id, index);
       } catch (err) {
@@ -146,6 +148,7 @@ export class RunState implements RunContext {
         if (!(err instanceof HttpStatusError && err.status === 400)) throw err;
       }
     }
+    this.known.add(index);
     this.online.set(index, user);
     return user;
   }
