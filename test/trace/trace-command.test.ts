@@ -71,6 +71,16 @@ describe.concurrent('miscord-bench trace', () => {
     expect(evs.map((e) => e.ev)).toEqual(['socket.close', 'webrtc.ice_state']);
   });
 
+  it('warns on stderr when the trace is cut short or lost events', async () => {
+    const cut = join(dir, 'cut.ndjson');
+    writeFileSync(cut, ['{"t":0,"ev":"trace.start"}', '{"t":1,"ev":"socket.open","user":0,"socket":"u0-chat-1"}', '{"t":2,"ev":"trace.dropped","count":17}'].join('\n') + '\n');
+    const r = await cli(['trace', cut, '--user', '0']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('socket.open');
+    expect(r.stderr).toContain('note: 17 events were dropped');
+    expect(r.stderr).toContain('note: the trace has no trace.end line');
+  });
+
   it('filters by peer', async () => {
     const r = await cli(['trace', trace, '--peer', 'u1->u0']);
     expect(r.stdout.trim().split('\n')).toHaveLength(1);

@@ -79,8 +79,12 @@ export async function traceCommand(file: string, opts: TraceOptions): Promise<vo
 
   const out = stdoutSink();
   let shown = 0;
+  let ended = false;
+  let dropped = 0;
   try {
     for await (const { text, line } of readTrace(file)) {
+      if (line.ev === 'trace.end') ended = true;
+      else if (line.ev === 'trace.dropped' && typeof line.count === 'number') dropped += line.count;
       if (!matchesTrace(line, filter)) continue;
       shown++;
       await out.line(opts.json ? text : formatTraceLine(line));
@@ -89,6 +93,10 @@ export async function traceCommand(file: string, opts: TraceOptions): Promise<vo
   } finally {
     await out.close();
   }
+  if (out.gone) return;
+  // what a reader must know to trust the story: events missing from it
+  if (dropped > 0) process.stderr.write(`note: ${dropped} events were dropped while the disk could not keep up (trace.dropped lines)\n`);
+  if (!ended) process.stderr.write('note: the trace has no trace.end line: the run was cut short or is still going\n');
   if (shown === 0 && !opts.json) process.stderr.write('no event of the trace matched\n');
 }
 
