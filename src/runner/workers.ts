@@ -25,6 +25,8 @@ export interface WorkersOptions {
   entry?: string;
   /** how long aborted children get to write their partial report before SIGKILL */
   graceMs?: number;
+  /** told each child's pid as it starts (tests, live state) */
+  onSpawn?(index: number, pid: number): void;
 }
 
 const DEFAULT_ENTRY = fileURLToPath(new URL('dist/runner/worker-entry.js', PACKAGE_ROOT));
@@ -100,6 +102,7 @@ export async function runWithWorkers(o: RunOptions, n: number, wo: WorkersOption
       const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
       const child: Child = { index: i, proc, sample: null, live: null, report: null, error: null, exit };
       children.push(child);
+      if (proc.pid !== undefined) wo.onSpawn?.(i, proc.pid);
       proc.on('error', (err) => (child.error ??= { code: null, message: err.message }));
       proc.on('message', (m: FromWorker) => {
         if (m.type === 'sample') {
