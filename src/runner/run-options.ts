@@ -26,6 +26,7 @@ export const RUN_OPTION_TABLE: readonly RunOptionSpec[] = [
   { flags: '--users-file <file>', kind: 'string', description: 'JSON array of {username, password}: existing accounts (never registers); needs --target' },
   { flags: '--ice-servers <json|none>', kind: 'string', description: 'replace the ice_servers the server sends (JSON array, or none)' },
   { flags: '--shard <i/n>', kind: 'string', description: 'run shard i of n (0-based): a deterministic slice of the users with its own username prefix' },
+  { flags: '--workers <n>', kind: 'int', description: 'split the run over n child processes on this machine (shards 0..n-1, merged into one report)' },
   { flags: '--settle <d>', kind: 'duration', description: 'how long a leak checkpoint polls for stable counts (overrides the scenario)' },
   { flags: '--threshold <expr>', kind: 'collect', description: "gate, repeatable, e.g. 'chat.deliver.p99<250ms' or 'rates.deliveryRatio>=1'" },
   { flags: '--no-leak-check', kind: 'negate', description: 'no leak detector and no checkpoints' },

@@ -2,7 +2,8 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { MbError } from '../../errors.js';
 import { LOG_LEVELS, createLogger, type LogLevel } from '../../log.js';
 import { RUN_OPTION_TABLE, parseDurationArg, parseIceServers, parseShard, type RunOptionSpec } from '../../runner/run-options.js';
-import { runScenario } from '../../runner/run-scenario.js';
+import { runScenario, type RunOptions } from '../../runner/run-scenario.js';
+import { runWithWorkers } from '../../runner/workers.js';
 import { defaultReportPath, writeReport } from '../../report/write-report.js';
 import { renderSummary } from '../../report/render-table.js';
 import { wantColor } from '../../report/palette.js';
@@ -19,6 +20,7 @@ interface RunFlags {
   usersFile?: string;
   iceServers?: string;
   shard?: string;
+  workers?: number;
   settle?: number;
   threshold?: string[];
   leakCheck: boolean;
@@ -81,7 +83,8 @@ export function register(program: Command): void {
     process.on('SIGTERM', onSignal);
     let report;
     try {
-      report = await runScenario({
+      const runner = f.workers !== undefined ? (o: RunOptions) => runWithWorkers(o, f.workers!) : runScenario;
+      report = await runner({
         scenario: ref,
         target: f.target,
         users: f.users,
