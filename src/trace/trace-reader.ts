@@ -16,6 +16,18 @@ export interface TraceFilter {
   userless?: boolean;
 }
 
+/** Events that change what a user holds: the lifecycle of its sockets, channels, rooms and peers. */
+const LIFECYCLE = new Set(['socket.opening', 'socket.open', 'socket.refused', 'socket.closing', 'socket.close', 'socket.freeze', 'socket.abandon', 'chat.switch', 'voice.join', 'voice.leave', 'webrtc.peer', 'webrtc.peer_closed', 'webrtc.conn_state']);
+
+/**
+ * A leak often comes from another socket of the same user (closing the first tab removed
+ * the second tab's entry; a switch abandoned the old socket), so a finding's story is its
+ * subject's events plus the lifecycle events of the user's other sockets and peers.
+ */
+export function isUserLifecycle(line: TraceLine): boolean {
+  return LIFECYCLE.has(String(line.ev));
+}
+
 export function matchesTrace(line: TraceLine, f: TraceFilter): boolean {
   if (f.userless && typeof line.user === 'number') return false;
   if (f.user !== undefined && line.user !== f.user) return false;

@@ -152,8 +152,12 @@ describe('evidence on findings', () => {
     );
     expect(out.code).toBe(0);
     expect(out.stderr).toContain(`${f.id} zombie-socket:`);
-    const shown = out.stdout.trim().split('\n');
-    expect(shown.every((l) => l.includes(` u${f.subject.user} `) && l.includes(f.subject.socket!))).toBe(true);
+    const all = out.stdout.trim().split('\n');
+    expect(all.every((l) => l.includes(` u${f.subject.user} `))).toBe(true);
+    // the subject's own lines are marked '>'; the others are its user's other chat sockets
+    const shown = all.filter((l) => l.startsWith('>'));
+    expect(shown.every((l) => l.includes(f.subject.socket!))).toBe(true);
+    expect(all.filter((l) => !l.startsWith('>')).every((l) => / u\d+-chat-\d+ /.test(l))).toBe(true);
     expect(shown.some((l) => /socket\.close +.*by=client/.test(l))).toBe(true);
     expect(shown.at(-1)).toMatch(new RegExp(`finding +id=${f.id} class=zombie-socket`));
   });

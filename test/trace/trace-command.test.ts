@@ -32,10 +32,14 @@ beforeAll(async () => {
   tracer.emit({ ev: 'socket.opening', user: 0, socket: 'u0-chat-1', kind: 'chat', channelId: 1 });
   tracer.emit({ ev: 'socket.open', user: 0, socket: 'u0-chat-1' });
   tracer.emit({ ev: 'socket.opening', user: 1, socket: 'u1-chat-1', kind: 'chat', channelId: 1 });
+  tracer.emit({ ev: 'socket.open', user: 0, socket: 'u0-notifications-2', kind: 'notifications' });
   tracer.emit({ ev: 'msg.sent', user: 0, socket: 'u0-chat-1', type: 'message', bytes: 64 });
   tracer.emit({ ev: 'chat.switch', user: 0, socket: 'u0-chat-1', from: 1, to: 2, strategy: 'reconnect' });
   tracer.emit({ ev: 'socket.closing', user: 0, socket: 'u0-chat-1', code: 1000 });
   tracer.emit({ ev: 'socket.close', user: 0, socket: 'u0-chat-1', by: 'client', code: 1000, reason: 'switch' });
+  tracer.emit({ ev: 'socket.open', user: 0, socket: 'u0-chat-3', kind: 'chat', channelId: 1 });
+  tracer.emit({ ev: 'msg.recv', user: 0, socket: 'u0-chat-3', type: 'message' });
+  tracer.emit({ ev: 'finding', user: 0, socket: 'u0-chat-1', id: 'F1', class: 'zombie-socket' });
   tracer.emit({ ev: 'webrtc.ice_state', user: 1, peer: 'u1->u0', state: 'connected' });
   tracer.emit({ ev: 'checkpoint', name: 'final', findings: 1 });
   await tracer.close();
@@ -59,8 +63,8 @@ describe.concurrent('miscord-bench trace', () => {
     const r = await cli(['trace', trace, '--user', '0']);
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
-    expect(lines.map((l) => l.trim().split(/\s+/)[3])).toEqual(['http', 'socket.opening', 'socket.open', 'msg.sent', 'chat.switch', 'socket.closing', 'socket.close']);
-    expect(lines.at(-1)).toMatch(/^\s+\d+\.\d{6}s u0 +u0-chat-1 +socket\.close +by=client code=1000 reason=switch$/);
+    expect(lines.map((l) => l.trim().split(/\s+/)[3])).toEqual(['http', 'socket.opening', 'socket.open', 'socket.open', 'msg.sent', 'chat.switch', 'socket.closing', 'socket.close', 'socket.open', 'msg.recv', 'finding']);
+    expect(lines[7]).toMatch(/^\s+\d+\.\d{6}s u0 +u0-chat-1 +socket\.close +by=client code=1000 reason=switch$/);
     expect(r.stderr).toBe('');
   });
 
@@ -91,8 +95,20 @@ describe.concurrent('miscord-bench trace', () => {
     const r = await cli(['trace', trace, '--finding', 'F1', '--report', report]);
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('F1 zombie-socket: u0 chat socket u0-chat-1 closed by the client is still registered');
-    const evs = r.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/)[3]);
-    expect(evs).toEqual(['socket.opening', 'socket.open', 'msg.sent', 'chat.switch', 'socket.closing', 'socket.close']);
+    // the subject's lines marked '>', the lifecycle of the user's other chat sockets around them
+    const rows = r.stdout.split('\n').filter(Boolean).map((l) => [l[0], ...l.slice(1).trim().split(/\s+/).slice(2, 4)].join(' '));
+    expect(rows).toEqual([
+      '> u0-chat-1 socket.opening',
+      '> u0-chat-1 socket.open',
+      '> u0-chat-1 msg.sent',
+      '> u0-chat-1 chat.switch',
+      '> u0-chat-1 socket.closing',
+      '> u0-chat-1 socket.close',
+      '  u0-chat-3 socket.open',
+      '> u0-chat-1 finding',
+    ]);
+    const bare = await cli(['trace', trace, '--finding', 'F1', '--report', report, '--no-context']);
+    expect(bare.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/)[3])).toEqual(['socket.opening', 'socket.open', 'msg.sent', 'chat.switch', 'socket.closing', 'socket.close', 'finding']);
     const server = await cli(['trace', trace, '--finding', 'F2', '--report', report]);
     expect(server.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/)[3])).toEqual(['trace.start', 'checkpoint', 'trace.end']);
   });

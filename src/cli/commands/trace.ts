@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { MbError } from '../../errors.js';
-import { formatTraceLine } from '../../trace/format-event.js';
-import { filterForFinding, matchesTrace, readTrace, type TraceFilter } from '../../trace/trace-reader.js';
+import { formatTraceLine, servicePrefixOf } from '../../trace/format-event.js';
+import { filterForFinding, isUserLifecycle, matchesTrace, readTrace, type TraceFilter } from '../../trace/trace-reader.js';
 
 interface TraceOptions {
   user?: string;
@@ -11,6 +11,7 @@ interface TraceOptions {
   finding?: string;
   report?: string;
   json?: boolean;
+  context?: boolean;
 }
 
 function parseUser(v: string): number {
@@ -66,9 +67,16 @@ export async function traceCommand(file: string, opts: TraceOptions): Promise<vo
     throw new MbError('MB_ERR_USAGE', '--finding ID and --report FILE go together');
   }
   const filter: TraceFilter = {};
+  // with --finding, the lifecycle of the user's other sockets or peers of the same service
+  // (chat, voice, notifications), marked apart from the subject's lines
+  let context: (TraceFilter & { service: string }) | null = null;
   if (opts.finding !== undefined) {
     const picked = await filterForFinding(opts.report!, opts.finding);
     Object.assign(filter, picked.filter);
+    const { user, socket, peer } = picked.filter;
+    if (opts.context !== false && user !== undefined && (socket || peer)) {
+      context = { user, service: servicePrefixOf(socket ? { ev: 'socket.open', socket } : { ev: 'webrtc.peer', peer }) };
+    }
     const f = picked.finding;
     process.stderr.write(`${f.id} ${f.class ?? ''}: ${f.message ?? ''}\n`);
   }
@@ -85,9 +93,11 @@ export async function traceCommand(file: string, opts: TraceOptions): Promise<vo
     for await (const { text, line } of readTrace(file)) {
       if (line.ev === 'trace.end') ended = true;
       else if (line.ev === 'trace.dropped' && typeof line.count === 'number') dropped += line.count;
-      if (!matchesTrace(line, filter)) continue;
+      const subject = matchesTrace(line, filter);
+      const around = !subject && context !== null && isUserLifecycle(line) && matchesTrace(line, context) && servicePrefixOf(line) === context.service;
+      if (!subject && !around) continue;
       shown++;
-      await out.line(opts.json ? text : formatTraceLine(line));
+      await out.line(opts.json ? text : context ? `${subject ? '>' : ' '}${formatTraceLine(line)}` : formatTraceLine(line));
       if (out.gone) break;
     }
   } finally {
@@ -112,11 +122,15 @@ export function register(program: Command): void {
     .option('--ev <NAME>', 'only these events (repeatable or comma-separated; "webrtc" matches every webrtc.* event)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--finding <ID>', "only the subject of this finding of --report (its user and socket or peer)")
     .option('--report <R>', 'the JSON report that holds --finding')
+    .option('--no-context', "with --finding: only the subject's events, without the lifecycle of the user's other sockets or peers of the same kind")
     .option('--json', 'print the matching NDJSON lines as written, not readable lines')
     .addHelpText(
       'after',
       `
 Each line: seconds since the run started, user, socket or peer, event, its fields.
+With --finding, the subject's lines start with '>' and the other lines are the lifecycle of the
+user's other sockets or peers of the same kind (opens, closes, switches, joins): where a leak
+often starts, e.g. the first tab's close that removed the second tab's entry.
 Exit codes: 0 done, 2 missing or unreadable trace (the bad line is named), unknown finding, bad flag.`,
     )
     .action(async (file: string, opts: TraceOptions) => {
