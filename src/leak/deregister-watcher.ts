@@ -49,6 +49,8 @@ export class DeregisterWatcher {
       /** every ledger the detector knows, for the v1 count */
       ledgers: () => Iterable<UserLedger>;
       baseline: () => SocketCounts | null;
+      /** v1: sockets of real users coming and going that are tolerated */
+      tolerance?: number;
     },
   ) {}
 
@@ -94,7 +96,7 @@ export class DeregisterWatcher {
       for (const l of this.o.ledgers()) for (const s of l.sockets.values()) if (liveish(s)) open[s.kind]++;
       for (const kind of ['chat', 'notifications'] as const) {
         const g = this.pending.filter((p) => p.rec.kind === kind).sort((a, b) => a.closedAt - b.closedAt);
-        const still = Math.max(0, r.counts[kind] - base[kind] - open[kind]);
+        const still = Math.max(0, r.counts[kind] - base[kind] - open[kind] - (this.o.tolerance ?? 0));
         resolved.push(...g.slice(0, Math.max(0, g.length - still)));
         keep.push(...g.slice(Math.max(0, g.length - still)));
       }

@@ -47,14 +47,23 @@ export interface Tolerance {
   perCycle: number;
   /** growth per cycle tolerated, as a fraction of the mean */
   relative?: number;
+  /** stricter evidence for noisy resources */
+  minSamples?: number;
+  minR2?: number;
+  /** shown in the trend, never a finding (RSS follows the allocator, not the program) */
+  reportOnly?: boolean;
 }
 
-/** Defaults: handles and fds must not grow at all; memory may wobble by its GC's whims. */
+/**
+ * Defaults: handles and fds are exact and must not grow at all. The heap is sampled without
+ * a forced GC, so a stretch between two major collections climbs too: it needs more cycles,
+ * a cleaner line and a larger step to count.
+ */
 export const DEFAULT_TOLERANCES: Record<string, Tolerance> = {
   'server.open_fds': { perCycle: 0.5 },
   'server.open_handles': { perCycle: 0.5 },
-  'server.heap_used_bytes': { perCycle: 512 * 1024, relative: 0.02 },
-  'server.rss_bytes': { perCycle: 2 * 1024 * 1024, relative: 0.03 },
+  'server.heap_used_bytes': { perCycle: 1024 * 1024, relative: 0.03, minSamples: 6, minR2: 0.8 },
+  'server.rss_bytes': { perCycle: 4 * 1024 * 1024, relative: 0.05, reportOnly: true },
 };
 
 export interface TrendOptions {
@@ -64,12 +73,14 @@ export interface TrendOptions {
   tolerances?: Record<string, Tolerance>;
 }
 
-export function trendsOf(samples: ResourceSample[], o: TrendOptions = {}): Record<string, Trend & { perCycle: number; tolerance: number }> {
+export type ResourceTrend = Trend & { perCycle: number; tolerance: number; rule: Tolerance };
+
+export function trendsOf(samples: ResourceSample[], o: TrendOptions = {}): Record<string, ResourceTrend> {
   // the first cycle warms caches up: leave it out once there are enough others
   const minSamples = o.minSamples ?? 4;
   const use = samples.length > minSamples ? samples.slice(1) : samples;
   const tol = o.tolerances ?? DEFAULT_TOLERANCES;
-  const out: Record<string, Trend & { perCycle: number; tolerance: number }> = {};
+  const out: Record<string, ResourceTrend> = {};
   const names = new Set(use.flatMap((s) => Object.keys(s.values)));
   for (const name of names) {
     const pts = use.filter((s) => Number.isFinite(s.values[name])).map((s) => [s.cycle, s.values[name]!] as [number, number]);
@@ -77,7 +88,7 @@ export function trendsOf(samples: ResourceSample[], o: TrendOptions = {}): Recor
     if (!t) continue;
     const mean = pts.reduce((a, [, y]) => a + y, 0) / pts.length;
     const tl = tol[name] ?? { perCycle: 0, relative: 0.02 };
-    out[name] = { ...t, perCycle: t.slope, tolerance: Math.max(tl.perCycle, (tl.relative ?? 0) * mean) };
+    out[name] = { ...t, perCycle: t.slope, tolerance: Math.max(tl.perCycle, (tl.relative ?? 0) * mean), rule: tl };
   }
   return out;
 }
@@ -88,7 +99,7 @@ export function checkResourceGrowth(samples: ResourceSample[], o: TrendOptions =
   const minR2 = o.minR2 ?? 0.6;
   const drafts: FindingDraft[] = [];
   for (const [name, t] of Object.entries(trendsOf(samples, o))) {
-    if (t.n < minSamples || t.slope <= t.tolerance || t.t < minT || t.r2 < minR2) continue;
+    if (t.rule.reportOnly || t.n < Math.max(minSamples, t.rule.minSamples ?? 0) || t.slope <= t.tolerance || t.t < minT || t.r2 < Math.max(minR2, t.rule.minR2 ?? 0)) continue;
     const unit = name.endsWith('bytes') ? ' bytes' : '';
     drafts.push({
       class: 'resource-growth',

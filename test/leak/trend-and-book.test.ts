@@ -38,8 +38,12 @@ describe('checkResourceGrowth', () => {
     const mb = 1024 * 1024;
     const wobble = [40, 42, 39, 43, 41, 40].map((x) => x * mb);
     expect(checkResourceGrowth(series(wobble, 'server.heap_used_bytes'))).toEqual([]);
-    const grow = [40, 44, 48, 53, 56, 61].map((x) => x * mb);
+    // a short climb between two major GCs is not enough cycles to call
+    expect(checkResourceGrowth(series([40, 41.5, 43, 44.5, 46].map((x) => x * mb), 'server.heap_used_bytes'))).toEqual([]);
+    const grow = [40, 44, 48, 53, 56, 61, 64, 69].map((x) => x * mb);
     expect(checkResourceGrowth(series(grow, 'server.heap_used_bytes')).map((d) => d.subject.resource)).toEqual(['server.heap_used_bytes']);
+    // RSS is shown in the trend but never a finding
+    expect(checkResourceGrowth(series(grow, 'server.rss_bytes'))).toEqual([]);
   });
 });
 
