@@ -29,6 +29,25 @@ describe('evidenceFor', () => {
     await tracer.close();
   });
 
+  it("with context, adds the lifecycle of the user's other sockets of the same kind, marked related", () => {
+    const tracer = createTracer();
+    tracer.emit({ ev: 'socket.open', user: 0, socket: 'u0-notifications-1' });
+    tracer.emit({ ev: 'socket.open', user: 0, socket: 'u0-chat-2' });
+    tracer.emit({ ev: 'socket.open', user: 0, socket: 'u0-notifications-3' });
+    tracer.emit({ ev: 'msg.recv', user: 0, socket: 'u0-notifications-1', type: 'pong' });
+    tracer.emit({ ev: 'socket.close', user: 0, socket: 'u0-notifications-1', by: 'client', code: 1000 });
+    tracer.emit({ ev: 'finding', user: 0, socket: 'u0-notifications-3', class: 'phantom-socket' });
+    const ev = evidenceFor(tracer, { user: 0, socket: 'u0-notifications-3' }, 20, { context: true });
+    expect(ev.map((l) => `${l.related ? '~' : '>'} ${l.socket} ${l.ev}`)).toEqual([
+      '~ u0-notifications-1 socket.open',
+      '> u0-notifications-3 socket.open',
+      '~ u0-notifications-1 socket.close',
+      '> u0-notifications-3 finding',
+    ]);
+    expect(evidenceFor(tracer, { user: 0, socket: 'u0-notifications-3' }, 1, { context: true }).map((l) => l.ev)).toEqual(['finding']);
+    expect(tracer.recent(0).some((l) => 'related' in l)).toBe(false);
+  });
+
   it('selects a peer by its id', () => {
     const tracer = new MemoryTracer();
     tracer.emit({ ev: 'webrtc.offer', user: 0, peer: 'u0->u1', bytes: 900 });
