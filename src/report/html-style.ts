@@ -39,6 +39,10 @@ tr.failed td{background:#fff4ed}
 .muted{color:var(--muted);fill:#667085}
 .note{background:#fffaeb;border:1px solid #fedf89;border-radius:8px;padding:8px 12px;margin:10px 0}
 details summary{cursor:pointer;color:var(--muted);margin-top:6px}
+details.finding{padding:6px 12px;margin:6px 0}
+details.finding>summary{color:var(--fg);font-weight:600;margin:0}
+details.finding[open]>summary{margin-bottom:6px}
+td{overflow-wrap:anywhere}
 pre{background:#f2f4f7;border-radius:6px;padding:8px;overflow:auto;max-height:320px;margin:6px 0}
 .trace td{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;padding:2px 6px}
 .trace tr.hl td{background:#fef0c7}

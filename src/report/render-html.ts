@@ -39,7 +39,7 @@ const LATENCY_ORDER = ['chat.deliver', 'chat.switch', 'ws.ping_rtt', 'ws.connect
 
 function header(r: Report): string {
   const v = verdictWord(r);
-  const shard = r.shards.length > 1 ? `${r.shards.length} shards merged` : r.shards.length === 1 ? `shard ${r.shards[0]!.index}/${r.shards[0]!.count}` : 'one process';
+  const shard = r.shards.length > 1 ? `${r.shards.length} shards merged` : r.shards.length === 1 && r.shards[0]!.count > 1 ? `shard ${r.shards[0]!.index}/${r.shards[0]!.count}` : 'one process';
   const facts: Array<[string, string]> = [
     ['users', num(r.ledger.users)],
     ['duration', duration(r.durationMs)],
@@ -92,13 +92,25 @@ function findings(r: Report): string {
     const n = r.findings.filter((f) => f.class === c).length;
     return `<span class="badge ${n ? '' : 'clean'}">${esc(c)}${n ? ` × ${n}` : ' ✓'}</span>`;
   });
+  if (!r.findings.length) return `<h2 id="findings">Findings (0)</h2><div>${classes.join(' ')}</div><p class="muted">No leak found: every server-side socket, voice member and peer matched what the clients held.</p>`;
   const shown = r.findings.slice(0, 100);
   const more = r.findings.length > shown.length ? `<p class="muted">…and ${r.findings.length - shown.length} more in the JSON report.</p>` : '';
-  const body = r.findings.length ? shown.map(findingCard).join('') + more : '<p class="muted">No leak found: every server-side socket, voice member and peer matched what the clients held.</p>';
-  return `<h2 id="findings">Findings (${r.findings.length})</h2><div>${classes.join(' ')}</div>${body}`;
+  const rows = shown.map(
+    (f) => `<tr><td class="mono"><a href="#f-${esc(f.id)}">${esc(f.id)}</a></td><td><span class="badge">${esc(f.class)}</span></td><td>${esc(subjectText(f))}</td><td class="n">${f.ageMs === null ? '—' : esc(duration(f.ageMs))}</td><td>${esc(f.checkpoint)}</td></tr>`,
+  );
+  // the first finding of each class is open: one story per class, the rest a click away
+  const seen = new Set<string>();
+  const cards = shown.map((f) => {
+    const open = !seen.has(f.class);
+    seen.add(f.class);
+    return findingCard(f, open);
+  });
+  return `<h2 id="findings">Findings (${r.findings.length})</h2><div>${classes.join(' ')}</div>
+<table style="margin-top:10px"><tr><th>id</th><th>class</th><th>subject</th><th class="n">age</th><th>checkpoint</th></tr>${rows.join('')}</table>${more}
+${cards.join('')}`;
 }
 
-function findingCard(f: Finding): string {
+function findingCard(f: Finding, open: boolean): string {
   const facts: Array<[string, string]> = [
     ['subject', subjectText(f)],
     ['expected', brief(f.expected)],
@@ -109,16 +121,19 @@ function findingCard(f: Finding): string {
   ];
   const details = f.evidence.details && Object.keys(f.evidence.details).length ? `<details><summary>details</summary><pre>${esc(JSON.stringify(f.evidence.details, null, 2))}</pre></details>` : '';
   const trace = f.evidence.trace?.length ? `<details open><summary>trace of the subject (${f.evidence.trace.length} events)</summary>${traceTable(f)}</details>` : '';
-  return `<div class="card"><h3><span class="badge">${esc(f.class)}</span> <span class="mono">${esc(f.id)}</span> ${esc(f.message)}</h3>
-<table>${facts.map(([k, x]) => `<tr><th style="width:110px">${esc(k)}</th><td class="mono">${esc(x)}</td></tr>`).join('')}</table>${details}${trace}</div>`;
+  return `<details class="card finding" id="f-${esc(f.id)}"${open ? ' open' : ''}><summary><span class="badge">${esc(f.class)}</span> <span class="mono">${esc(f.id)}</span> ${esc(f.message)}</summary>
+<table>${facts.map(([k, x]) => `<tr><th style="width:110px">${esc(k)}</th><td class="mono">${esc(x)}</td></tr>`).join('')}</table>${details}${trace}</details>`;
 }
 
 function traceTable(f: Finding): string {
   const rows = (f.evidence.trace ?? []).slice(-40).map((line) => {
-    const { t, ev, ...rest } = line as Record<string, unknown>;
+    const { t, ev, user: _user, ...rest } = line as Record<string, unknown>;
     // the closes and refusals are usually the story of a leak: make them stand out
     const hl = typeof ev === 'string' && /close|refus|leave|closing/.test(ev) ? ' class="hl"' : '';
-    return `<tr${hl}><td class="n">${esc(typeof t === 'number' ? t.toFixed(1) : String(t ?? ''))}</td><td>${esc(String(ev ?? ''))}</td><td>${esc(brief(rest).replace(/^\{|\}$/g, ''))}</td></tr>`;
+    const fields = Object.entries(rest)
+      .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+      .join(' ');
+    return `<tr${hl}><td class="n">${esc(typeof t === 'number' ? t.toFixed(1) : String(t ?? ''))}</td><td>${esc(String(ev ?? ''))}</td><td>${esc(fields.length > 200 ? `${fields.slice(0, 199)}…` : fields)}</td></tr>`;
   });
   return `<table class="trace"><tr><th class="n">t ms</th><th>event</th><th>fields</th></tr>${rows.join('')}</table>`;
 }
@@ -134,7 +149,8 @@ function orderedHistograms(r: Report): Array<[string, ReportHistogram]> {
 function latency(r: Report): string {
   const hs = orderedHistograms(r);
   if (!hs.length) return `<h2 id="latency">Latency</h2><p class="muted">Nothing was measured.</p>`;
-  const rows = hs.map(([k, h]) => `<tr><td><code>${esc(k)}</code></td>${[h.count, h.min, h.p50, h.p90, h.p99, h.p999, h.max].map((x) => `<td class="n">${num(x)}</td>`).join('')}</tr>`);
+  // an empty histogram has no percentiles: dashes, not zeros that read as "instant"
+  const rows = hs.map(([k, h]) => `<tr><td><code>${esc(k)}</code></td><td class="n">${num(h.count)}</td>${[h.min, h.p50, h.p90, h.p99, h.p999, h.max].map((x) => `<td class="n">${h.count ? num(x) : '—'}</td>`).join('')}</tr>`);
   const charts = hs.filter(([, h]) => h.count > 0).map(([k, h], i) => percentileChart(k, h, COLORS[i % COLORS.length]!));
   return `<h2 id="latency">Latency</h2>
 <table><tr><th>metric (ms)</th><th class="n">count</th><th class="n">min</th><th class="n">p50</th><th class="n">p90</th><th class="n">p99</th><th class="n">p99.9</th><th class="n">max</th></tr>${rows.join('')}</table>

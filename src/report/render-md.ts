@@ -11,7 +11,7 @@ export function renderMarkdown(r: Report): string {
   const icon = { pass: '✅', fail: '❌', leak: '🚰', incomplete: '⚠️' }[v.tone];
   out.push(`## ${icon} miscord-bench · ${esc(r.scenario.name)} · ${v.word}`, '');
   out.push(`**Verdict:** ${esc(verdictLine(r))}`, '');
-  const shards = r.shards.length > 1 ? ` · ${r.shards.length} shards` : r.shards.length === 1 ? ` · shard ${r.shards[0]!.index}/${r.shards[0]!.count}` : '';
+  const shards = r.shards.length > 1 ? ` · ${r.shards.length} shards` : r.shards.length === 1 && r.shards[0]!.count > 1 ? ` · shard ${r.shards[0]!.index}/${r.shards[0]!.count}` : '';
   out.push(
     `${r.ledger.users} users · ${duration(r.durationMs)} · seed ${r.scenario.seed} · target \`${r.target.url}\`${r.target.bundled ? ' (bundled)' : ''}${shards} · ${r.startedAt}`,
     '',
@@ -47,7 +47,7 @@ export function renderMarkdown(r: Report): string {
   const hs = Object.entries(r.histograms);
   if (hs.length) {
     out.push('### Latency (ms)', '');
-    out.push(table(['metric', 'count', 'p50', 'p90', 'p99', 'p99.9', 'max'], hs.map(([k, h]) => [code(k), num(h.count), num(h.p50), num(h.p90), num(h.p99), num(h.p999), num(h.max)]), 'lrrrrrr'), '');
+    out.push(table(['metric', 'count', 'p50', 'p90', 'p99', 'p99.9', 'max'], hs.map(([k, h]) => [code(k), num(h.count), ...[h.p50, h.p90, h.p99, h.p999, h.max].map((x) => (h.count ? num(x) : '—'))]), 'lrrrrrr'), '');
   }
   const rates = Object.entries(r.rates);
   if (rates.length) {
