@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { MbError } from '../../errors.js';
-import { formatTraceLine, servicePrefixOf } from '../../trace/format-event.js';
-import { filterForFinding, isUserLifecycle, matchesTrace, readTrace, type TraceFilter } from '../../trace/trace-reader.js';
+import { formatTraceLine } from '../../trace/format-event.js';
+import { traceStory } from '../../trace/trace-story.js';
 
 interface TraceOptions {
   user?: string;
@@ -66,48 +66,33 @@ export async function traceCommand(file: string, opts: TraceOptions): Promise<vo
   if ((opts.finding === undefined) !== (opts.report === undefined)) {
     throw new MbError('MB_ERR_USAGE', '--finding ID and --report FILE go together');
   }
-  const filter: TraceFilter = {};
-  // with --finding, the lifecycle of the user's other sockets or peers of the same service
-  // (chat, voice, notifications), marked apart from the subject's lines
-  let context: (TraceFilter & { service: string }) | null = null;
-  if (opts.finding !== undefined) {
-    const picked = await filterForFinding(opts.report!, opts.finding);
-    Object.assign(filter, picked.filter);
-    const { user, socket, peer } = picked.filter;
-    if (opts.context !== false && user !== undefined && (socket || peer)) {
-      context = { user, service: servicePrefixOf(socket ? { ev: 'socket.open', socket } : { ev: 'webrtc.peer', peer }) };
-    }
-    const f = picked.finding;
-    process.stderr.write(`${f.id} ${f.class ?? ''}: ${f.message ?? ''}\n`);
-  }
-  if (opts.user !== undefined) filter.user = parseUser(opts.user);
-  if (opts.socket !== undefined) filter.socket = opts.socket;
-  if (opts.peer !== undefined) filter.peer = opts.peer;
-  if (opts.ev?.length) filter.ev = opts.ev.flatMap((e) => e.split(',')).map((e) => e.trim().replace(/\.\*$/, '')).filter(Boolean);
+  const { summary, lines } = await traceStory(file, {
+    user: opts.user === undefined ? undefined : parseUser(opts.user),
+    socket: opts.socket,
+    peer: opts.peer,
+    ev: opts.ev?.flatMap((e) => e.split(',')).map((e) => e.trim().replace(/\.\*$/, '')).filter(Boolean),
+    finding: opts.finding === undefined ? undefined : { id: opts.finding, report: opts.report! },
+    context: opts.context,
+  });
+  const f = summary.finding;
+  if (f) process.stderr.write(`${f.id} ${f.class ?? ''}: ${f.message ?? ''}\n`);
 
   const out = stdoutSink();
-  let shown = 0;
-  let ended = false;
-  let dropped = 0;
   try {
-    for await (const { text, line } of readTrace(file)) {
-      if (line.ev === 'trace.end') ended = true;
-      else if (line.ev === 'trace.dropped' && typeof line.count === 'number') dropped += line.count;
-      const subject = matchesTrace(line, filter);
-      const around = !subject && context !== null && isUserLifecycle(line) && matchesTrace(line, context) && servicePrefixOf(line) === context.service;
-      if (!subject && !around) continue;
-      shown++;
-      await out.line(opts.json ? text : context ? `${subject ? '>' : ' '}${formatTraceLine(line)}` : formatTraceLine(line));
+    for await (const { text, line, subject } of lines) {
+      // with a finding's context, the subject's own lines are marked '>'
+      await out.line(opts.json ? text : summary.marked ? `${subject ? '>' : ' '}${formatTraceLine(line)}` : formatTraceLine(line));
       if (out.gone) break;
     }
   } finally {
+    await lines.return(undefined);
     await out.close();
   }
   if (out.gone) return;
   // what a reader must know to trust the story: events missing from it
-  if (dropped > 0) process.stderr.write(`note: ${dropped} events were dropped while the disk could not keep up (trace.dropped lines)\n`);
-  if (!ended) process.stderr.write('note: the trace has no trace.end line: the run was cut short or is still going\n');
-  if (shown === 0 && !opts.json) process.stderr.write('no event of the trace matched\n');
+  if (summary.dropped > 0) process.stderr.write(`note: ${summary.dropped} events were dropped while the disk could not keep up (trace.dropped lines)\n`);
+  if (!summary.ended) process.stderr.write('note: the trace has no trace.end line: the run was cut short or is still going\n');
+  if (summary.shown === 0 && !opts.json) process.stderr.write('no event of the trace matched\n');
 }
 
 /** `miscord-bench trace FILE`: the story of one user, socket, peer or finding, from a trace. */
