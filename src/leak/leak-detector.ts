@@ -127,7 +127,8 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
     return reconcileV1({ baseline: baseline ?? r.counts, counts: r.counts, users, frozenWindowMs, frozenSince, final, tolerance: opts.v1Tolerance });
   }
 
-  async function membersDrafts(users: LeakUserView[], r: StatsReading, notes: string[]): Promise<FindingDraft[]> {
+  /** Reads the members route of every room the users touched; records who it lists in `listed`. */
+  async function membersDrafts(users: LeakUserView[], r: StatsReading, notes: string[], listed: Map<number, Set<number>>): Promise<FindingDraft[]> {
     const rooms = roomsOf(users);
     if (!rooms.length) return [];
     const anyToken = users.find((v) => v.token)?.token;
@@ -144,7 +145,9 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
       // the store may lag the sockets a little: re-read while it lists someone gone
       for (let i = 0; i < 3; i++) {
         try {
-          drafts = reconcileMembers(room, await readMembers(room, token, signal), users).filter((d) => !registered.has(`${d.subject.userId}|${room}`));
+          const ids = await readMembers(room, token, signal);
+          listed.set(room, new Set([...(listed.get(room) ?? []), ...ids]));
+          drafts = reconcileMembers(room, ids, users).filter((d) => !registered.has(`${d.subject.userId}|${room}`));
         } catch (e) {
           notes.push(`voice members route of room ${room}: ${(e as Error).message}`);
           break;
@@ -212,11 +215,13 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
         notes.push(`server stats unreadable, socket checks skipped: ${(e as Error).message}`);
       }
       const drafts: FindingDraft[] = [];
+      const serverRooms = new Map<number, Set<number>>();
       if (reading) {
         rec = reconcile(reading, users, final); // frozen windows and ages as of now
         drafts.push(...rec.drafts);
         notes.push(...rec.notes);
-        drafts.push(...(await membersDrafts(users, reading, notes)));
+        for (const [room, ids] of Object.entries(reading.stats.voice_rooms ?? {})) serverRooms.set(Number(room), new Set(ids));
+        drafts.push(...(await membersDrafts(users, reading, notes, serverRooms)));
         if (cpOpts.cycle !== undefined && reading.stats.process) {
           const p = reading.stats.process;
           const bench = benchSample();
@@ -231,7 +236,7 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
         } else if (cpOpts.cycle !== undefined) notes.push('resource trend skipped: the server reports no process figures (no [ext] stats)');
       }
       drafts.push(...watcher.findings());
-      drafts.push(...checkPeers(users, { graceMs: opts.peerGraceMs }));
+      drafts.push(...checkPeers(users, { graceMs: opts.peerGraceMs, serverRooms }));
       drafts.push(...growth.check(users, { final }));
       let bench = benchSample();
       if (final) {

@@ -10,7 +10,15 @@ import { inRoom, label, leftRoomAt, roomOf } from './views.js';
  */
 const MEDIA: MediaResource[] = ['track', 'source', 'sink', 'transceiver'];
 
-export function checkPeers(users: LeakUserView[], opts: { graceMs?: number; now?: number } = {}): FindingDraft[] {
+export function checkPeers(
+  users: LeakUserView[],
+  opts: {
+    graceMs?: number;
+    now?: number;
+    /** who the server says is in each room: a peer to someone it still lists is the server's word, not a client leak */
+    serverRooms?: Map<number, Set<number>>;
+  } = {},
+): FindingDraft[] {
   const now = opts.now ?? clock.now();
   const grace = opts.graceMs ?? 1000;
   const byUserId = new Map<number, LeakUserView>();
@@ -37,11 +45,12 @@ export function checkPeers(users: LeakUserView[], opts: { graceMs?: number; now?
       }
       const remote = byUserId.get(p.remoteUserId);
       if (!remote || inRoom(remote, p.roomId)) continue;
+      if (opts.serverRooms?.get(p.roomId)?.has(p.remoteUserId)) continue; // stale-voice-member names that
       const left = leftRoomAt(remote, p.roomId);
       if (left === undefined || now - left < grace) continue;
       drafts.push({
         class: 'unclosed-peer',
-        message: `${label(v)} still holds a peer to user ${p.remoteUserId}, who left voice room ${p.roomId} ${((now - left) / 1000).toFixed(1)} s ago`,
+        message: `${label(v)} still holds a peer to ${label(remote)}, who left voice room ${p.roomId} ${((now - left) / 1000).toFixed(1)} s ago`,
         subject: { ...base, roomId: p.roomId, peer },
         expected: 'closed after user_left_voice',
         observed: { iceState: p.iceState, connectionState: p.connectionState },

@@ -42,6 +42,8 @@ describe('checkPeers', () => {
     const d = checkPeers([a, b], { graceMs: 1000 });
     expect(d).toHaveLength(1);
     expect(d[0]!.message).toContain('who left voice room 7');
+    // while the server still lists the departed user, the peer follows the server's word
+    expect(checkPeers([a, b], { graceMs: 1000, serverRooms: new Map([[7, new Set([100, 101])]]) })).toEqual([]);
   });
 });
 
