@@ -13,7 +13,7 @@ if (process.argv.includes('--check')) {
     current = readFileSync(target, 'utf8');
   } catch {}
   if (current !== text) {
-    process.stderr.write('schema/report.schema.json is out of date: run `npm run build && node scripts/gen-schema.js`\n');
+    process.stderr.write('schema/report.schema.json is out of date: run `npm run schema`\n');
     process.exit(1);
   }
   process.stderr.write('schema/report.schema.json is up to date\n');

@@ -48,6 +48,12 @@ export interface CompareOptions {
   maxRegression?: string[];
   /** false drops the default rules (only --max-regression ones apply) */
   defaults?: boolean;
+  /**
+   * Default latency rules judge a histogram only when base and head both hold at least this
+   * many samples (p99 of six logins is their max: noise, not news). --max-regression rules
+   * always apply. Default 20.
+   */
+  minSamples?: number;
 }
 
 const PCTS = ['p50', 'p90', 'p99', 'max'] as const;
@@ -62,8 +68,9 @@ export function compareReports(bases: Report[], head: Report, opts: CompareOptio
   bases.forEach((b, i) => b.status === 'incomplete' && notes.push(`base #${i + 1} is incomplete: ${b.abortReason ?? 'no reason given'}`));
   if (!head.generator.reliable) notes.push(`head generator was saturated: ${head.generator.unreliableReason ?? ''}`.trim());
 
+  const minSamples = opts.minSamples ?? 20;
   const rows: CompareRow[] = [];
-  const add = (metric: string, group: RowGroup, unit: string, worse: CompareRow['worse'], get: (r: Report) => number | null) => {
+  const add = (metric: string, group: RowGroup, unit: string, worse: CompareRow['worse'], get: (r: Report) => number | null, samples?: (r: Report) => number) => {
     const baseVals = bases.map(get).filter((v): v is number => v !== null);
     const headVal = get(head);
     const base = baseVals.length ? band(baseVals) : null;
@@ -72,7 +79,11 @@ export function compareReports(bases: Report[], head: Report, opts: CompareOptio
       row.delta = headVal - base.mean;
       row.deltaPct = base.mean !== 0 ? (row.delta / Math.abs(base.mean)) * 100 : null;
       const rule = rules.ruleFor(metric);
-      if (rule) {
+      const fewest = samples ? Math.min(...[...bases, head].map(samples)) : Infinity;
+      if (rule && rule.source === 'default' && fewest < minSamples) {
+        row.rule = `${rule.text} (skipped: n=${fewest} < ${minSamples})`;
+        row.worse ??= rule.direction;
+      } else if (rule) {
         row.rule = rule.text;
         row.worse ??= rule.direction;
         const why = exceeds(rule, base, headVal, unit);
@@ -88,10 +99,17 @@ export function compareReports(bases: Report[], head: Report, opts: CompareOptio
   const histNames = union([...bases, head].map((r) => Object.keys(r.histograms)));
   for (const h of histNames)
     for (const p of PCTS)
-      add(`${h}.${p}`, 'latency', 'ms', 'up', (r) => {
-        const x = r.histograms[h];
-        return x && x.count > 0 ? x[p] : null;
-      });
+      add(
+        `${h}.${p}`,
+        'latency',
+        'ms',
+        'up',
+        (r) => {
+          const x = r.histograms[h];
+          return x && x.count > 0 ? x[p] : null;
+        },
+        (r) => r.histograms[h]?.count ?? 0,
+      );
   for (const k of union([...bases, head].map((r) => Object.keys(r.rates))))
     add(`rates.${k}`, 'rate', '', rateWorse(k), (r) => r.rates[k] ?? null);
   for (const k of union([...bases, head].map((r) => Object.keys(r.counters))))

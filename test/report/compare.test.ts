@@ -53,6 +53,14 @@ describe('compareReports', () => {
     expect(compareReports([run(20, 1)], run(20, 1), {}).passed).toBe(true);
   });
 
+  it('default latency rules skip histograms with too few samples; explicit rules do not', () => {
+    const base = run(20, 1, { samples: { 'http.login': [40, 42, 45, 41, 43, 44] } });
+    const head = run(20, 1, { samples: { 'http.login': [40, 42, 45, 41, 43, 90] } });
+    const res = compareReports([base], head);
+    expect(row(res, 'http.login.p99')).toMatchObject({ regression: false, rule: '*.p99=+25%,+5ms (skipped: n=6 < 20)' });
+    expect(compareReports([base], head, { maxRegression: ['http.login.p99=+25%'] }).regressions.map((r) => r.metric)).toEqual(['http.login.p99']);
+  });
+
   it('--max-regression rules tighten or loosen the defaults', () => {
     const base = run(20, 1);
     const head = run(24, 1); // +4 ms: under the default 5 ms floor

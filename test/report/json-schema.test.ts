@@ -10,7 +10,7 @@ import { latencies, makeReport } from './fixture.js';
 const FILE = fileURLToPath(new URL('../../schema/report.schema.json', import.meta.url));
 
 describe('schema/report.schema.json', () => {
-  it('equals a fresh generation from ReportSchema (run `npm run build && node scripts/gen-schema.js` when it does not)', () => {
+  it('equals a fresh generation from ReportSchema (run `npm run schema` when it does not)', () => {
     expect(readFileSync(FILE, 'utf8')).toBe(reportJsonSchemaText());
   });
 

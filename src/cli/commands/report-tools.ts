@@ -34,7 +34,8 @@ Default rules (a change must exceed every condition of its rule):
 ${DEFAULT_RULES.map((r) => `  ${r}`).join('\n')}
   any finding class present in head but in none of the bases
 A more specific --max-regression (an exact name over a wildcard) replaces the default for that metric.
-With several --base reports each metric gets a band (mean, min–max): a rule applies from the band's edge.`,
+With several --base reports each metric gets a band (mean, min–max): a rule applies from the band's edge.
+Default latency rules skip histograms with fewer than 20 samples in a base or the head.`,
     )
     .action(async (files: string[], o: { base: string[]; maxRegression: string[]; defaults: boolean; all?: boolean; json?: boolean }) => {
       let baseFiles: string[];
