@@ -14,6 +14,8 @@ export function renderCompareTable(res: CompareResult, opts: { color: boolean; b
     head: ['metric', multi ? `base (mean, min–max of ${opts.baseCount})` : 'base', 'head', 'Δ', 'Δ%', 'rule', ''],
     style: { head: opts.color ? ['cyan'] : [], border: opts.color ? ['grey'] : [] },
     colAligns: ['left', 'right', 'right', 'right', 'right', 'left', 'left'],
+    // no rule between rows: a hundred metrics must fit a screen; group titles separate them
+    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
   });
   // without --all, counters that did not move are left out: they are most of the rows and none of the news
   const rows = opts.all ? res.rows : res.rows.filter((r) => r.group !== 'counter' || r.regression || (r.delta ?? 1) !== 0);
@@ -21,7 +23,7 @@ export function renderCompareTable(res: CompareResult, opts: { color: boolean; b
   for (const r of rows) {
     if (r.group !== group) {
       group = r.group;
-      table.push([{ colSpan: 7, content: c.bold(GROUP_TITLE[r.group]) }]);
+      table.push([c.bold(GROUP_TITLE[r.group]), '', '', '', '', '', '']);
     }
     const tone = toneOf(r);
     const paint = (s: string) => (tone === 'bad' ? c.red(s) : tone === 'good' ? c.green(s) : s);

@@ -50,8 +50,8 @@ export interface CompareOptions {
   defaults?: boolean;
   /**
    * Default latency rules judge a histogram only when base and head both hold at least this
-   * many samples (p99 of six logins is their max: noise, not news). --max-regression rules
-   * always apply. Default 20.
+   * many samples, and at least 1/(1−p) for a percentile p (p99 of 48 pings is their max:
+   * noise, not news). --max-regression rules always apply. Default 20.
    */
   minSamples?: number;
 }
@@ -80,8 +80,11 @@ export function compareReports(bases: Report[], head: Report, opts: CompareOptio
       row.deltaPct = base.mean !== 0 ? (row.delta / Math.abs(base.mean)) * 100 : null;
       const rule = rules.ruleFor(metric);
       const fewest = samples ? Math.min(...[...bases, head].map(samples)) : Infinity;
-      if (rule && rule.source === 'default' && fewest < minSamples) {
-        row.rule = `${rule.text} (skipped: n=${fewest} < ${minSamples})`;
+      // a percentile is news only once it is not the max: p99 wants 100 samples, p90 ten
+      const q = /\.p(\d+)$/.exec(metric);
+      const needed = Math.max(minSamples, q ? Math.ceil(1 / (1 - Number(q[1]) / 100) - 1e-9) : 0);
+      if (rule && rule.source === 'default' && fewest < needed) {
+        row.rule = `${rule.text} (skipped: n=${fewest} < ${needed})`;
         row.worse ??= rule.direction;
       } else if (rule) {
         row.rule = rule.text;

@@ -57,7 +57,7 @@ describe('compareReports', () => {
     const base = run(20, 1, { samples: { 'http.login': [40, 42, 45, 41, 43, 44] } });
     const head = run(20, 1, { samples: { 'http.login': [40, 42, 45, 41, 43, 90] } });
     const res = compareReports([base], head);
-    expect(row(res, 'http.login.p99')).toMatchObject({ regression: false, rule: '*.p99=+25%,+5ms (skipped: n=6 < 20)' });
+    expect(row(res, 'http.login.p99')).toMatchObject({ regression: false, rule: '*.p99=+25%,+5ms (skipped: n=6 < 100)' });
     expect(compareReports([base], head, { maxRegression: ['http.login.p99=+25%'] }).regressions.map((r) => r.metric)).toEqual(['http.login.p99']);
   });
 

@@ -35,7 +35,8 @@ ${DEFAULT_RULES.map((r) => `  ${r}`).join('\n')}
   any finding class present in head but in none of the bases
 A more specific --max-regression (an exact name over a wildcard) replaces the default for that metric.
 With several --base reports each metric gets a band (mean, min–max): a rule applies from the band's edge.
-Default latency rules skip histograms with fewer than 20 samples in a base or the head.`,
+Default latency rules skip a histogram with fewer than 20 samples in a base or the head,
+and a percentile p with fewer than 1/(1-p) samples (100 for p99).`,
     )
     .action(async (files: string[], o: { base: string[]; maxRegression: string[]; defaults: boolean; all?: boolean; json?: boolean }) => {
       let baseFiles: string[];
