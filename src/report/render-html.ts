@@ -235,7 +235,7 @@ function voice(r: Report): string {
   const ratio = (rx: number, ex: number) => (ex > 0 ? rx / ex : 0);
   const rows = [...rooms.map((x) => ({ ...x, label: String(x.roomId) })), { ...r.voice.totals, roomId: -1, label: 'all rooms' }].map(
     (x) =>
-      `<tr${x.roomId === -1 ? ' style="font-weight:600"' : ''}><td>${esc(x.label)}</td><td class="n">${x.members}</td><td class="n">${x.pairs}</td><td class="n">${num(x.audioFramesReceived)} / ${num(x.audioFramesExpected)} (${(ratio(x.audioFramesReceived, x.audioFramesExpected) * 100).toFixed(1)}%)</td><td class="n">${x.tonesDetected} / ${x.pairs}</td><td class="n">${num(x.videoFramesReceived)}</td><td class="n">${num(x.packetsLost)}</td><td class="n">${num(x.jitterMs)}</td><td class="n">${num(x.rttMs)}</td><td class="n">${x.concealedRatio === null ? '—' : (x.concealedRatio * 100).toFixed(2) + '%'}</td><td class="n">${bytes(x.bytesSent)} / ${bytes(x.bytesReceived)}</td></tr>`,
+      `<tr${x.roomId === -1 ? ' style="font-weight:600"' : ''}><td>${esc(x.label)}</td><td class="n">${x.members}</td><td class="n">${x.pairs}</td><td class="n">${num(x.audioFramesReceived)} / ${num(x.audioFramesExpected)} (${(ratio(x.audioFramesReceived, x.audioFramesExpected) * 100).toFixed(1)}%)</td><td class="n">${x.tonesDetected} / ${2 * x.pairs}</td><td class="n">${num(x.videoFramesReceived)}</td><td class="n">${num(x.packetsLost)}</td><td class="n">${num(x.jitterMs)}</td><td class="n">${num(x.rttMs)}</td><td class="n">${x.concealedRatio === null ? '—' : (x.concealedRatio * 100).toFixed(2) + '%'}</td><td class="n">${bytes(x.bytesSent)} / ${bytes(x.bytesReceived)}</td></tr>`,
   );
   const bars = barChart(
     rooms.map((x) => {
@@ -245,11 +245,12 @@ function voice(r: Report): string {
     { width: 520, max: 1, title: 'audio frames received / expected' },
   );
   const tones = barChart(
-    rooms.map((x) => ({ label: `room ${x.roomId}`, value: x.pairs ? x.tonesDetected / x.pairs : 0, color: x.tonesDetected === x.pairs ? '#16a34a' : '#dc2626', text: `${x.tonesDetected}/${x.pairs}` })),
-    { width: 520, max: 1, title: 'pairs whose receiver heard the sender’s tone' },
+    // pairs are unordered, tones are heard one way: each pair has two directions to check
+    rooms.map((x) => ({ label: `room ${x.roomId}`, value: x.pairs ? x.tonesDetected / (2 * x.pairs) : 0, color: x.tonesDetected >= 2 * x.pairs ? '#16a34a' : '#dc2626', text: `${x.tonesDetected}/${2 * x.pairs}` })),
+    { width: 520, max: 1, title: 'directions in which the receiver heard the sender’s tone' },
   );
   return `<h2 id="voice">Media quality per room</h2>
-<table><tr><th>room</th><th class="n">members</th><th class="n">pairs</th><th class="n">audio frames</th><th class="n">tones</th><th class="n">video frames</th><th class="n">packets lost</th><th class="n">jitter ms</th><th class="n">rtt ms</th><th class="n">concealed</th><th class="n">bytes sent / received</th></tr>${rows.join('')}</table>
+<table><tr><th>room</th><th class="n">members</th><th class="n">pairs</th><th class="n">audio frames</th><th class="n">tones heard</th><th class="n">video frames</th><th class="n">packets lost</th><th class="n">jitter ms</th><th class="n">rtt ms</th><th class="n">concealed</th><th class="n">bytes sent / received</th></tr>${rows.join('')}</table>
 <div class="grid2"><div class="card">${bars}</div><div class="card">${tones}</div></div>`;
 }
 
@@ -257,13 +258,30 @@ function checkpoints(r: Report): string {
   if (!r.checkpoints.length) return `<h2 id="checkpoints">Checkpoints</h2><p class="muted">No leak checkpoints (leak check off).</p>`;
   const rows = r.checkpoints.map(
     (c) =>
-      `<tr class="${c.findings.length ? 'failed' : ''}"><td>${esc(c.name)}</td><td class="mono">${esc(c.at)}</td><td>${c.mode}</td><td class="n">${num(c.settledMs)} ms${c.stable ? '' : ' (not stable)'}</td><td class="mono">${esc(brief(c.server))}</td><td class="mono">${esc(brief(c.client))}</td><td class="n">${c.findings.length ? `<span class="ko">${c.findings.length}</span>` : '<span class="ok">0</span>'}</td></tr>`,
+      `<tr class="${c.findings.length ? 'failed' : ''}"><td>${esc(c.name)}</td><td class="mono">${esc(c.at)}</td><td>${c.mode}</td><td class="n">${num(c.settledMs)} ms${c.stable ? '' : ' (not stable)'}</td><td>${esc(viewText(c.server))}</td><td>${esc(viewText(c.client))}</td><td class="n">${c.findings.length ? `<span class="ko">${c.findings.length}</span>` : '<span class="ok">0</span>'}</td></tr>`,
   );
   const l = r.ledger;
   return `<h2 id="checkpoints">Checkpoints</h2>
 <table><tr><th>checkpoint</th><th>at</th><th>stats</th><th class="n">settled</th><th>server view</th><th>client view</th><th class="n">findings</th></tr>${rows.join('')}</table>
 <p>Client ledger: ${num(l.connectionsCreated)} sockets opened, ${num(l.connectionsDestroyed)} closed, ${num(l.openSocketsAtEnd)} open at the end; ${num(l.reconnectAttempts)} reconnects, ${num(l.refusals)} refusals; peers ${num(l.peersCreated)} created, ${num(l.peersClosed)} closed, ${num(l.openPeersAtEnd)} open at the end.
 ${Object.entries(l.byKind).map(([k, x]) => `<code>${esc(k)}</code> ${x.opened}/${x.closed}`).join(' · ')}</p>`;
+}
+
+/**
+ * A checkpoint's server or client view in a line: its top-level numbers and its first
+ * record of numbers (counts, open), e.g. "users 20 · open: chat 20, voice 0, notifications 20".
+ */
+function viewText(v: Record<string, unknown> | null): string {
+  if (!v) return '—';
+  const parts: string[] = [];
+  for (const [k, x] of Object.entries(v)) {
+    if (typeof x === 'number') parts.push(`${k} ${num(x)}`);
+    else if (x && typeof x === 'object' && !Array.isArray(x) && (k === 'counts' || k === 'open')) {
+      const nums = Object.entries(x as Record<string, unknown>).filter(([, y]) => typeof y === 'number');
+      if (nums.length) parts.push(`${k}: ${nums.map(([a, y]) => `${a} ${num(y as number)}`).join(', ')}`);
+    }
+  }
+  return parts.length ? parts.join(' · ') : brief(v);
 }
 
 function errors(r: Report): string {

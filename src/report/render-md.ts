@@ -59,10 +59,10 @@ export function renderMarkdown(r: Report): string {
     out.push('### Voice', '');
     out.push(
       table(
-        ['room', 'members', 'audio frames', 'tones', 'video frames', 'lost', 'jitter ms', 'rtt ms'],
+        ['room', 'members', 'audio frames', 'tones heard', 'video frames', 'lost', 'jitter ms', 'rtt ms'],
         [
-          ...r.voice.rooms.map((x) => [String(x.roomId), num(x.members), `${num(x.audioFramesReceived)} / ${num(x.audioFramesExpected)}`, `${x.tonesDetected}/${x.pairs}`, num(x.videoFramesReceived), num(x.packetsLost), num(x.jitterMs), num(x.rttMs)]),
-          ['**all**', num(t.members), `${num(t.audioFramesReceived)} / ${num(t.audioFramesExpected)}`, `${t.tonesDetected}/${t.pairs}`, num(t.videoFramesReceived), num(t.packetsLost), num(t.jitterMs), num(t.rttMs)],
+          ...r.voice.rooms.map((x) => [String(x.roomId), num(x.members), `${num(x.audioFramesReceived)} / ${num(x.audioFramesExpected)}`, `${x.tonesDetected}/${2 * x.pairs}`, num(x.videoFramesReceived), num(x.packetsLost), num(x.jitterMs), num(x.rttMs)]),
+          ['**all**', num(t.members), `${num(t.audioFramesReceived)} / ${num(t.audioFramesExpected)}`, `${t.tonesDetected}/${2 * t.pairs}`, num(t.videoFramesReceived), num(t.packetsLost), num(t.jitterMs), num(t.rttMs)],
         ],
         'lrrrrrrr',
       ),

@@ -76,7 +76,7 @@ export function makeReport(o: FixtureOptions = {}): Report {
   const rooms = Array.from({ length: o.voiceRooms ?? 0 }, (_, i) => ({
     roomId: 100 + i,
     members: 3,
-    pairs: 6,
+    pairs: 3,
     audioFramesExpected: 6000,
     audioFramesReceived: 5990 - i * 100,
     tonesDetected: 6,
