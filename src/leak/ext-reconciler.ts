@@ -126,7 +126,10 @@ export function reconcileExt(input: ExtReconcileInput): Reconciliation {
           details: { ledgerRecord: r, serverEntriesOfUser: byUser.get(userId) ?? [] },
         });
       }
-      for (const s of v.silentSockets ?? []) {
+      // a user whose registry holds zombies is refused and misrouted because of them: name the cause once
+      const silent = entries.length ? [] : (v.silentSockets ?? []);
+      if (entries.length && v.silentSockets?.length) notes.push(`${who}: ${v.silentSockets.length} silent socket(s) put down to its zombie socket(s)`);
+      for (const s of silent) {
         const r = v.ledger.sockets.get(s.socket);
         if (!r || r.state !== 'open') continue;
         drafts.push({

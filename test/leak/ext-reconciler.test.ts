@@ -123,5 +123,12 @@ describe('reconcileExt', () => {
     const r = reconcileExt({ stats: extStats(mirror(a)), users: [a], frozenWindowMs: 2000 });
     expect(classes(r)).toEqual(['phantom-socket']);
     expect(r.drafts[0]!.message).toContain('received 0 of 5');
+    // with a zombie in its registry the cause is named once, the symptom noted
+    const z = open(a, 'chat', 1);
+    const stats = extStats(mirror(a));
+    close(a, z);
+    const withZombie = reconcileExt({ stats, users: [a], frozenWindowMs: 2000 });
+    expect(classes(withZombie)).toEqual(['zombie-socket']);
+    expect(withZombie.notes.join()).toContain('silent socket(s) put down to its zombie');
   });
 });
