@@ -88,7 +88,7 @@ describe('renderers', () => {
     // the only URLs in the page are the report's own loopback target, shown as text
     for (const u of html.match(/https?:\/\/[^\s"'<)]+/g) ?? []) expect(u).toMatch(/^http:\/\/127\.0\.0\.1/);
     for (const id of ['gates', 'findings', 'latency', 'timeline', 'voice', 'checkpoints']) expect(html).toContain(`id="${id}"`);
-    expect(html).toContain('LEAK FOUND'.toLowerCase());
+    expect(html).toMatch(/<header class="verdict leak"><div class="word">leak found<\/div>/);
     expect(html).toContain('open sockets: client against server');
     // one percentile curve per histogram with samples, decoded from the encoding
     expect(html.match(/<svg class="chart"/g)!.length).toBeGreaterThanOrEqual(5 + 2);
