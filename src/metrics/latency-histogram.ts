@@ -66,7 +66,8 @@ export class LatencyHistogram {
     if (h.totalCount === 0) return { count: 0, min: 0, mean: 0, stddev: 0, p50: 0, p90: 0, p95: 0, p99: 0, p999: 0, max: 0 };
     return {
       count: h.totalCount,
-      min: round3(h.minNonZeroValue / 1000),
+      // bucket-equivalent values, so a decoded or merged histogram reports the same min and max
+      min: round3(h.lowestEquivalentValue(h.minNonZeroValue) / 1000),
       mean: round3(h.mean / 1000),
       stddev: round3(h.stdDeviation / 1000),
       p50: this.percentile(50),
@@ -74,7 +75,6 @@ export class LatencyHistogram {
       p95: this.percentile(95),
       p99: this.percentile(99),
       p999: this.percentile(99.9),
-      // the bucket-equivalent max, so a decoded or merged histogram reports the same value
       max: this.percentile(100),
     };
   }

@@ -27,3 +27,14 @@ describe('LatencyHistogram', () => {
     expect(merged.summary()).toEqual(all.summary());
   });
 });
+
+describe('LatencyHistogram min and max', () => {
+  it('report the same values live and after a round trip', () => {
+    const h = new LatencyHistogram();
+    h.record(2.139);
+    h.record(5);
+    const back = LatencyHistogram.decode(h.encode());
+    expect(back.summary().min).toBe(h.summary().min);
+    expect(back.summary().max).toBe(h.summary().max);
+  });
+});
