@@ -67,7 +67,7 @@ export class LatencyHistogram {
     return {
       count: h.totalCount,
       // bucket-equivalent values, so a decoded or merged histogram reports the same min and max
-      min: round3(h.lowestEquivalentValue(h.minNonZeroValue) / 1000),
+      min: this.percentile(0),
       mean: round3(h.mean / 1000),
       stddev: round3(h.stdDeviation / 1000),
       p50: this.percentile(50),
