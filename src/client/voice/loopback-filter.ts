@@ -16,9 +16,3 @@ export function isLoopbackAddress(addr: string | null): boolean {
 export function isLoopbackCandidate(candidate: string): boolean {
   return isLoopbackAddress(candidateAddress(candidate));
 }
-
-/** Replaces the address of a candidate line, for traces that must not show it. */
-export function redactCandidate(candidate: string): string {
-  const addr = candidateAddress(candidate);
-  return addr ? candidate.replace(` ${addr} `, ' <redacted> ') : candidate;
-}

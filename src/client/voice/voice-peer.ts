@@ -3,7 +3,7 @@ import type { IceServer, VoiceClientMessage } from '../../protocol/messages.js';
 import type { ClientEnv, UserIdentity } from '../client-env.js';
 import type { PeerRecord, UserLedger } from '../ledger.js';
 import { closeQueue } from './close-queue.js';
-import { isLoopbackCandidate, redactCandidate } from './loopback-filter.js';
+import { isLoopbackCandidate } from './loopback-filter.js';
 import type { NegotiationLimiter } from './negotiation-limiter.js';
 import { samplePeerStats, type PeerStats } from './peer-stats.js';
 import { ToneDetector } from './tone-detector.js';
@@ -247,7 +247,7 @@ export class VoicePeer {
       this.host.env.metrics.inc('webrtc.candidates_dropped');
       return;
     }
-    this.trace('webrtc.ice', { dir: 'recv', candidate: this.host.env.tracer.bodies ? c.candidate : redactCandidate(c.candidate) });
+    this.trace('webrtc.ice', { dir: 'recv', candidate: c.candidate });
     if (!this.pc.remoteDescription) {
       this.pendingCandidates.push(c);
       return;
@@ -275,7 +275,7 @@ export class VoicePeer {
     if (this.host.env.loopbackOnly && !isLoopbackCandidate(c.candidate)) return;
     const candidate = { candidate: c.candidate, sdpMid: c.sdpMid ?? null, sdpMLineIndex: c.sdpMLineIndex ?? null };
     this.host.send({ type: 'ice_candidate', target_id: this.remoteUserId, candidate });
-    this.trace('webrtc.ice', { dir: 'sent', candidate: this.host.env.tracer.bodies ? c.candidate : redactCandidate(c.candidate) });
+    this.trace('webrtc.ice', { dir: 'sent', candidate: c.candidate });
   }
 
   private onIceState(): void {
