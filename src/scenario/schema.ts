@@ -194,18 +194,7 @@ export const SoakPhase = z
   })
   .strict();
 
-export const Phase = z.discriminatedUnion('type', [
-  ConnectPhase,
-  ChatPhase,
-  SwitchPhase,
-  ChurnPhase,
-  MultiTabPhase,
-  VoicePhase,
-  FreezePhase,
-  IdlePhase,
-  DisconnectPhase,
-  SoakPhase,
-]);
+export const Phase = z.discriminatedUnion('type', [...SimplePhase.options, SoakPhase]);
 
 export const ScenarioSchema = z
   .object({
