@@ -52,6 +52,8 @@ export function chatMessage(hub: Hub, conn: Conn, m: Frame): boolean {
       return true;
     }
     case 'switch_channel': {
+      // a plain Miscord has no in-band switch: an unknown type
+      if (hub.opts.compat === 'v1') return false;
       const bad = checkFields(m, { text_channel_id: 'id' }) ?? channelError(hub, conn, m.text_channel_id as number);
       if (bad) return fail(conn, bad);
       conn.textChannelId = m.text_channel_id as number;

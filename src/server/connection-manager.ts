@@ -169,10 +169,18 @@ export class ConnectionManager {
     conn.lastSeenAt = clock.wall();
   }
 
-  startHeartbeat(onTick?: (conn: Conn) => void): void {
+  /**
+   * Every heartbeatMs: with `frames` (the [ext] heartbeat), a ping frame to every socket and
+   * the reaping of those that missed too many pongs; without (a plain Miscord), only onTick.
+   */
+  startHeartbeat(onTick?: (conn: Conn) => void, frames = true): void {
     if (this.heartbeat) return;
     this.heartbeat = clock.setInterval(() => {
       for (const conn of this.live) {
+        if (!frames) {
+          onTick?.(conn);
+          continue;
+        }
         if (conn.missed >= this.o.missedPongs) {
           conn.reaped = true;
           this.counters.reaped++;

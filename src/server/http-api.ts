@@ -4,6 +4,7 @@ import { BodyCheck, HttpError, emailProblem, readForm, readJson, sendJson } from
 import type { Hub } from './hub.js';
 import type { ServerMetrics } from './prom-metrics.js';
 import { buildStats } from './stats.js';
+import { buildV1Stats } from './compat.js';
 import type { Server, User } from './store.js';
 
 interface Ctx {
@@ -56,7 +57,7 @@ export class HttpApi {
       R('POST', '/api/channels/{id}/join', 'join_server', (c) => this.join(c)),
       R('POST', '/api/channels/{id}/text-channels', 'create_text_channel', (c) => this.createChannel(c, 'text')),
       R('POST', '/api/channels/{id}/voice-channels', 'create_voice_channel', (c) => this.createChannel(c, 'voice')),
-      R('GET', '/api/debug/websocket-stats', 'stats', () => buildStats(this.hub)),
+      R('GET', '/api/debug/websocket-stats', 'stats', async () => (this.hub.opts.compat === 'v1' ? buildV1Stats(this.hub) : buildStats(this.hub))),
       R('GET', '/health', 'health', async () => ({ status: 'healthy' })),
     ];
   }

@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { MbError } from '../errors.js';
 import { LOG_LEVELS, createLogger, type Logger, type LogLevel } from '../log.js';
 import type { IceServer } from '../protocol/messages.js';
+import type { SocketKind } from '../protocol/messages.js';
 import { FAULT_NAMES, isFaultName, type FaultName } from './faults.js';
+import { COMPAT_MODES, isCompatMode, isSocketKind, type CompatMode } from './compat.js';
 
 /** Options of the reference server. Defaults are merged first, then contradictions refused. */
 export interface ReferenceServerOptions {
@@ -39,8 +41,12 @@ export interface ReferenceServerOptions {
   requestTimeoutMs?: number;
   /** ice_servers sent in `participants`; default [] (loopback needs none) */
   iceServers?: IceServer[];
-  /** chat delivery shape: v1 `message` or the later `new_message`; default 'message' */
+  /** chat delivery shape: v1 `message` or the later `new_message`; default 'message' ('new_message' with compat v1) */
   messageFormat?: 'message' | 'new_message';
+  /** look like a plain Miscord without [ext] (see compat.ts); default none */
+  compat?: CompatMode | null;
+  /** endpoints that answer 403 to every upgrade (a deployment lacking them); default none */
+  refuse?: SocketKind[];
   /** scrypt cost N; default 2^14 would make hundreds of simulated sign-ups CPU-bound, so 2^12 */
   scryptCost?: number;
 }
@@ -63,6 +69,8 @@ export interface ResolvedOptions {
   requestTimeoutMs: number;
   iceServers: IceServer[];
   messageFormat: 'message' | 'new_message';
+  compat: CompatMode | null;
+  refuse: Set<SocketKind>;
   scryptCost: number;
 }
 
@@ -89,6 +97,11 @@ export function resolveOptions(o: ReferenceServerOptions = {}): ResolvedOptions 
   if (o.logLevel !== undefined && !LOG_LEVELS.includes(o.logLevel)) {
     throw usage(`unknown log level "${o.logLevel}" (known: ${LOG_LEVELS.join(', ')})`);
   }
+  if (o.compat !== undefined && o.compat !== null && !isCompatMode(o.compat)) {
+    throw usage(`unknown compat mode "${String(o.compat)}" (known: ${COMPAT_MODES.join(', ')})`);
+  }
+  for (const k of o.refuse ?? []) if (!isSocketKind(k)) throw usage(`refuse: unknown socket kind "${String(k)}" (known: chat, voice, notifications)`);
+  const compat = o.compat ?? null;
   const r: ResolvedOptions = {
     host: o.host ?? '127.0.0.1',
     port: int('port', o.port ?? 0, 0, 65535),
@@ -106,7 +119,9 @@ export function resolveOptions(o: ReferenceServerOptions = {}): ResolvedOptions 
     headersTimeoutMs: int('headersTimeoutMs', o.headersTimeoutMs ?? 10_000, 10),
     requestTimeoutMs: int('requestTimeoutMs', o.requestTimeoutMs ?? 30_000, 10),
     iceServers: o.iceServers ?? [],
-    messageFormat: o.messageFormat ?? 'message',
+    messageFormat: o.messageFormat ?? (compat === 'v1' ? 'new_message' : 'message'),
+    compat,
+    refuse: new Set(o.refuse ?? []),
     scryptCost: int('scryptCost', o.scryptCost ?? 4096, 2),
   };
   if (typeof r.host !== 'string' || r.host.length === 0) throw usage('host must be a non-empty string');

@@ -25,7 +25,7 @@ export interface ReferenceServer {
   options: Readonly<ResolvedOptions>;
   /** signs a token for a user id with the server's secret (tests, seeding) */
   signToken(userId: number): Promise<string>;
-  /** the stats body, without HTTP */
+  /** the full [ext] stats body, without HTTP (also in compat mode, where the route answers only v1) */
   stats(): ReturnType<typeof buildStats>;
   /** closes every socket with 1001, then the HTTP server. Idempotent. */
   close(): Promise<void>;
@@ -87,11 +87,11 @@ export async function createReferenceServer(options: ReferenceServerOptions = {}
   hub.cm.startHeartbeat((conn) => {
     // Miscord's notifications socket also pings in-band after a silence
     if (conn.kind === 'notifications' && clock.wall() - conn.lastSeenAt >= opts.heartbeatMs) send(conn.ws, { type: 'ping' });
-  });
+  }, opts.compat !== 'v1');
 
   const addr = http.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  log.info('[ConnectionManager]', `listening on http://${host}:${addr.port} faults=[${[...opts.faults].join(',')}]`);
+  log.info('[ConnectionManager]', `listening on http://${host}:${addr.port} faults=[${[...opts.faults].join(',')}]${opts.compat ? ` compat=${opts.compat}` : ''}${opts.refuse.size ? ` refuse=[${[...opts.refuse].join(',')}]` : ''}`);
 
   let closing: Promise<void> | null = null;
   return {

@@ -27,8 +27,8 @@ function routeOf(pathname: string): Route | null {
   return null;
 }
 
-function refuseUpgrade(socket: Duplex, status: number, text: string): void {
-  const body = JSON.stringify({ detail: text });
+function refuseUpgrade(socket: Duplex, status: number, text: string, detail = text): void {
+  const body = JSON.stringify({ detail });
   socket.end(
     `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
@@ -38,6 +38,8 @@ function refuseUpgrade(socket: Duplex, status: number, text: string): void {
  * The three WebSocket endpoints. Every socket with a known path is accepted, then refused
  * with a close code and reason if it must be (the reference server prefers close codes to
  * Miscord's pre-accept 403s, so the bench can tell refusals apart); unknown paths get 404.
+ * In compat v1 mode refusals are Miscord's 403 on the upgrade; an endpoint listed in
+ * `refuse` answers 403 to every upgrade (see compat.ts).
  *
  * Binary frames are answered with an error frame and the socket stays open; frames over
  * maxPayloadBytes close it with 1009 (ws enforces the cap).
@@ -62,8 +64,26 @@ export class WsGateway {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const route = routeOf(url.pathname);
     if (!route) return refuseUpgrade(socket, 404, 'Not Found');
+    const { hub } = this;
+    if (hub.opts.refuse.has(route.kind)) {
+      // a deployment lacking this endpoint
+      hub.cm.countRejected();
+      hub.log.debug(TAGS[route.kind], `refuse ${route.kind}/${route.id ?? ''}: 403 endpoint refused (--refuse)`);
+      return refuseUpgrade(socket, 403, 'Forbidden');
+    }
     const userId = await this.tokens.verify(url.searchParams.get('token'));
     if (this.closing) return refuseUpgrade(socket, 503, 'Service Unavailable');
+    if (hub.opts.compat === 'v1') {
+      // a plain Miscord refuses before accepting: every refusal is a 403 on the upgrade.
+      // handleUpgrade accepts synchronously, so no other socket slips in between check and register
+      const user = userId === null ? undefined : hub.store.users.get(userId);
+      const refusal = this.check(route, user?.id ?? null);
+      if (refusal) {
+        hub.cm.countRejected();
+        hub.log.debug(TAGS[route.kind], `refuse ${route.kind}/${route.id ?? ''} user=${userId ?? '?'}: 403 ${refusal.reason}`);
+        return refuseUpgrade(socket, 403, 'Forbidden', refusal.reason);
+      }
+    }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, route, userId));
   }
 

@@ -2,6 +2,8 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { LOG_LEVELS, type LogLevel } from '../../log.js';
 import { createReferenceServer } from '../../server/index.js';
 import { FAULT_NAMES, faultsHelp } from '../../server/faults.js';
+import { COMPAT_MODES, type CompatMode } from '../../server/compat.js';
+import { SOCKET_KINDS, type SocketKind } from '../../protocol/messages.js';
 
 function intArg(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (v: string): number => {
@@ -19,6 +21,13 @@ function collectFault(v: string, prev: string[] = []): string[] {
   return [...prev, v];
 }
 
+function collectKind(v: string, prev: SocketKind[] = []): SocketKind[] {
+  if (!(SOCKET_KINDS as readonly string[]).includes(v)) {
+    throw new InvalidArgumentError(`unknown socket kind (known: ${SOCKET_KINDS.join(', ')})`);
+  }
+  return [...prev, v as SocketKind];
+}
+
 interface ServeFlags {
   host: string;
   port: number;
@@ -30,6 +39,9 @@ interface ServeFlags {
   faultDelayMs?: number;
   logLevel: LogLevel;
   jwtSecret?: string;
+  compat?: CompatMode;
+  refuse?: SocketKind[];
+  messageFormat?: 'message' | 'new_message';
 }
 
 /** `miscord-bench serve`: the bundled reference server in the foreground. */
@@ -47,6 +59,11 @@ export function register(program: Command): void {
     .option('--fault-delay-ms <ms>', 'lag of the slow-deregister fault (default 1500)', intArg(0, 3_600_000))
     .addOption(new Option('--log-level <level>', 'stderr log level').choices(LOG_LEVELS).default('silent'))
     .option('--jwt-secret <secret>', 'HS256 secret (random per start unless given)')
+    .addOption(
+      new Option('--compat <mode>', 'look like a plain Miscord: v1 stats only, 403 refusals on the upgrade, no switch_channel, no ping frames, new_message chat').choices(COMPAT_MODES),
+    )
+    .option('--refuse <kind>', 'answer 403 to every upgrade of this endpoint: chat, voice or notifications (repeatable; a deployment lacking it)', collectKind)
+    .addOption(new Option('--message-format <format>', 'chat delivery shape (default: message; new_message with --compat v1)').choices(['message', 'new_message']))
     .addHelpText('after', `\nFaults (each off by default):\n${faultsHelp()}\n`)
     .action(async (flags: ServeFlags) => {
       const server = await createReferenceServer({
@@ -60,6 +77,9 @@ export function register(program: Command): void {
         faultDelayMs: flags.faultDelayMs,
         logLevel: flags.logLevel,
         jwtSecret: flags.jwtSecret,
+        compat: flags.compat ?? null,
+        refuse: flags.refuse ?? [],
+        messageFormat: flags.messageFormat,
       });
       process.stdout.write(`listening ${server.url}\n`);
       const signal = await new Promise<NodeJS.Signals>((resolve) => {
