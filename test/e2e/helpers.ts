@@ -1,0 +1,84 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { onTestFinished } from 'vitest';
+import { createReferenceServer, type ReferenceServer, type ReferenceServerOptions } from '../../src/server/index.js';
+import type { Report } from '../../src/report/schema.js';
+
+/** The end-to-end tests drive the built CLI (`npx tsc -p .` first; `npm test` does) as a user would. */
+export const BIN = fileURLToPath(new URL('../../bin/miscord-bench.js', import.meta.url));
+export const BUILT = existsSync(fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url)));
+
+export const dir = mkdtempSync(join(tmpdir(), 'mb-e2e-'));
+
+/** A reference server in this process on port 0 (the run under test is a child process), closed after the test. */
+export async function target(opts: ReferenceServerOptions): Promise<ReferenceServer> {
+  const s = await createReferenceServer({ port: 0, ...opts });
+  onTestFinished(() => s.close());
+  return s;
+}
+
+/** Writes a scenario file; returns its path. */
+export function scenarioFile(name: string, body: Record<string, unknown>): string {
+  const p = join(dir, `${name}.json`);
+  writeFileSync(p, JSON.stringify({ name, description: `e2e: ${name}`, ...body }));
+  return p;
+}
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  report: Report;
+}
+
+/**
+ * `miscord-bench run <scenario> --target <url> --out <file> ...args`; resolves with the exit
+ * code, the output and the report file. The child is killed after `timeoutMs` (a hang is a failure).
+ */
+export async function runCli(scenario: string, url: string, args: string[] = [], timeoutMs = 40_000): Promise<RunResult> {
+  const out = join(dir, `report-${Math.random().toString(36).slice(2)}.json`);
+  const child = spawn(process.execPath, [BIN, 'run', scenario, '--target', url, '--out', out, ...args], {
+    cwd: dir,
+    env: { ...process.env, NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  onTestFinished(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+  child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const [code, signal] = await exited;
+  clearTimeout(timer);
+  if (signal) throw new Error(`the run was killed (${signal}): it hung past ${timeoutMs} ms\n${stderr}`);
+  if (!existsSync(out)) throw new Error(`no report written (exit ${code})\n${stderr}`);
+  return { code, signal, stdout, stderr, report: JSON.parse(readFileSync(out, 'utf8')) as Report };
+}
+
+/** A small chat scenario: connect, chat, reconnect switching, a second tab, disconnect. */
+export function tinyChat(name: string, extra: Record<string, unknown> = {}): string {
+  return scenarioFile(name, {
+    seed: 7,
+    users: 4,
+    setup: { servers: 1, textChannels: 2, voiceChannels: 0 },
+    settle: '600ms',
+    thresholds: ['rates.deliveryRatio>=1', 'findings.total==0'],
+    phases: [
+      { type: 'connect' },
+      { type: 'chat', duration: '800ms', messagesPerUserPerSec: 3, pingEvery: '300ms' },
+      { type: 'switch', strategy: 'reconnect', switches: 2, interval: '100ms' },
+      { type: 'multi-tab', users: 2, hold: '200ms' },
+      { type: 'disconnect' },
+    ],
+    ...extra,
+  });
+}
