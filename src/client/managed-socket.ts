@@ -40,6 +40,11 @@ export interface Conn {
 
 export interface SocketHandlers {
   onFrame(conn: Conn, frame: { type: string; [k: string]: unknown }): void;
+  /**
+   * Sees each frame's bytes first; true when it handled the frame, so it is not parsed.
+   * The hot path of chat deliveries: recognising our own messages costs no JSON.parse.
+   */
+  onRaw?(conn: Conn, data: Buffer): boolean;
   onOpen?(conn: Conn): void;
   onClosed?(conn: Conn, byClient: boolean): void;
 }
@@ -158,7 +163,9 @@ export class ManagedSocket {
         let resolveClosed!: () => void;
         const closedP = new Promise<void>((r) => (resolveClosed = r));
         const conn: Conn = { id: nextConnId++, ws, rec, closingByClient: false, frozen: false, abandoned: false, pingAt: 0, closed: closedP };
+        const onRaw = this.handlers.onRaw;
         ws.on('message', (data) => {
+          if (onRaw !== undefined && Buffer.isBuffer(data) && onRaw(conn, data)) return;
           const frame = parseFrame(data);
           if (frame) this.handlers.onFrame(conn, frame);
           else env.metrics.inc('errors.frame');

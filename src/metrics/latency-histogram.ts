@@ -4,6 +4,9 @@ import hdr from 'hdr-histogram-js';
  * A latency histogram over HDR buckets. Values are recorded in milliseconds and stored
  * in microseconds (3 significant digits, up to one hour). `encode()` gives the compressed
  * base64 form kept in reports, so histograms from shards and repeated runs merge exactly.
+ * Counts live in a plain 32-bit array (about 94 KB per histogram): recording is then
+ * ~0.3 µs instead of ~1.5 µs with the packed array, and chat.deliver records every delivery.
+ * The encoding does not depend on the array kind.
  */
 const HIGHEST_US = 3_600_000_000;
 
@@ -12,7 +15,7 @@ function build(): hdr.Histogram {
     lowestDiscernibleValue: 1,
     highestTrackableValue: HIGHEST_US,
     numberOfSignificantValueDigits: 3,
-    bitBucketSize: 'packed',
+    bitBucketSize: 32,
     useWebAssembly: false,
   });
 }
