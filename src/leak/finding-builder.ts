@@ -1,6 +1,7 @@
 import { clock } from '../clock.js';
 import type { Finding } from '../report/schema.js';
 import type { Tracer } from '../trace/tracer.js';
+import { evidenceFor } from '../trace/evidence.js';
 import type { FindingDraft } from './types.js';
 
 /**
@@ -57,14 +58,15 @@ export class FindingBook {
     return ids;
   }
 
+  /**
+   * The subject's last trace lines, with the lifecycle of the user's other sockets (or peers)
+   * of the same kind marked `related`: a leak often starts there (a second tab, an abandoned
+   * switch). A socket id the tracer never saw (a server-side entry) gets the user's story.
+   */
   private traceOf(d: FindingDraft): Finding['evidence']['trace'] {
     const who = d.evidenceOf ?? d.subject;
-    const user = who.user;
-    if (!this.tracer || user === undefined) return [];
-    const filter = who.socket ? { socket: who.socket } : who.peer ? { peer: who.peer } : undefined;
-    const lines = this.tracer.recent(user, filter, this.traceLimit);
-    // a socket id the tracer never saw (a server-side entry): fall back to the user's story
-    return (lines.length || !filter ? lines : this.tracer.recent(user, undefined, this.traceLimit)) as Finding['evidence']['trace'];
+    if (!this.tracer) return [];
+    return evidenceFor(this.tracer, { user: who.user, socket: who.socket, peer: who.peer }, this.traceLimit, { context: true });
   }
 
   all(): Finding[] {

@@ -10,14 +10,16 @@ const fmtNum = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(3));
 export function renderSummary(r: Report, opts: { color: boolean }): string {
   const c = palette(opts.color);
   const style = { head: opts.color ? ['cyan'] : [], border: opts.color ? ['grey'] : [] };
+  // no rule between rows: the summary must fit a screen
+  const chars = { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' };
   const out: string[] = [];
   out.push(c.bold(`${r.scenario.name}`) + c.dim(` against ${r.target.url}${r.target.bundled ? ' (bundled)' : ''}, seed ${r.scenario.seed}, ${(r.durationMs / 1000).toFixed(1)} s`));
 
-  const lat = new Table({ head: ['latency (ms)', 'count', 'p50', 'p90', 'p99', 'max'], style });
+  const lat = new Table({ head: ['latency (ms)', 'count', 'p50', 'p90', 'p99', 'max'], style, chars, colAligns: ['left', 'right', 'right', 'right', 'right', 'right'] });
   for (const [name, h] of Object.entries(r.histograms)) lat.push([name, String(h.count), fmtMs(h.p50), fmtMs(h.p90), fmtMs(h.p99), fmtMs(h.max)]);
   if (Object.keys(r.histograms).length) out.push(lat.toString());
 
-  const cnt = new Table({ head: ['count', 'value'], style });
+  const cnt = new Table({ head: ['count', 'value'], style, chars, colAligns: ['left', 'right'] });
   const k = r.counters;
   for (const name of ['chat.sent', 'chat.expected', 'chat.delivered', 'chat.excused', 'chat.lost', 'ws.opened', 'ws.reconnects']) if (k[name] !== undefined) cnt.push([name, String(k[name])]);
   for (const [name, v] of Object.entries(r.rates)) cnt.push([`rates.${name}`, fmtNum(v)]);

@@ -30,14 +30,18 @@ const BIN = fileURLToPath(new URL('bin/miscord-bench.js', PACKAGE_ROOT));
  * are its own. Killed when the run ends, when this process exits for any reason, or by close().
  */
 export function startBundledServer(o: BundledServerOptions = {}): Promise<BundledServer> {
-  const args = [BIN, 'serve', '--host', '127.0.0.1', '--port', '0'];
+  const args = [BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--exit-with-stdin'];
   if (o.heartbeatMs !== undefined) args.push('--heartbeat-ms', String(o.heartbeatMs));
   if (o.missedPongs !== undefined) args.push('--missed-pongs', String(o.missedPongs));
   if (o.maxPerUser !== undefined) args.push('--max-per-user', String(o.maxPerUser));
   if (o.maxTotal !== undefined) args.push('--max-total', String(o.maxTotal));
   for (const f of o.faults ?? []) args.push('--fault', f);
   if (o.logLevel) args.push('--log-level', o.logLevel);
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group, so a Ctrl-C at the terminal reaches only us and we stop it in order
+  // (after the final checkpoint). Its stdin is a pipe from us that nobody writes: when this
+  // process is gone for any reason, SIGKILL included, the pipe closes and the server exits.
+  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  child.stdin!.on('error', () => {});
   // a crash of ours must not leave the server running
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
@@ -49,7 +53,7 @@ export function startBundledServer(o: BundledServerOptions = {}): Promise<Bundle
   });
   let closing = false;
   let exited = false;
-  const exitP = new Promise<void>((r) => child.once('exit', () => ((exited = true), process.off('exit', killOnExit), r())));
+  const exitP = new Promise<void>((r) => child.once('exit', () => ((exited = true), process.off('exit', killOnExit), child.stdin!.destroy(), r())));
 
   return new Promise<BundledServer>((resolve, reject) => {
     let ready = false;

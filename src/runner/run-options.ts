@@ -35,7 +35,8 @@ export const RUN_OPTION_TABLE: readonly RunOptionSpec[] = [
   { flags: '--max-loop-delay <ms>', kind: 'int', description: 'event-loop delay p99 beyond which the generator is unreliable', defaultText: '200' },
   { flags: '--log-level <level>', kind: 'string', description: 'silent, error, warn, info or debug (stderr)', defaultText: 'warn' },
   { flags: '--trace <file>', kind: 'string', description: 'NDJSON trace of every protocol event' },
-  { flags: '--trace-bodies', kind: 'boolean', description: 'include message bodies in the trace' },
+  { flags: '--trace-bodies', kind: 'boolean', description: 'include message bodies in the trace (and ICE/SDP addresses)' },
+  { flags: '--trace-addresses', kind: 'boolean', description: 'show ICE candidate and SDP addresses in the trace (redacted by default)' },
 ];
 
 export function parseShard(v: string): { index: number; count: number } {

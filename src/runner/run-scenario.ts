@@ -27,6 +27,8 @@ import { dispatch } from './phase-registry.js';
 import { ledgerTotals } from './ledger-totals.js';
 import type { ShardInfo, World } from './run-context.js';
 import { readUsersFile } from './run-options.js';
+import { FAULT_NAMES, isFaultName } from '../server/faults.js';
+import { installLiveStateTrigger, liveViewSource } from './live-state.js';
 
 export interface RunOptions {
   /** a shipped scenario name, a path, or an already validated scenario */
@@ -53,6 +55,10 @@ export interface RunOptions {
   tracer?: Tracer;
   traceFile?: string;
   traceBodies?: boolean;
+  /** show ICE candidate and SDP addresses in the trace (`--trace-addresses`; `--trace-bodies` shows them too) */
+  traceAddresses?: boolean;
+  /** print the live state (per user sockets, peers, sinks; client totals beside the server's) on SIGUSR2, and on a key press when stdin is a TTY */
+  liveState?: { write(text: string): void; stdin?: NodeJS.ReadStream | null };
   /** abort the run (Ctrl-C); the partial report is still built */
   signal?: AbortSignal;
   /** once a second while the run goes */
@@ -111,6 +117,7 @@ function checkOptions(o: RunOptions): void {
   } else if (o.usersFile || o.credentials) {
     throw new MbError('MB_ERR_USAGE', '--users-file names accounts of an existing deployment: give its --target too');
   }
+  for (const f of o.faults ?? []) if (!isFaultName(f)) throw new MbError('MB_ERR_USAGE', `--fault: unknown fault '${f}' (known: ${FAULT_NAMES.join(', ')})`);
   if (o.users !== undefined && (!Number.isInteger(o.users) || o.users < 1)) throw new MbError('MB_ERR_USAGE', `--users must be a positive integer, got ${o.users}`);
 }
 
@@ -161,8 +168,8 @@ export async function runScenario(o: RunOptions): Promise<Report> {
   const runTag = randomBytes(3).toString('hex');
   const shard: ShardInfo = { ...shardArg, usernamePrefix: `mb-${runTag}-s${shardArg.index}-` };
   const log = o.log ?? createLogger(o.logLevel ?? 'warn');
-  const tracer = o.tracer ?? (await openTracer({ file: o.traceFile, bodies: o.traceBodies, log }));
-  const ownsTracer = !o.tracer;
+  const ownTracer = o.tracer ? null : await openTracer({ file: o.traceFile, bodies: o.traceBodies, redactAddresses: !(o.traceAddresses || o.traceBodies), log });
+  const tracer: Tracer = o.tracer ?? ownTracer!;
 
   const startedAt = clock.wall();
   const startMono = clock.now();
@@ -187,6 +194,7 @@ export async function runScenario(o: RunOptions): Promise<Report> {
   let extStats = false;
   let serverConfig: StatsConfig | null = null;
   const bundledCfg = scenario.bundledServer;
+  let removeLiveState: (() => void) | null = null;
 
   try {
     if (!o.target) {
@@ -197,6 +205,13 @@ export async function runScenario(o: RunOptions): Promise<Report> {
     const url = new URL(targetUrl);
     const httpUrl = `${url.protocol}//${url.host}`;
     const wsUrl = `${url.protocol === 'https:' ? 'wss' : 'ws'}://${url.host}`;
+    if (o.liveState) {
+      removeLiveState = installLiveStateTrigger({
+        getView: liveViewSource({ ledgers: () => (state?.allUsers() ?? []).map((u) => u.ledger), httpUrl, phase: () => state?.phase ?? 'setup', startedAt: startMono, signal }),
+        write: o.liveState.write,
+        stdin: o.liveState.stdin,
+      });
+    }
     try {
       const reading = await fetchStats(httpUrl, { signal, timeoutMs: 5000 });
       extStats = reading.ext;
@@ -271,6 +286,7 @@ export async function runScenario(o: RunOptions): Promise<Report> {
     if (!signal.aborted) stop.abort(err);
     log.error('[ChatService]', `run stopped: ${abortReason}`);
   } finally {
+    removeLiveState?.();
     o.signal?.removeEventListener('abort', onOuterAbort);
     if (state) await state.everyoneLeaves();
     await deliveries.drain(0);
@@ -278,7 +294,13 @@ export async function runScenario(o: RunOptions): Promise<Report> {
     await sampler?.stop();
     await leak?.close().catch(() => {});
     await server?.close();
-    if (ownsTracer) await tracer.close().catch(() => {});
+    if (ownTracer) {
+      await ownTracer.close().catch(() => {});
+      // a trace with holes must not pass for a whole one: say so even when the run went well
+      const ts = ownTracer.stats();
+      if (ts.error) log.warn('[Trace]', `the trace file ${o.traceFile} is incomplete: ${ts.error}${ts.dropped ? ` (${ts.dropped} events lost)` : ''}`);
+      else if (ts.dropped) log.warn('[Trace]', `the trace file ${o.traceFile} lost ${ts.dropped} events: the disk did not keep up (trace.dropped lines mark where)`);
+    }
   }
 
   const cpu = process.cpuUsage(cpu0);

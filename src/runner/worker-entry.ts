@@ -35,6 +35,8 @@ process.on('disconnect', () => {
 });
 // Ctrl-C reaches the whole process group: the parent decides, the child waits for its word
 process.on('SIGINT', () => {});
+// the parent forwards SIGUSR2 for the live state: one arriving before the run installs its printer must not end us
+process.on('SIGUSR2', () => {});
 
 process.on('message', (m: ToWorker) => {
   if (m.type === 'abort') abort.abort();
@@ -42,7 +44,9 @@ process.on('message', (m: ToWorker) => {
   started = true;
   const o = m.options;
   const log = createLogger(o.logLevel ?? 'warn', (line) => process.stderr.write(`[worker ${o.shard.index}] ${line}`));
-  runScenario({ ...o, log, signal: abort.signal, onSample: (sample, live) => void send({ type: 'sample', sample, live }) })
+  const { liveState, ...run } = o;
+  const prefixed = (text: string) => process.stderr.write(text.replace(/^(?=.)/gm, `[worker ${o.shard.index}] `));
+  runScenario({ ...run, log, signal: abort.signal, liveState: liveState ? { write: prefixed, stdin: null } : undefined, onSample: (sample, live) => void send({ type: 'sample', sample, live }) })
     .then(async (report) => {
       await send({ type: 'report', report });
       leave(0);

@@ -7,8 +7,12 @@ import type { LiveState, RunOptions } from './run-scenario.js';
  */
 export type WorkerRunOptions = Pick<
   RunOptions,
-  'scenario' | 'cwd' | 'target' | 'users' | 'durationMs' | 'seed' | 'usersFile' | 'credentials' | 'iceServers' | 'settleMs' | 'thresholds' | 'leakCheck' | 'maxLoopDelayMs' | 'logLevel' | 'traceFile' | 'traceBodies'
-> & { shard: { index: number; count: number } };
+  'scenario' | 'cwd' | 'target' | 'users' | 'durationMs' | 'seed' | 'usersFile' | 'credentials' | 'iceServers' | 'settleMs' | 'thresholds' | 'leakCheck' | 'maxLoopDelayMs' | 'logLevel' | 'traceFile' | 'traceBodies' | 'traceAddresses'
+> & {
+  shard: { index: number; count: number };
+  /** print this shard's live state on stderr on SIGUSR2 (the parent forwards its own) */
+  liveState?: boolean;
+};
 
 export type ToWorker = { type: 'start'; options: WorkerRunOptions } | { type: 'abort' };
 

@@ -8,6 +8,7 @@ import { regate } from '../report/regate.js';
 import type { Report, TimelineSample } from '../report/schema.js';
 import { loadScenario } from '../scenario/load-scenario.js';
 import { PACKAGE_ROOT } from '../version.js';
+import { FAULT_NAMES, isFaultName } from '../server/faults.js';
 import { startBundledServer, type BundledServer } from './bundled-server.js';
 import type { LiveState, RunOptions } from './run-scenario.js';
 import type { FromWorker, ToWorker, WorkerRunOptions } from './worker-protocol.js';
@@ -45,6 +46,7 @@ export async function runWithWorkers(o: RunOptions, n: number, wo: WorkersOption
   if (!Number.isInteger(n) || n < 1) throw new MbError('MB_ERR_USAGE', `--workers must be a positive integer, got ${n}`);
   if (o.shard) throw new MbError('MB_ERR_USAGE', '--workers splits the run into shards itself: drop --shard (or run each shard with --shard and no --workers)');
   if (o.target && (o.faults?.length || o.serverHeartbeatMs !== undefined)) throw new MbError('MB_ERR_USAGE', '--fault and --server-heartbeat-ms only apply to the bundled server: drop --target or the option');
+  for (const f of o.faults ?? []) if (!isFaultName(f)) throw new MbError('MB_ERR_USAGE', `--fault: unknown fault '${f}' (known: ${FAULT_NAMES.join(', ')})`);
   if (typeof o.scenario !== 'string') throw new MbError('MB_ERR_USAGE', 'runWithWorkers takes a scenario name or path (children load it themselves)');
   // usage errors surface here, once, before anything is started
   const { scenario } = loadScenario(o.scenario, o.cwd);
@@ -62,6 +64,11 @@ export async function runWithWorkers(o: RunOptions, n: number, wo: WorkersOption
     for (const c of children) send(c, { type: 'abort' });
   };
   o.signal?.addEventListener('abort', onAbort, { once: true });
+  // live state on demand: each child prints its own slice (SIGUSR2 would otherwise end the parent)
+  const forwardLiveState = () => {
+    for (const c of children) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGUSR2');
+  };
+  if (o.liveState) process.on('SIGUSR2', forwardLiveState);
 
   try {
     let target = o.target;
@@ -96,6 +103,8 @@ export async function runWithWorkers(o: RunOptions, n: number, wo: WorkersOption
       maxLoopDelayMs: o.maxLoopDelayMs,
       logLevel: o.logLevel,
       traceBodies: o.traceBodies,
+      traceAddresses: o.traceAddresses,
+      liveState: !!o.liveState,
     };
     for (let i = 0; i < n; i++) {
       const proc = fork(wo.entry ?? DEFAULT_ENTRY, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], serialization: 'advanced' });
@@ -117,6 +126,7 @@ export async function runWithWorkers(o: RunOptions, n: number, wo: WorkersOption
     if (o.signal?.aborted) onAbort();
     await Promise.all(children.map((c) => waitOrKill(c, o.signal, graceMs)));
   } finally {
+    process.off('SIGUSR2', forwardLiveState);
     o.signal?.removeEventListener('abort', onAbort);
     killAll();
     await Promise.all(children.map((c) => c.exit));

@@ -61,14 +61,34 @@ export function resolveScenario(ref: string, cwd = process.cwd()): { path: strin
   return { path, display: `scenarios/${ref}.json` };
 }
 
+/**
+ * JSON.parse's message with the line and column a person needs (V8 gives only "at position N",
+ * or "(line L column C)" in newer versions): `line 3, column 13: Expected double-quoted …`.
+ */
+export function jsonErrorText(text: string, err: Error): string {
+  const msg = err.message.replace(/\s*\(line \d+ column \d+\)/, '');
+  const pos = /at position (\d+)/.exec(msg);
+  const at = pos ? Number(pos[1]) : /Unexpected end of JSON input/.test(msg) ? text.length : null;
+  if (at === null) return msg;
+  const before = text.slice(0, at).split('\n');
+  const where = `line ${before.length}, column ${before[before.length - 1]!.length + 1}`;
+  return `${where}: ${msg.replace(/ at position \d+/, '').replace(/ in JSON$/, '').replace(/^(.*) \(".*$/s, '$1')}`;
+}
+
 /** Loads and validates a scenario by shipped name or by path. */
 export function loadScenario(ref: string, cwd = process.cwd()): LoadedScenario {
   const { path, display } = resolveScenario(ref, cwd);
   let raw: unknown;
+  let text: string;
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
+    text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new MbError('MB_ERR_SCENARIO_INVALID', `${display}: not valid JSON: ${(err as Error).message}`);
+    throw new MbError('MB_ERR_SCENARIO_NOT_FOUND', `${display}: cannot read: ${(err as Error).message}`);
+  }
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new MbError('MB_ERR_SCENARIO_INVALID', `${display}: not valid JSON: ${jsonErrorText(text, err as Error)}`);
   }
   return { scenario: parseScenario(raw, display), path, display };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FAULT_NAMES } from '../server/faults.js';
 
 /**
  * The scenario file format. Scenarios are JSON; durations are milliseconds or strings
@@ -223,7 +224,7 @@ export const ScenarioSchema = z
         missedPongs: PositiveInt.optional(),
         maxPerUser: PositiveInt.optional(),
         maxTotal: PositiveInt.optional(),
-        faults: z.array(z.string()).optional(),
+        faults: z.array(z.enum(FAULT_NAMES as [string, ...string[]], { error: () => `expected a fault name: ${FAULT_NAMES.join(', ')}` })).optional(),
       })
       .strict()
       .default({}),

@@ -25,7 +25,7 @@ export interface EvidenceOptions {
  * `finding.evidence.trace`: the story of how that socket or peer came to leak. A subject
  * without a user (a server-wide trend) has no story of its own and gets none.
  */
-export function evidenceFor(tracer: Tracer, subject: EvidenceSubject, n = 20, opts: EvidenceOptions = {}): Array<Record<string, unknown>> {
+export function evidenceFor(tracer: Pick<Tracer, 'recent'>, subject: EvidenceSubject, n = 20, opts: EvidenceOptions = {}): Array<Record<string, unknown>> {
   if (typeof subject.user !== 'number') return [];
   const filter = subject.socket ? { socket: subject.socket } : subject.peer ? { peer: subject.peer } : undefined;
   let lines: Array<TraceLine & { related?: boolean }> = tracer.recent(subject.user, filter, n);

@@ -53,3 +53,22 @@ describe('scenario loading', () => {
     expect(formatPath([])).toBe('(root)');
   });
 });
+
+describe('scenario loading: malformed input', () => {
+  it('names the line and column of a JSON syntax error', () => {
+    const bad = join(dir, 'syntax.json');
+    writeFileSync(bad, '{\n  "name": "x",\n  "users": 3,,\n}\n');
+    const e = errorOf(() => loadScenario(bad, dir));
+    expect(e.code).toBe('MB_ERR_SCENARIO_INVALID');
+    expect(e.message).toMatch(/^syntax\.json: not valid JSON: line 3, column 14: /);
+    const cut = join(dir, 'cut.json');
+    writeFileSync(cut, '{"name": "x",\n "users": 3');
+    expect(errorOf(() => loadScenario(cut, dir)).message).toMatch(/cut\.json: not valid JSON: line 2, column 12/);
+  });
+
+  it('refuses an unknown fault for the bundled server, naming the field', () => {
+    const bad = join(dir, 'fault.json');
+    writeFileSync(bad, JSON.stringify({ name: 'f', description: 'd', bundledServer: { faults: ['nope'] }, phases: [{ type: 'connect' }] }));
+    expect(errorOf(() => loadScenario(bad, dir)).message).toMatch(/fault\.json: bundledServer\.faults\[0\]: expected a fault name: zombie-socket/);
+  });
+});

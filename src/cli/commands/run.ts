@@ -1,3 +1,4 @@
+import { isatty } from 'node:tty';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { MbError } from '../../errors.js';
 import { LOG_LEVELS, createLogger, type LogLevel } from '../../log.js';
@@ -30,6 +31,7 @@ interface RunFlags {
   logLevel?: string;
   trace?: string;
   traceBodies?: boolean;
+  traceAddresses?: boolean;
 }
 
 function toOption(spec: RunOptionSpec): Option {
@@ -103,6 +105,9 @@ export function register(program: Command): void {
         logLevel: log.level,
         traceFile: f.trace,
         traceBodies: f.traceBodies,
+        traceAddresses: f.traceAddresses,
+        // SIGUSR2 always; a key press when stdin is a terminal (isatty first: touching process.stdin opens it)
+        liveState: { write: (s) => process.stderr.write(s), stdin: isatty(0) ? process.stdin : null },
         signal: abort.signal,
         onSample: (s, live) => progress.update(s, live),
       });

@@ -42,6 +42,7 @@ interface ServeFlags {
   compat?: CompatMode;
   refuse?: SocketKind[];
   messageFormat?: 'message' | 'new_message';
+  exitWithStdin?: boolean;
 }
 
 /** `miscord-bench serve`: the bundled reference server in the foreground. */
@@ -64,6 +65,7 @@ export function register(program: Command): void {
     )
     .option('--refuse <kind>', 'answer 403 to every upgrade of this endpoint: chat, voice or notifications (repeatable; a deployment lacking it)', collectKind)
     .addOption(new Option('--message-format <format>', 'chat delivery shape (default: message; new_message with --compat v1)').choices(['message', 'new_message']))
+    .option('--exit-with-stdin', 'also close and exit when stdin ends (a parent that starts it over a pipe cannot leave it behind, even if killed)')
     .addHelpText('after', `\nFaults (each off by default):\n${faultsHelp()}\n`)
     .action(async (flags: ServeFlags) => {
       const server = await createReferenceServer({
@@ -82,14 +84,17 @@ export function register(program: Command): void {
         messageFormat: flags.messageFormat,
       });
       process.stdout.write(`listening ${server.url}\n`);
-      const signal = await new Promise<NodeJS.Signals>((resolve) => {
-        const on = (s: NodeJS.Signals) => {
+      const signal = await new Promise<string>((resolve) => {
+        const on = (s: string) => {
           process.off('SIGINT', on);
           process.off('SIGTERM', on);
+          if (flags.exitWithStdin) process.stdin.off('end', onEnd).off('error', onEnd).pause();
           resolve(s);
         };
+        const onEnd = () => on('stdin closed');
         process.on('SIGINT', on);
         process.on('SIGTERM', on);
+        if (flags.exitWithStdin) process.stdin.on('end', onEnd).on('error', onEnd).resume();
       });
       process.stderr.write(`miscord-bench serve: ${signal}, closing\n`);
       await server.close();
