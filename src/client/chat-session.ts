@@ -26,7 +26,9 @@ const QUOTE = 0x22;
  * one of our keys (they are plain ASCII), so the caller then takes the full parse.
  */
 export function rawChatContent(data: Buffer): string | null {
-  if (MESSAGE_PREFIX.compare(data, 0, MESSAGE_PREFIX.length) !== 0 && NEW_MESSAGE_PREFIX.compare(data, 0, NEW_MESSAGE_PREFIX.length) !== 0) return null;
+  // Buffer.compare throws when the range runs past a short frame such as {"type":"ping"}
+  const isMessage = data.length >= MESSAGE_PREFIX.length && MESSAGE_PREFIX.compare(data, 0, MESSAGE_PREFIX.length) === 0;
+  if (!isMessage && !(data.length >= NEW_MESSAGE_PREFIX.length && NEW_MESSAGE_PREFIX.compare(data, 0, NEW_MESSAGE_PREFIX.length) === 0)) return null;
   const at = data.indexOf(CONTENT_FIELD);
   if (at < 0) return null;
   const start = at + CONTENT_FIELD.length;
