@@ -14,10 +14,13 @@ export function renderSummary(r: Report, opts: { color: boolean }): string {
   const chars = { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' };
   const out: string[] = [];
   out.push(c.bold(`${r.scenario.name}`) + c.dim(` against ${r.target.url}${r.target.bundled ? ' (bundled)' : ''}, seed ${r.scenario.seed}, ${(r.durationMs / 1000).toFixed(1)} s`));
+  const incomplete = r.status === 'incomplete';
+  // the reason first: an incomplete run's tables are the least of what a person needs
+  if (incomplete) out.push(c.yellow.bold(`run incomplete: ${r.abortReason ?? 'no reason given'}`));
 
   const lat = new Table({ head: ['latency (ms)', 'count', 'p50', 'p90', 'p99', 'max'], style, chars, colAligns: ['left', 'right', 'right', 'right', 'right', 'right'] });
-  for (const [name, h] of Object.entries(r.histograms)) lat.push([name, String(h.count), fmtMs(h.p50), fmtMs(h.p90), fmtMs(h.p99), fmtMs(h.max)]);
-  if (Object.keys(r.histograms).length) out.push(lat.toString());
+  for (const [name, h] of Object.entries(r.histograms)) if (h.count > 0 || !incomplete) lat.push([name, String(h.count), fmtMs(h.p50), fmtMs(h.p90), fmtMs(h.p99), fmtMs(h.max)]);
+  if (lat.length) out.push(lat.toString());
 
   const cnt = new Table({ head: ['count', 'value'], style, chars, colAligns: ['left', 'right'] });
   const k = r.counters;
@@ -36,7 +39,10 @@ export function renderSummary(r: Report, opts: { color: boolean }): string {
   if (!r.findings.length) out.push(c.dim(r.checkpoints.length ? '  none' : '  none (no leak check ran)'));
   for (const f of r.findings) out.push(`  ${c.red(f.id)} ${c.red(f.class)} ${subjectText(f)}: ${f.message}`);
 
-  for (const g of r.gates) if (!g.passed) out.push(c.red(`gate failed: ${g.name} (${g.source}): ${g.reason}`));
+  // a run that stopped early measured little: gates it could not judge are one line, not a wall
+  const unjudged = incomplete ? r.gates.filter((g) => !g.passed && g.observed === null) : [];
+  for (const g of r.gates) if (!g.passed && !unjudged.includes(g)) out.push(c.red(`gate failed: ${g.name} (${g.source}): ${g.reason}`));
+  if (unjudged.length) out.push(c.yellow(`${unjudged.length} gate${unjudged.length === 1 ? '' : 's'} not judged, nothing measured before the run stopped: ${unjudged.map((g) => g.name).join(', ')}`));
   const v = verdictWord(r);
   const paint = v.tone === 'pass' ? c.green.bold : v.tone === 'incomplete' ? c.yellow.bold : c.red.bold;
   out.push(paint(verdictLine(r)));

@@ -195,6 +195,7 @@ export async function runScenario(o: RunOptions): Promise<Report> {
   let serverConfig: StatsConfig | null = null;
   const bundledCfg = scenario.bundledServer;
   let removeLiveState: (() => void) | null = null;
+  let worldReady = false;
 
   try {
     if (!o.target) {
@@ -255,6 +256,7 @@ export async function runScenario(o: RunOptions): Promise<Report> {
     state = new RunState({ scenario, rng: createRng(scenario.seed), target: { httpUrl, wsUrl, extStats, bundled: !o.target }, env, log, shard, leak, deliveries, caps, signal, credentials, firstFreeIndex: closedUsers(scenario) });
     const st = state;
     Object.assign(st.world, await setupWorld(env, scenario, shard, ownerCreds, `mb-${shard.usernamePrefix}-pw`));
+    worldReady = true;
     sampler = new TimelineSampler({
       httpUrl,
       serverStats: extStats || serverConfig !== null || !caps.notes.length,
@@ -283,6 +285,8 @@ export async function runScenario(o: RunOptions): Promise<Report> {
     await st.checkpoint('final', { final: true });
   } catch (err) {
     abortReason = signal.aborted && isMbError(signal.reason) ? signal.reason.message : isMbError(err) ? err.message : `internal error: ${(err as Error)?.stack ?? String(err)}`;
+    // a 404 before the world exists: the URL points at something that is not a Miscord backend
+    if (!worldReady && isMbError(err) && err.code === 'MB_ERR_PROTOCOL' && err.details?.status === 404) abortReason = `${targetUrl} does not look like a Miscord backend: ${abortReason}`;
     if (!signal.aborted) stop.abort(err);
     log.error('[ChatService]', `run stopped: ${abortReason}`);
   } finally {

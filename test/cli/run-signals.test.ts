@@ -1,0 +1,107 @@
+import { describe, it, expect, afterEach } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ReportSchema } from '../../src/report/schema.js';
+
+/** Signals during a CLI run (the built CLI, as a user runs it): SIGUSR2, Ctrl-C, SIGKILL. */
+const BIN = fileURLToPath(new URL('../../bin/miscord-bench.js', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'mb-sig-'));
+const cleanups: Array<() => void | Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+
+const long = join(dir, 'long.json');
+writeFileSync(
+  long,
+  JSON.stringify({ name: 'long', description: 'chats for a minute', users: 3, settle: '300ms', setup: { voiceChannels: 0 }, phases: [{ type: 'connect' }, { type: 'chat', duration: '60s', messagesPerUserPerSec: 2 }, { type: 'disconnect' }] }),
+);
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Resolves once the process is gone; rejects after `ms` (its pipe-close or signal path failed). */
+async function gone(pid: number, ms = 10_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (alive(pid)) {
+    if (Date.now() > until) throw new Error(`process ${pid} still alive after ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Starts `run long.json --log-level info` and resolves with the child and the server's pid once the chat phase runs. */
+async function startLongRun(out: string): Promise<{ child: ChildProcess; serverPid: number; stderr: () => string; exit: Promise<number | null> }> {
+  const child = spawn(process.execPath, [BIN, 'run', long, '--out', out, '--log-level', 'info'], { cwd: dir, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exit = once(child, 'exit').then(([code]) => code as number | null);
+  let serverPid = 0;
+  cleanups.push(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exit;
+    if (serverPid && alive(serverPid)) process.kill(serverPid, 'SIGKILL');
+  });
+  let err = '';
+  const inChat = new Promise<void>((resolve, reject) => {
+    child.stderr!.setEncoding('utf8').on('data', (c: string) => {
+      err += c;
+      serverPid ||= Number(/bundled reference server pid (\d+)/.exec(err)?.[1] ?? 0);
+      if (serverPid && err.includes('phase chat#1')) resolve();
+    });
+    void exit.then((code) => reject(new Error(`the run ended (exit ${code}) before its chat phase:\n${err}`)));
+  });
+  await inChat;
+  return { child, serverPid, stderr: () => err, exit };
+}
+
+describe('miscord-bench run under signals (end to end through bin/)', () => {
+  it('SIGUSR2 prints the live state on stderr; Ctrl-C then stops with exit 3, a partial report and no server left', async () => {
+    const out = join(dir, 'sig.json');
+    const run = await startLongRun(out);
+    const before = run.stderr().length;
+    const printed = new Promise<string>((resolve) => {
+      const on = () => {
+        const text = run.stderr().slice(before);
+        // the whole view: header, totals beside the server's, one block per user
+        if (/miscord-bench live state[^\n]*phase chat#1/.test(text) && /u2 #\d+/.test(text)) {
+          run.child.stderr!.off('data', on);
+          resolve(text);
+        }
+      };
+      run.child.stderr!.on('data', on);
+    });
+    run.child.kill('SIGUSR2');
+    const text = await printed;
+    expect(text).toMatch(/^\s+chat\s+3\s+3$/m);
+    expect(text).toMatch(/^\s+notifications\s+3\s+3$/m);
+    expect(text).toMatch(/u0 #\d+ mb-\S+  sockets 2 \(server 2\)/);
+    expect(run.child.exitCode).toBeNull(); // the signal did not end the run
+
+    run.child.kill('SIGINT');
+    expect(await run.exit).toBe(3);
+    expect(run.stderr()).toContain('interrupted');
+    const report = ReportSchema.parse(JSON.parse(readFileSync(out, 'utf8')));
+    expect(report.status).toBe('incomplete');
+    expect(report.abortReason).toMatch(/interrupted/);
+    expect(report.ledger.openSocketsAtEnd).toBe(0);
+    await gone(run.serverPid);
+  });
+
+  it('the bundled server does not outlive a SIGKILLed CLI', async () => {
+    const run = await startLongRun(join(dir, 'killed.json'));
+    expect(alive(run.serverPid)).toBe(true);
+    run.child.kill('SIGKILL');
+    await run.exit;
+    // no handler of ours ran: the server saw its stdin pipe close
+    await gone(run.serverPid);
+  });
+});
