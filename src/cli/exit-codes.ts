@@ -8,3 +8,12 @@ Exit codes:
   4  a threshold or a comparison failed
   5  a leak was found (wins over 4)
 `;
+
+/** The exit codes of `compare`. */
+export const COMPARE_EXIT_CODES_HELP = `
+Exit codes:
+  0  no regression
+  1  internal error
+  2  usage error (bad flag or rule, unreadable report, incompatible schemaVersion)
+  4  a regression
+`;

@@ -2,33 +2,54 @@ import { Command, CommanderError } from 'commander';
 import { isMbError, EXIT } from '../errors.js';
 import { TOOL_VERSION } from '../version.js';
 import { EXIT_CODES_HELP } from './exit-codes.js';
-import { register as registerServe } from './commands/serve.js';
-import { register as registerRun } from './commands/run.js';
-import { register as registerScenarios } from './commands/scenarios.js';
-import { register as registerReportTools } from './commands/report-tools.js';
-import { register as registerTrace } from './commands/trace.js';
+
+type Register = (program: Command) => void;
+
+/**
+ * Command modules by the commands they register, loaded only when needed: the engine, the
+ * reference server and zod cost hundreds of ms to import, which `trace`, `compare` or the
+ * bundled server's own `serve` (started for every run) should not pay for each other.
+ */
+const MODULES: ReadonlyArray<{ commands: readonly string[]; load: () => Promise<{ register: Register }> }> = [
+  { commands: ['serve'], load: () => import('./commands/serve.js') },
+  { commands: ['run'], load: () => import('./commands/run.js') },
+  { commands: ['scenarios', 'validate'], load: () => import('./commands/scenarios.js') },
+  { commands: ['compare', 'merge', 'gate', 'report'], load: () => import('./commands/report-tools.js') },
+  { commands: ['trace'], load: () => import('./commands/trace.js') },
+];
+
+/** The command argv names (its first operand), or null for the top level (help, version, a typo). */
+function commandOf(argv: readonly string[]): string | null {
+  const first = argv.slice(2).find((a) => !a.startsWith('-'));
+  if (first === 'help') return argv.slice(2).find((a, i, all) => i > all.indexOf('help') && !a.startsWith('-')) ?? null;
+  return first ?? null;
+}
 
 /**
  * The CLI: wires commander to the programmatic API. The only place that sets
- * process.exitCode or prints errors for people.
+ * process.exitCode or prints errors for people. With `argv`, only the module of the command
+ * it names is loaded (every one for the top-level help or an unknown command).
  */
-export function buildProgram(): Command {
+export async function buildProgram(argv?: readonly string[]): Promise<Command> {
   const program = new Command('miscord-bench')
     .description('Load-test and leak-check a Miscord WebSocket/WebRTC backend')
     .version(TOOL_VERSION)
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', EXIT_CODES_HELP)
     .exitOverride();
-  registerServe(program);
-  registerRun(program);
-  registerScenarios(program);
-  registerReportTools(program);
-  registerTrace(program);
+  const name = argv ? commandOf(argv) : null;
+  const one = MODULES.find((m) => name !== null && m.commands.includes(name));
+  const mods = await Promise.all((one ? [one] : MODULES).map((m) => m.load()));
+  for (const m of mods) m.register(program);
   return program;
 }
 
 export async function start(argv = process.argv): Promise<void> {
-  const program = buildProgram();
+  // `miscord-bench --help | head`: a reader that went away is no error of ours
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  });
+  const program = await buildProgram(argv);
   try {
     await program.parseAsync(argv);
   } catch (err) {

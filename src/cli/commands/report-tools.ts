@@ -13,6 +13,7 @@ import { renderMarkdown } from '../../report/render-md.js';
 import { renderJunit } from '../../report/render-junit.js';
 import { renderHtml } from '../../report/render-html.js';
 import { wantColor } from '../../report/palette.js';
+import { COMPARE_EXIT_CODES_HELP, EXIT_CODES_HELP } from '../exit-codes.js';
 
 /** Registers compare, merge, gate and report: they work on report files alone. */
 export function register(program: Command): void {
@@ -38,6 +39,7 @@ With several --base reports each metric gets a band (mean, min–max): a rule ap
 Default latency rules skip a histogram with fewer than 20 samples in a base or the head,
 and a percentile p with fewer than 1/(1-p) samples (100 for p99).`,
     )
+    .addHelpText('after', COMPARE_EXIT_CODES_HELP)
     .action(async (files: string[], o: { base: string[]; maxRegression: string[]; defaults: boolean; all?: boolean; json?: boolean }) => {
       let baseFiles: string[];
       let headFile: string;
@@ -84,6 +86,7 @@ and a percentile p with fewer than 1/(1-p) samples (100 for p99).`,
     .argument('<report>', 'report file')
     .option('--threshold <expr>', "a gate such as 'chat.deliver.p99<250ms' or 'findings.total==0' (repeatable)", collect, [])
     .option('--json', 'print the gates and the verdict as JSON on stdout')
+    .addHelpText('after', EXIT_CODES_HELP)
     .action(async (file: string, o: { threshold: string[]; json?: boolean }) => {
       const judged = regate(await readReport(file), o.threshold);
       process.stderr.write(renderGateSummary(judged, { color: wantColor(process.stderr) }));

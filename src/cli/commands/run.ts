@@ -9,6 +9,7 @@ import { defaultReportPath, writeReport } from '../../report/write-report.js';
 import { renderSummary } from '../../report/render-table.js';
 import { wantColor } from '../../report/palette.js';
 import { Progress } from '../progress.js';
+import { EXIT_CODES_HELP } from '../exit-codes.js';
 
 interface RunFlags {
   target?: string;
@@ -66,6 +67,10 @@ export function register(program: Command): void {
     .description('run a scenario (shipped name or path) and write its JSON report')
     .argument('<scenario>', 'shipped scenario name (see `scenarios`) or path to a scenario file');
   for (const spec of RUN_OPTION_TABLE) cmd.addOption(toOption(spec));
+  cmd.addHelpText('after', `
+While a run goes, SIGUSR2 (or the key s on a terminal) prints the live state on stderr:
+each user's sockets and peers, the client's totals beside the server's.
+${EXIT_CODES_HELP}`);
   cmd.action(async (ref: string, f: RunFlags) => {
     if (f.logLevel !== undefined && !LOG_LEVELS.includes(f.logLevel as LogLevel)) throw new MbError('MB_ERR_USAGE', `--log-level must be one of ${LOG_LEVELS.join(', ')}`);
     if (f.users !== undefined && f.users < 1) throw new MbError('MB_ERR_USAGE', '--users must be a positive integer');

@@ -1,0 +1,45 @@
+import { describe, it, expect } from 'vitest';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+
+const BIN = fileURLToPath(new URL('../../bin/miscord-bench.js', import.meta.url));
+
+function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) =>
+    execFile(process.execPath, [BIN, ...args], { timeout: 20_000 }, (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr })),
+  );
+}
+
+describe('help (through bin/)', () => {
+  it.each([
+    [['run', '--help'], /5 {2}a leak was found/],
+    [['gate', '--help'], /3 {2}run could not complete/],
+    [['compare', '--help'], /4 {2}a regression/],
+  ])('%j documents the exit codes', async (args, re) => {
+    const r = await cli(args);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Exit codes:');
+    expect(r.stdout).toMatch(re);
+  });
+
+  it('loads the commands a name needs, and every one for the top level', async () => {
+    const [top, trace, help] = await Promise.all([cli(['--help']), cli(['trace', '--help']), cli(['help', 'merge'])]);
+    for (const name of ['serve', 'run', 'scenarios', 'validate', 'compare', 'merge', 'gate', 'report', 'trace']) expect(top.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
+    expect(trace.stdout).toMatch(/^Usage: miscord-bench trace /);
+    expect(help.stdout).toMatch(/^Usage: miscord-bench merge /);
+    const bad = await cli(['bogus']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/unknown command 'bogus'/);
+  });
+
+  it('stops quietly when its reader goes away (`--help | head -1`)', async () => {
+    const child = spawn(process.execPath, [BIN, '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    child.stdout.destroy();
+    const [code] = await once(child, 'exit');
+    expect(stderr).not.toContain('EPIPE');
+    expect(code).toBe(0);
+  });
+});
