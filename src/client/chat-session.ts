@@ -210,7 +210,8 @@ export class ChatSession {
       ok = await this.open();
     }
     if (ok) env.metrics.record('chat.switch', clock.now() - intendedAt);
-    else env.metrics.inc('errors.switch');
+    // a target lacking the chat endpoint was said once; its skipped sockets are counted in skipped.chat
+    else if (caps.available('chat')) env.metrics.inc('errors.switch');
     env.tracer.emit({ ev: 'chat.switch', user: this.owner.ledger.index, socket: this.sock.conn?.rec.id, from, to: textChannelId, strategy: how, ok });
     return ok;
   }

@@ -118,6 +118,8 @@ describe.skipIf(!BUILT)('run against broken deployments', () => {
     // the chat socket was given up after a few refusals, not hammered all run long
     expect(rep.counters['refusals.403']).toBeLessThanOrEqual(8);
     expect(rep.counters['skipped.chat']).toBeGreaterThan(0);
+    // switches after that are skipped, not failed: only those racing the verdict count as errors
+    expect(rep.counters['errors.switch'] ?? 0).toBeLessThanOrEqual(rep.counters['refusals.403']! - 4);
     // notifications went on: 4 users plus 2 second tabs, all closed at the end
     expect(rep.ledger.byKind.notifications).toEqual({ opened: 6, closed: 6 });
     expect(rep.ledger.byKind.chat?.opened ?? 0).toBe(0);
