@@ -1,6 +1,7 @@
 import { MbError } from '../errors.js';
 import { FindingClassSchema, type Report } from './schema.js';
-import { RuleSet, exceeds, type RegressionRule } from './regression-rule.js';
+import { RuleSet, exceeds, fmt, type RegressionRule } from './regression-rule.js';
+import { LatencyHistogram } from '../metrics/latency-histogram.js';
 
 /**
  * Compares a head report with one or more base reports. With several bases, each metric gets
@@ -70,7 +71,15 @@ export function compareReports(bases: Report[], head: Report, opts: CompareOptio
 
   const minSamples = opts.minSamples ?? 20;
   const rows: CompareRow[] = [];
-  const add = (metric: string, group: RowGroup, unit: string, worse: CompareRow['worse'], get: (r: Report) => number | null, samples?: (r: Report) => number) => {
+  const add = (
+    metric: string,
+    group: RowGroup,
+    unit: string,
+    worse: CompareRow['worse'],
+    get: (r: Report) => number | null,
+    samples?: (r: Report) => number,
+    bound?: (r: Report, side: 'upper' | 'lower') => number | null,
+  ) => {
     const baseVals = bases.map(get).filter((v): v is number => v !== null);
     const headVal = get(head);
     const base = baseVals.length ? band(baseVals) : null;
@@ -89,7 +98,18 @@ export function compareReports(bases: Report[], head: Report, opts: CompareOptio
       } else if (rule) {
         row.rule = rule.text;
         row.worse ??= rule.direction;
-        const why = exceeds(rule, base, headVal, unit);
+        let why = exceeds(rule, base, headVal, unit);
+        // a default rule judges a percentile on its confidence bounds, not its point value:
+        // the head's lower bound must clear the bases' upper bound by the rule
+        if (why && rule.source === 'default' && bound) {
+          const hi = bases.map((b) => bound(b, rule.direction === 'up' ? 'upper' : 'lower'));
+          const lo = bound(head, rule.direction === 'up' ? 'lower' : 'upper');
+          if (lo !== null && hi.every((x) => x !== null)) {
+            const edge = rule.direction === 'up' ? Math.max(...(hi as number[])) : Math.min(...(hi as number[]));
+            const judged = exceeds(rule, { min: Math.min(base.min, edge), max: Math.max(base.max, edge) }, lo, unit);
+            why = judged && `${why}; ${fmt(lo)} vs ${fmt(edge)} on the ${Math.round(CONFIDENCE * 100)}% confidence bounds of the percentile`;
+          }
+        }
         if (why) {
           row.regression = true;
           row.reason = why;
@@ -112,6 +132,7 @@ export function compareReports(bases: Report[], head: Report, opts: CompareOptio
           return x && x.count > 0 ? x[p] : null;
         },
         (r) => r.histograms[h]?.count ?? 0,
+        p === 'max' ? undefined : (r, side) => percentileBound(r.histograms[h], Number(p.slice(1)) / 100, side),
       );
   for (const k of union([...bases, head].map((r) => Object.keys(r.rates))))
     add(`rates.${k}`, 'rate', '', rateWorse(k), (r) => r.rates[k] ?? null);
@@ -143,6 +164,29 @@ export function compareReports(bases: Report[], head: Report, opts: CompareOptio
 
   const regressions = rows.filter((r) => r.regression).map((r) => ({ metric: r.metric, reason: r.reason! }));
   return { passed: regressions.length === 0, exitCode: regressions.length ? 4 : 0, rows, regressions, rules: rules.list(), notes };
+}
+
+/** How sure a default latency rule must be that a percentile moved (two-sided, per metric). */
+const CONFIDENCE = 0.99;
+const Z = 2.576;
+
+/**
+ * A distribution-free confidence bound of the percentile `p` (0–1) of a stored histogram:
+ * the value at rank n·p ± z·√(n·p·(1−p)) (the normal approximation of the binomial order
+ * statistic). With 45 samples the p50 could be anywhere from p31 to p69; with 2,000 the p99
+ * is known to about ±0.6 points. Null when the histogram cannot be decoded.
+ */
+export function percentileBound(h: { encoded?: string; count: number } | undefined, p: number, side: 'upper' | 'lower'): number | null {
+  if (!h?.encoded || h.count <= 0) return null;
+  let hist: LatencyHistogram;
+  try {
+    hist = LatencyHistogram.decode(h as { encoded: string });
+  } catch {
+    return null;
+  }
+  const spread = Z * Math.sqrt((p * (1 - p)) / h.count);
+  const q = side === 'upper' ? Math.min(1, p + spread) : Math.max(0, p - spread);
+  return hist.percentile(q * 100);
 }
 
 export function band(values: number[]): Band {

@@ -32,6 +32,7 @@ table{border-collapse:collapse;width:100%;background:var(--card)}
 th,td{padding:5px 8px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
 th{font-weight:600;color:var(--muted);font-size:12px;background:#fafbfc}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+td.n{white-space:nowrap;overflow-wrap:normal}
 tr.failed td{background:#fff4ed}
 .ok{color:var(--pass);font-weight:700} .ko{color:var(--fail);font-weight:700}
 .badge{display:inline-block;border-radius:10px;padding:1px 8px;font-size:12px;font-weight:600;background:#fee4e2;color:var(--leak)}
@@ -46,6 +47,7 @@ td{overflow-wrap:anywhere}
 pre{background:#f2f4f7;border-radius:6px;padding:8px;overflow:auto;max-height:320px;margin:6px 0}
 .trace td{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;padding:2px 6px}
 .trace tr.hl td{background:#fef0c7}
+.trace tr.related td{color:var(--muted)}
 .chart{max-width:100%;height:auto;background:var(--card)}
 .chart .grid{stroke:#eef0f3} .chart .axis{stroke:#98a2b3}
 .chart .tick{font-size:10.5px;fill:#475467} .chart .al{font-size:10.5px;fill:#667085}

@@ -65,7 +65,12 @@ function tiles(r: Report): string {
   t.push({ k: 'findings', v: String(r.findings.length), tone: r.findings.length ? 'bad' : 'good' });
   t.push({ k: 'sockets opened', v: num(r.ledger.connectionsCreated) });
   t.push({ k: 'open at the end', v: num(r.ledger.openSocketsAtEnd), tone: r.ledger.openSocketsAtEnd ? 'bad' : undefined });
-  if (r.rates.deliveriesPerSec !== undefined) t.push({ k: 'deliveries / s', v: num(r.rates.deliveriesPerSec, 1) });
+  const chatted = (r.counters['chat.sent'] ?? 0) > 0;
+  if (r.rates.deliveriesPerSec !== undefined && (chatted || !r.voice)) t.push({ k: 'deliveries / s', v: num(r.rates.deliveriesPerSec, 1) });
+  if (r.voice && r.voice.totals.audioFramesExpected > 0) {
+    const q = r.voice.totals.audioFramesReceived / r.voice.totals.audioFramesExpected;
+    t.push({ k: 'audio frames received', v: `${(q * 100).toFixed(1)}%`, tone: q < 0.99 ? 'bad' : 'good' });
+  }
   const errs = r.errors.reduce((a, e) => a + e.count, 0);
   t.push({ k: 'errors', v: num(errs), tone: errs ? 'bad' : undefined });
   return `<div class="tiles">${t.map((x) => `<div class="tile ${x.tone ?? ''}"><div class="v">${esc(x.v)}</div><div class="k">${esc(x.k)}</div></div>`).join('')}</div>`;
@@ -120,16 +125,21 @@ function findingCard(f: Finding, open: boolean): string {
     ['age', f.ageMs === null ? '—' : duration(f.ageMs)],
   ];
   const details = f.evidence.details && Object.keys(f.evidence.details).length ? `<details><summary>details</summary><pre>${esc(JSON.stringify(f.evidence.details, null, 2))}</pre></details>` : '';
-  const trace = f.evidence.trace?.length ? `<details open><summary>trace of the subject (${f.evidence.trace.length} events)</summary>${traceTable(f)}</details>` : '';
+  const related = (f.evidence.trace ?? []).filter((l) => (l as { related?: boolean }).related).length;
+  const trace = f.evidence.trace?.length
+    ? `<details open><summary>trace of the subject (${f.evidence.trace.length - related} events${related ? `, with ${related} of the user's other ${f.subject.kind ?? ''} sockets in grey` : ''})</summary>${traceTable(f)}</details>`
+    : '';
   return `<details class="card finding" id="f-${esc(f.id)}"${open ? ' open' : ''}><summary><span class="badge">${esc(f.class)}</span> <span class="mono">${esc(f.id)}</span> ${esc(f.message)}</summary>
 <table>${facts.map(([k, x]) => `<tr><th style="width:110px">${esc(k)}</th><td class="mono">${esc(x)}</td></tr>`).join('')}</table>${details}${trace}</details>`;
 }
 
 function traceTable(f: Finding): string {
   const rows = (f.evidence.trace ?? []).slice(-40).map((line) => {
-    const { t, ev, user: _user, ...rest } = line as Record<string, unknown>;
-    // the closes and refusals are usually the story of a leak: make them stand out
-    const hl = typeof ev === 'string' && /close|refus|leave|closing/.test(ev) ? ' class="hl"' : '';
+    const { t, ev, user: _user, related, ...rest } = line as Record<string, unknown>;
+    // the closes and refusals are usually the story of a leak: make them stand out; the
+    // user's other sockets, there for context, stay in grey
+    const cls = [related ? 'related' : '', typeof ev === 'string' && /close|refus|leave|closing/.test(ev) ? 'hl' : ''].filter(Boolean).join(' ');
+    const hl = cls ? ` class="${cls}"` : '';
     const fields = Object.entries(rest)
       .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
       .join(' ');
@@ -150,10 +160,12 @@ function latency(r: Report): string {
   const hs = orderedHistograms(r);
   if (!hs.length) return `<h2 id="latency">Latency</h2><p class="muted">Nothing was measured.</p>`;
   // an empty histogram has no percentiles: dashes, not zeros that read as "instant"
-  const rows = hs.map(([k, h]) => `<tr><td><code>${esc(k)}</code></td><td class="n">${num(h.count)}</td>${[h.min, h.p50, h.p90, h.p99, h.p999, h.max].map((x) => `<td class="n">${h.count ? num(x) : '—'}</td>`).join('')}</tr>`);
+  const unmeasured = hs.filter(([, h]) => h.count === 0).map(([k]) => k);
+  const rows = hs.filter(([, h]) => h.count > 0).map(([k, h]) => `<tr><td><code>${esc(k)}</code></td><td class="n">${num(h.count)}</td>${[h.min, h.p50, h.p90, h.p99, h.p999, h.max].map((x) => `<td class="n">${h.count ? num(x) : '—'}</td>`).join('')}</tr>`);
   const charts = hs.filter(([, h]) => h.count > 0).map(([k, h], i) => percentileChart(k, h, COLORS[i % COLORS.length]!));
   return `<h2 id="latency">Latency</h2>
 <table><tr><th>metric (ms)</th><th class="n">count</th><th class="n">min</th><th class="n">p50</th><th class="n">p90</th><th class="n">p99</th><th class="n">p99.9</th><th class="n">max</th></tr>${rows.join('')}</table>
+${unmeasured.length ? `<p class="muted">No samples: ${unmeasured.map((k) => `<code>${esc(k)}</code>`).join(', ')}.</p>` : ''}
 <p class="muted">Percentile distributions, decoded from the stored HDR histograms: the x axis is in "nines" (90 %, 99 %, 99.9 %…), so the tail gets as much room as the median.</p>
 <div class="grid3">${charts.join('')}</div>`;
 }
@@ -226,7 +238,7 @@ function timeline(r: Report): string {
 <p class="muted">Sampled every second. A server line that stays above the client line after the clients close is a leak the server has not let go of; shaded bands are the scenario's phases.</p>
 <div class="card">${lineChart(sockets, { width: 1060, height: 280, title: 'open sockets: client against server', xLabel: 'seconds', step: true, bands })}</div>
 <div class="grid3">${perKind.map((c) => `<div class="card">${c}</div>`).join('')}</div>
-<div class="grid2"><div class="card">${lineChart(rates, { width: 520, height: 200, title: 'messages per second', xLabel: 's', bands })}</div>${extra.map((c) => `<div class="card">${c}</div>`).join('')}</div>`;
+<div class="grid2">${r.timeline.some((s) => s.messagesPerSec || s.deliveriesPerSec) ? `<div class="card">${lineChart(rates, { width: 520, height: 200, title: 'messages per second', xLabel: 's', bands })}</div>` : ''}${extra.map((c) => `<div class="card">${c}</div>`).join('')}</div>`;
 }
 
 function voice(r: Report): string {
@@ -258,13 +270,19 @@ function checkpoints(r: Report): string {
   if (!r.checkpoints.length) return `<h2 id="checkpoints">Checkpoints</h2><p class="muted">No leak checkpoints (leak check off).</p>`;
   const rows = r.checkpoints.map(
     (c) =>
-      `<tr class="${c.findings.length ? 'failed' : ''}"><td>${esc(c.name)}</td><td class="mono">${esc(c.at)}</td><td>${c.mode}</td><td class="n">${num(c.settledMs)} ms${c.stable ? '' : ' (not stable)'}</td><td>${esc(viewText(c.server))}</td><td>${esc(viewText(c.client))}</td><td class="n">${c.findings.length ? `<span class="ko">${c.findings.length}</span>` : '<span class="ok">0</span>'}</td></tr>`,
+      `<tr class="${c.findings.length ? 'failed' : ''}"><td>${esc(c.name)}</td><td class="n" title="${esc(c.at)}">${esc(sinceStart(r, c.at))}</td><td>${c.mode}</td><td class="n">${num(c.settledMs)} ms${c.stable ? '' : ' (not stable)'}</td><td>${esc(viewText(c.server))}</td><td>${esc(viewText(c.client))}</td><td class="n">${c.findings.length ? `<span class="ko">${c.findings.length}</span>` : '<span class="ok">0</span>'}</td></tr>`,
   );
   const l = r.ledger;
   return `<h2 id="checkpoints">Checkpoints</h2>
-<table><tr><th>checkpoint</th><th>at</th><th>stats</th><th class="n">settled</th><th>server view</th><th>client view</th><th class="n">findings</th></tr>${rows.join('')}</table>
+<table><tr><th>checkpoint</th><th class="n">at</th><th>stats</th><th class="n">settled</th><th>server view</th><th>client view</th><th class="n">findings</th></tr>${rows.join('')}</table>
 <p>Client ledger: ${num(l.connectionsCreated)} sockets opened, ${num(l.connectionsDestroyed)} closed, ${num(l.openSocketsAtEnd)} open at the end; ${num(l.reconnectAttempts)} reconnects, ${num(l.refusals)} refusals; peers ${num(l.peersCreated)} created, ${num(l.peersClosed)} closed, ${num(l.openPeersAtEnd)} open at the end.
 ${Object.entries(l.byKind).map(([k, x]) => `<code>${esc(k)}</code> ${x.opened}/${x.closed}`).join(' · ')}</p>`;
+}
+
+/** "+12.3 s" from the run's start for an ISO time (the stamp itself when either is unreadable). */
+function sinceStart(r: Report, at: string): string {
+  const ms = Date.parse(at) - Date.parse(r.startedAt);
+  return Number.isFinite(ms) ? `+${(ms / 1000).toFixed(1)} s` : at;
 }
 
 /**

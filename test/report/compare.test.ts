@@ -61,6 +61,21 @@ describe('compareReports', () => {
     expect(compareReports([base], head, { maxRegression: ['http.login.p99=+25%'] }).regressions.map((r) => r.metric)).toEqual(['http.login.p99']);
   });
 
+  it('default rules judge a percentile on its confidence bounds: a small sample moving is noise, a large one is news', () => {
+    // 30 logins from a two-humped server: one sample changing hump moves the p50 from ~50 to ~80 ms
+    const humps = (low: number) => run(20, 1, { samples: { 'http.login': [...latencies(low, 40, 10, 1), ...latencies(30 - low, 80, 10, 2)] } });
+    const noisy = compareReports([humps(15)], humps(14));
+    expect(row(noisy, 'http.login.p50').deltaPct!).toBeGreaterThan(25);
+    expect(compareReports([humps(15)], humps(14), { maxRegression: ['http.login.p50=+25%,+5ms'] }).regressions.map((r) => r.metric)).toEqual(['http.login.p50']);
+    expect(noisy.regressions).toEqual([]);
+    const few = (base: number) => run(20, 1, { samples: { 'http.login': latencies(30, base, 60, 1) } });
+    // the same shift measured on 400 messages each is beyond doubt
+    const slow = compareReports([run(20, 1)], run(40, 2));
+    expect(row(slow, 'chat.deliver.p50').reason).toMatch(/on the 99% confidence bounds of the percentile$/);
+    // a whole shift of the small sample is still caught
+    expect(compareReports([few(40)], few(200)).regressions.map((r) => r.metric)).toContain('http.login.p50');
+  });
+
   it('--max-regression rules tighten or loosen the defaults', () => {
     const base = run(20, 1);
     const head = run(24, 1); // +4 ms: under the default 5 ms floor
