@@ -14,10 +14,16 @@ export interface ChatOwner extends SocketOwner {
 
 const SWITCH_ANSWER_TIMEOUT_MS = 2000;
 const PONG = '{"type":"pong"}';
-const MESSAGE_PREFIX = Buffer.from('{"type":"message",');
-const NEW_MESSAGE_PREFIX = Buffer.from('{"type":"new_message",');
+const TYPE_PREFIX = '{"type":"';
 const CONTENT_FIELD = Buffer.from('"content":"');
 const QUOTE = 0x22;
+
+/** true when `data` starts with `text` (ASCII), compared in JS: cheaper than a native call for a few bytes */
+function startsWith(data: Buffer, text: string, from = 0): boolean {
+  if (data.length < from + text.length) return false;
+  for (let i = 0; i < text.length; i++) if (data[from + i] !== text.charCodeAt(i)) return false;
+  return true;
+}
 
 /**
  * The content of a chat message frame (`message` or `new_message`) read from its bytes
@@ -26,14 +32,16 @@ const QUOTE = 0x22;
  * one of our keys (they are plain ASCII), so the caller then takes the full parse.
  */
 export function rawChatContent(data: Buffer): string | null {
-  // Buffer.compare throws when the range runs past a short frame such as {"type":"ping"}
-  const isMessage = data.length >= MESSAGE_PREFIX.length && MESSAGE_PREFIX.compare(data, 0, MESSAGE_PREFIX.length) === 0;
-  if (!isMessage && !(data.length >= NEW_MESSAGE_PREFIX.length && NEW_MESSAGE_PREFIX.compare(data, 0, NEW_MESSAGE_PREFIX.length) === 0)) return null;
-  const at = data.indexOf(CONTENT_FIELD);
+  if (!startsWith(data, TYPE_PREFIX)) return null;
+  const t = TYPE_PREFIX.length;
+  const after = startsWith(data, 'message",', t) ? t + 9 : startsWith(data, 'new_message",', t) ? t + 13 : -1;
+  if (after < 0) return null;
+  const at = data.indexOf(CONTENT_FIELD, after);
   if (at < 0) return null;
   const start = at + CONTENT_FIELD.length;
-  const end = data.indexOf(QUOTE, start);
-  return end < 0 ? null : data.toString('latin1', start, end);
+  let end = start;
+  while (end < data.length && data[end] !== QUOTE) end++;
+  return end < data.length ? data.toString('latin1', start, end) : null;
 }
 
 /**

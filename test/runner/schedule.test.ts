@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { createRng } from '../../src/runner/rng.js';
-import { chatSchedule, churnSchedule, connectSchedule, switchPlan } from '../../src/runner/schedule.js';
+import { FIRE_AHEAD_MS, chatSchedule, churnSchedule, connectSchedule, runTimed, switchPlan } from '../../src/runner/schedule.js';
+import { clock } from '../../src/clock.js';
 
 const chatOpts = { durationMs: 10_000, messagesPerUserPerSec: 2, typingRatio: 0.3, pingEveryMs: 1000 };
 
@@ -57,5 +58,23 @@ describe('schedules from the seed', () => {
     const r2 = createRng(11);
     r2.fork('b').next();
     expect(r2.fork('a').next()).toBe(x);
+  });
+});
+
+describe('runTimed', () => {
+  it('fires events due within FIRE_AHEAD_MS in one wake-up, timing the early ones from when they fired', async () => {
+    const start = clock.now();
+    const fired: Array<{ at: number; intended: number; firedAt: number }> = [];
+    const events = [{ at: 0 }, { at: FIRE_AHEAD_MS / 2 }, { at: 40 }];
+    await runTimed(events, start, (e, intended) => fired.push({ at: e.at, intended, firedAt: clock.now() }), new AbortController().signal);
+    expect(fired.map((f) => f.at)).toEqual([0, FIRE_AHEAD_MS / 2, 40]);
+    for (const f of fired) {
+      // never timed from later than it was due, nor from before it was sent
+      expect(f.intended).toBeLessThanOrEqual(start + f.at);
+      expect(f.intended).toBeLessThanOrEqual(f.firedAt);
+      expect(f.firedAt).toBeGreaterThanOrEqual(start + f.at - FIRE_AHEAD_MS);
+    }
+    // the second is due 1 ms after the first, yet fires in the same wake-up
+    expect(fired[1]!.firedAt - fired[0]!.firedAt).toBeLessThan(0.5);
   });
 });
