@@ -1,6 +1,7 @@
 import { LatencyHistogram } from '../metrics/latency-histogram.js';
 import { FindingClassSchema, type Finding, type Report, type ReportHistogram } from './schema.js';
 import { HTML_STYLE } from './html-style.js';
+import { resourceTrends } from './trend-text.js';
 import { barChart, esc, lineChart, type Series } from './svg-chart.js';
 import { brief, bytes, duration, num, subjectText, verdictLine, verdictWord } from './verdict-text.js';
 
@@ -273,10 +274,16 @@ function checkpoints(r: Report): string {
       `<tr class="${c.findings.length ? 'failed' : ''}"><td>${esc(c.name)}</td><td class="n" title="${esc(c.at)}">${esc(sinceStart(r, c.at))}</td><td>${c.mode}</td><td class="n">${num(c.settledMs)} ms${c.stable ? '' : ' (not stable)'}</td><td>${esc(viewText(c.server))}</td><td>${esc(viewText(c.client))}</td><td class="n">${c.findings.length ? `<span class="ko">${c.findings.length}</span>` : '<span class="ok">0</span>'}</td></tr>`,
   );
   const l = r.ledger;
+  const trends = resourceTrends(r);
+  const trendTable = trends.length
+    ? `<h3 style="margin-top:14px">Server resources per cycle (a line fitted over ${trends[0]!.n} cycles)</h3><table><tr><th>resource</th><th class="n">growth per cycle</th><th class="n">R²</th><th>judged</th></tr>${trends
+        .map((t) => `<tr class="${!t.reportOnly && t.perCycle > t.tolerance ? 'failed' : ''}"><td><code>${esc(t.name)}</code></td><td class="n">${esc(t.text)}</td><td class="n">${t.r2.toFixed(2)}</td><td>${esc(t.verdict)}</td></tr>`)
+        .join('')}</table>`
+    : '';
   return `<h2 id="checkpoints">Checkpoints</h2>
 <table><tr><th>checkpoint</th><th class="n">at</th><th>stats</th><th class="n">settled</th><th>server view</th><th>client view</th><th class="n">findings</th></tr>${rows.join('')}</table>
 <p>Client ledger: ${num(l.connectionsCreated)} sockets opened, ${num(l.connectionsDestroyed)} closed, ${num(l.openSocketsAtEnd)} open at the end; ${num(l.reconnectAttempts)} reconnects, ${num(l.refusals)} refusals; peers ${num(l.peersCreated)} created, ${num(l.peersClosed)} closed, ${num(l.openPeersAtEnd)} open at the end.
-${Object.entries(l.byKind).map(([k, x]) => `<code>${esc(k)}</code> ${x.opened}/${x.closed}`).join(' · ')}</p>`;
+${Object.entries(l.byKind).map(([k, x]) => `<code>${esc(k)}</code> ${x.opened}/${x.closed}`).join(' · ')}</p>${trendTable}`;
 }
 
 /** "+12.3 s" from the run's start for an ISO time (the stamp itself when either is unreadable). */

@@ -1,6 +1,7 @@
 import Table from 'cli-table3';
 import type { Report } from './schema.js';
 import { palette } from './palette.js';
+import { resourceTrends } from './trend-text.js';
 import { verdictLine, verdictWord, subjectText } from './verdict-text.js';
 
 const fmtMs = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
@@ -34,6 +35,12 @@ export function renderSummary(r: Report, opts: { color: boolean }): string {
     for (const e of r.errors) out.push(`  ${c.yellow(String(e.count).padStart(6))}  ${e.kind}: ${e.message}`);
   }
   if (!r.generator.reliable) out.push(c.yellow(`generator unreliable: ${r.generator.unreliableReason}`));
+
+  const trends = resourceTrends(r);
+  if (trends.length) {
+    out.push(c.bold(`resource trend per cycle (${trends[0]!.n} cycles)`));
+    for (const t of trends) out.push(`  ${t.name.padEnd(24)} ${t.text.padStart(10)}  R² ${t.r2.toFixed(2)}  ${c.dim(t.verdict)}`);
+  }
 
   out.push(c.bold('findings'));
   if (!r.findings.length) out.push(c.dim(r.checkpoints.length ? '  none' : '  none (no leak check ran)'));
