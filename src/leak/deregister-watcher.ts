@@ -22,6 +22,8 @@ interface Pending {
   userId: number;
   ledger: UserLedger | undefined;
   closedAt: number;
+  /** when the latest reading that still listed it was asked for: the server surely held it then */
+  heldAt: number;
 }
 
 export interface SlowClose {
@@ -60,7 +62,8 @@ export class DeregisterWatcher {
 
   add(userIndex: number, userId: number, rec: SocketRecord, ledger: UserLedger | undefined): void {
     if (rec.openedAt === undefined || rec.closedBy === 'server') return; // never registered, or the server closed it itself
-    this.pending.push({ rec, userIndex, userId, ledger, closedAt: rec.closedAt ?? clock.now() });
+    const closedAt = rec.closedAt ?? clock.now();
+    this.pending.push({ rec, userIndex, userId, ledger, closedAt, heldAt: closedAt });
   }
 
   /** `requestedAt`: when the reading was asked for, the estimate of when the server forgot (off by at most one poll). */
@@ -105,10 +108,13 @@ export class DeregisterWatcher {
     for (const p of resolved) {
       const ms = Math.max(0, requestedAt - p.closedAt);
       this.histogram.record(ms);
-      if (ms > this.o.thresholdMs) {
+      // slow only on proof: a reading asked for past the threshold still listed it. A late
+      // poll (a stalled generator) makes `ms` large without saying when the server let go.
+      if (p.heldAt - p.closedAt > this.o.thresholdMs) {
         this.slow.push({ socket: p.rec.id, user: p.userIndex, userId: p.userId, kind: p.rec.kind, channelId: p.rec.channelId, ms: Math.round(ms) });
       }
     }
+    for (const p of keep) p.heldAt = Math.max(p.heldAt, requestedAt);
     const now = clock.now();
     this.pending = keep.filter((p) => {
       if (now - p.closedAt <= this.o.giveUpMs) return true;

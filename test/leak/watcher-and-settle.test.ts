@@ -30,6 +30,19 @@ describe('DeregisterWatcher', () => {
     expect(d[0]!.evidenceOf).toMatchObject({ user: 0, socket: old.id });
   });
 
+  it('a late first reading (a stalled generator) measures a long close but is no proof of a slow server', () => {
+    const a = user(0);
+    const old = open(a, 'chat', 1);
+    const w = new DeregisterWatcher({ thresholdMs: 1000, giveUpMs: 10_000, ledgers: () => [a.ledger], baseline: () => null });
+    close(a, old, 1500);
+    w.add(0, 100, old, a.ledger);
+    // the first reading after the close comes 1.5 s late and the server has already let go
+    w.observe(reading(extStats(mirror(a))), clock.now());
+    expect(w.histogram.count).toBe(1);
+    expect(w.histogram.percentile(50)).toBeGreaterThan(1400);
+    expect(w.findings()).toEqual([]);
+  });
+
   it('records fast closes without a finding, ignores server closes, and gives up on zombies', () => {
     const a = user(0);
     const fast = open(a, 'chat', 1);
