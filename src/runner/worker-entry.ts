@@ -45,7 +45,9 @@ process.on('message', (m: ToWorker) => {
   const o = m.options;
   const log = createLogger(o.logLevel ?? 'warn', (line) => process.stderr.write(`[worker ${o.shard.index}] ${line}`));
   const { liveState, ...run } = o;
-  const prefixed = (text: string) => process.stderr.write(text.replace(/^(?=.)/gm, `[worker ${o.shard.index}] `));
+  // the server is shared: its totals hold every worker's users, so they exceed this slice's
+  const note = o.shard.count > 1 ? `  (server totals include the ${o.shard.count - 1} other worker${o.shard.count > 2 ? 's' : ''}' users)\n` : '';
+  const prefixed = (text: string) => process.stderr.write((text + note).replace(/^(?=.)/gm, `[worker ${o.shard.index}] `));
   runScenario({ ...run, log, signal: abort.signal, liveState: liveState ? { write: prefixed, stdin: null } : undefined, onSample: (sample, live) => void send({ type: 'sample', sample, live }) })
     .then(async (report) => {
       await send({ type: 'report', report });

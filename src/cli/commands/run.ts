@@ -75,8 +75,13 @@ ${EXIT_CODES_HELP}`);
     if (f.logLevel !== undefined && !LOG_LEVELS.includes(f.logLevel as LogLevel)) throw new MbError('MB_ERR_USAGE', `--log-level must be one of ${LOG_LEVELS.join(', ')}`);
     if (f.users !== undefined && f.users < 1) throw new MbError('MB_ERR_USAGE', '--users must be a positive integer');
     if (f.json && f.quiet === undefined) f.quiet = false;
-    const log = createLogger((f.logLevel as LogLevel | undefined) ?? (f.quiet ? 'error' : 'warn'));
     const progress = new Progress(process.stderr, !f.quiet && !!process.stderr.isTTY);
+    // a log line or the live state clears the progress line first; the next sample redraws it
+    const toStderr = (text: string) => {
+      progress.done();
+      process.stderr.write(text);
+    };
+    const log = createLogger((f.logLevel as LogLevel | undefined) ?? (f.quiet ? 'error' : 'warn'), toStderr);
     const abort = new AbortController();
     let interrupts = 0;
     const onSignal = () => {
@@ -112,7 +117,7 @@ ${EXIT_CODES_HELP}`);
         traceBodies: f.traceBodies,
         traceAddresses: f.traceAddresses,
         // SIGUSR2 always; a key press when stdin is a terminal (isatty first: touching process.stdin opens it)
-        liveState: { write: (s) => process.stderr.write(s), stdin: isatty(0) ? process.stdin : null },
+        liveState: { write: toStderr, stdin: isatty(0) ? process.stdin : null },
         signal: abort.signal,
         onSample: (s, live) => progress.update(s, live),
       });
