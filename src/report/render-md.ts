@@ -44,11 +44,13 @@ export function renderMarkdown(r: Report): string {
     if (r.findings.length > shown.length) out.push(`_…and ${r.findings.length - shown.length} more in the JSON report._`, '');
   }
 
-  const hs = Object.entries(r.histograms);
+  const hs = Object.entries(r.histograms).filter(([, h]) => h.count > 0);
+  const unmeasured = Object.entries(r.histograms).filter(([, h]) => h.count === 0).map(([k]) => code(k));
   if (hs.length) {
     out.push('### Latency (ms)', '');
-    out.push(table(['metric', 'count', 'p50', 'p90', 'p99', 'p99.9', 'max'], hs.map(([k, h]) => [code(k), num(h.count), ...[h.p50, h.p90, h.p99, h.p999, h.max].map((x) => (h.count ? num(x) : '—'))]), 'lrrrrrr'), '');
+    out.push(table(['metric', 'count', 'p50', 'p90', 'p99', 'p99.9', 'max'], hs.map(([k, h]) => [code(k), num(h.count), ...[h.p50, h.p90, h.p99, h.p999, h.max].map((x) => num(x))]), 'lrrrrrr'), '');
   }
+  if (unmeasured.length) out.push(`No samples: ${unmeasured.join(', ')}.`, '');
   const rates = Object.entries(r.rates);
   if (rates.length) {
     out.push('### Rates', '');
