@@ -26,7 +26,7 @@ import { TimelineSampler, clientCounts } from './timeline-sampler.js';
 import { dispatch } from './phase-registry.js';
 import { ledgerTotals } from './ledger-totals.js';
 import type { ShardInfo, World } from './run-context.js';
-import { readUsersFile } from './run-options.js';
+import { FETCH_BLOCKED_PORTS, readUsersFile } from './run-options.js';
 import { FAULT_NAMES, isFaultName } from '../server/faults.js';
 import { installLiveStateTrigger, liveViewSource } from './live-state.js';
 
@@ -114,6 +114,7 @@ function checkOptions(o: RunOptions): void {
       throw new MbError('MB_ERR_USAGE', `--target must be a URL such as http://127.0.0.1:8080, got '${o.target}'`);
     }
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new MbError('MB_ERR_USAGE', `--target must be http:// or https://, got '${o.target}'`);
+    if (u.port && FETCH_BLOCKED_PORTS.has(Number(u.port))) throw new MbError('MB_ERR_USAGE', `--target port ${u.port} is one Node's fetch refuses to connect to (a "bad port" of the Fetch standard): serve the target on another port`);
   } else if (o.usersFile || o.credentials) {
     throw new MbError('MB_ERR_USAGE', '--users-file names accounts of an existing deployment: give its --target too');
   }

@@ -84,11 +84,26 @@ describe('miscord-bench run (end to end through bin/)', () => {
     [['run', tiny, '--target', 'http://127.0.0.1:1', '--fault', 'zombie-socket'], /--fault only applies to the bundled server/],
     [['run', tiny, '--users-file', 'x.json'], /--users-file .* --target/],
     [['run', tiny, '--shard', '3/2'], /--shard must be i\/n/],
+    [['run', tiny, '--workers', '0'], /--workers must be a positive integer/],
+    [['run', tiny, '--threshold', 'chat.deliver.p99<'], /bad threshold 'chat.deliver.p99<'/],
+    [['run', tiny, '--ice-servers', '{bad'], /--ice-servers must be a JSON array/],
+    [['run', tiny, '--fault', 'no-such-fault'], /--fault: unknown fault 'no-such-fault' \(known: zombie-socket/],
+    [['run', tiny, '--target', 'http://127.0.0.1:6000'], /port 6000 .* "bad port"/],
+    [['run', tiny, '--duration', 'soon'], /--duration/],
   ])('refuses %j with exit 2 and one clear line', async (args, re) => {
     const r = await cli(args as string[]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(re);
     expect(r.stdout).toBe('');
+  });
+
+  it('names the line and column of a scenario that is not JSON (exit 2)', async () => {
+    const bad = join(dir, 'syntax.json');
+    writeFileSync(bad, '{\n  "name": "x",\n  "users": 3,,\n}\n');
+    const r = await cli(['run', bad]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/syntax\.json: not valid JSON: line 3, column 14/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 
   it('names the file and the field of an invalid scenario (exit 2)', async () => {
