@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -129,6 +130,21 @@ describe('miscord-bench run (end to end through bin/)', () => {
     const report = ReportSchema.parse(JSON.parse(readFileSync(out, 'utf8')));
     expect(report.status).toBe('incomplete');
     expect(report.abortReason).toMatch(/127\.0\.0\.1/);
+  });
+
+  it('a target that is not Miscord (404 everywhere): exit 3, one clear reason, a partial report', async () => {
+    const web = createHttpServer((_req, res) => res.writeHead(404, { 'content-type': 'text/plain' }).end('not found'));
+    web.listen(0, '127.0.0.1');
+    await once(web, 'listening');
+    cleanups.push(() => new Promise<void>((r) => web.close(() => r())));
+    const url = `http://127.0.0.1:${(web.address() as { port: number }).port}`;
+    const out = join(dir, 'not-miscord.json');
+    const r = await cli(['run', tiny, '--target', url, '--out', out]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain(`run incomplete: ${url} does not look like a Miscord backend: POST /api/auth/register answered HTTP 404`);
+    expect(r.stderr).not.toMatch(/^gate failed/m);
+    const report = ReportSchema.parse(JSON.parse(readFileSync(out, 'utf8')));
+    expect(report.status).toBe('incomplete');
   });
 
   it('the bundled server killed mid-run: exit 3, partial report, the CLI exits by itself', async () => {
