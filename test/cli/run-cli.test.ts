@@ -98,6 +98,12 @@ describe('miscord-bench run (end to end through bin/)', () => {
     expect(r.stdout).toBe('');
   });
 
+  it.skipIf(!existsSync('/dev/full'))('says on stderr when the trace file lost events (a full disk), and the run still passes', async () => {
+    const r = await cli(['run', tiny, '--trace', '/dev/full', '--no-leak-check', '--out', join(dir, 'full.json')]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/WARN +\[Trace\] the trace file \/dev\/full is incomplete: ENOSPC.*\(\d+ events lost\)/);
+  });
+
   it('names the line and column of a scenario that is not JSON (exit 2)', async () => {
     const bad = join(dir, 'syntax.json');
     writeFileSync(bad, '{\n  "name": "x",\n  "users": 3,,\n}\n');
