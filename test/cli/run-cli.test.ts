@@ -104,6 +104,18 @@ describe('miscord-bench run (end to end through bin/)', () => {
     expect(r.stderr).toMatch(/WARN +\[Trace\] the trace file \/dev\/full is incomplete: ENOSPC.*\(\d+ events lost\)/);
   });
 
+  it('--trace-addresses shows ICE/SDP addresses in the trace, redacted by default', async () => {
+    const first = (f: string) => JSON.parse(readFileSync(f, 'utf8').split('\n')[0]!) as { ev: string; addresses: string; bodies: boolean };
+    const [shown, redacted] = [join(dir, 'addr-shown.ndjson'), join(dir, 'addr-redacted.ndjson')];
+    const runs = await Promise.all([
+      cli(['run', tiny, '--no-leak-check', '--quiet', '--trace', shown, '--trace-addresses', '--out', join(dir, 'a1.json')]),
+      cli(['run', tiny, '--no-leak-check', '--quiet', '--trace', redacted, '--out', join(dir, 'a2.json')]),
+    ]);
+    expect(runs.map((r) => r.code)).toEqual([0, 0]);
+    expect(first(shown)).toMatchObject({ ev: 'trace.start', addresses: 'shown', bodies: false });
+    expect(first(redacted)).toMatchObject({ ev: 'trace.start', addresses: 'redacted', bodies: false });
+  });
+
   it('names the line and column of a scenario that is not JSON (exit 2)', async () => {
     const bad = join(dir, 'syntax.json');
     writeFileSync(bad, '{\n  "name": "x",\n  "users": 3,,\n}\n');
