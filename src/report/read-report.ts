@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { MbError } from '../errors.js';
+import { jsonErrorText } from '../json-error.js';
 import { ReportSchema, SCHEMA_VERSION, type Report } from './schema.js';
 
 /**
@@ -19,7 +20,7 @@ export async function readReport(path: string): Promise<Report> {
   try {
     data = JSON.parse(text);
   } catch (err) {
-    throw new MbError('MB_ERR_REPORT_INVALID', `${path}: not JSON (${(err as Error).message})`, { path }, { cause: err });
+    throw new MbError('MB_ERR_REPORT_INVALID', `${path}: not JSON: ${jsonErrorText(text, err as Error)}`, { path }, { cause: err });
   }
   return parseReport(data, path);
 }

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { MbError } from '../errors.js';
 import { PACKAGE_ROOT } from '../version.js';
+import { jsonErrorText } from '../json-error.js';
 import { ScenarioSchema, type Scenario } from './schema.js';
 
 /** The folder of shipped scenarios inside the package. */
@@ -59,20 +60,6 @@ export function resolveScenario(ref: string, cwd = process.cwd()): { path: strin
     throw new MbError('MB_ERR_SCENARIO_NOT_FOUND', `unknown scenario "${ref}" (shipped: ${names.join(', ') || 'none'}; or give a path to a .json file)`);
   }
   return { path, display: `scenarios/${ref}.json` };
-}
-
-/**
- * JSON.parse's message with the line and column a person needs (V8 gives only "at position N",
- * or "(line L column C)" in newer versions): `line 3, column 13: Expected double-quoted …`.
- */
-export function jsonErrorText(text: string, err: Error): string {
-  const msg = err.message.replace(/\s*\(line \d+ column \d+\)/, '');
-  const pos = /at position (\d+)/.exec(msg);
-  const at = pos ? Number(pos[1]) : /Unexpected end of JSON input/.test(msg) ? text.length : null;
-  if (at === null) return msg;
-  const before = text.slice(0, at).split('\n');
-  const where = `line ${before.length}, column ${before[before.length - 1]!.length + 1}`;
-  return `${where}: ${msg.replace(/ at position \d+/, '').replace(/ in JSON$/, '').replace(/^(.*) \(".*$/s, '$1')}`;
 }
 
 /** Loads and validates a scenario by shipped name or by path. */

@@ -47,7 +47,7 @@ describe('readReport', () => {
   });
 
   it('refuses non-JSON and missing files as unreadable reports', async () => {
-    await expect(readReport(await put('garbage.json', '{nope'))).rejects.toMatchObject({ code: 'MB_ERR_REPORT_INVALID', message: expect.stringContaining('garbage.json: not JSON') });
+    await expect(readReport(await put('garbage.json', '{nope'))).rejects.toMatchObject({ code: 'MB_ERR_REPORT_INVALID', message: expect.stringMatching(/garbage\.json: not JSON: line 1, column 2: /) });
     await expect(readReport(join(dir, 'missing.json'))).rejects.toMatchObject({ code: 'MB_ERR_REPORT_INVALID', message: expect.stringContaining('ENOENT') });
     expect(() => parseReport([1, 2], 'arr.json')).toThrow(/arr.json: not a miscord-bench report/);
   });
