@@ -128,7 +128,7 @@ function findingCard(f: Finding, open: boolean): string {
   const details = f.evidence.details && Object.keys(f.evidence.details).length ? `<details><summary>details</summary><pre>${esc(JSON.stringify(f.evidence.details, null, 2))}</pre></details>` : '';
   const related = (f.evidence.trace ?? []).filter((l) => (l as { related?: boolean }).related).length;
   const trace = f.evidence.trace?.length
-    ? `<details open><summary>trace of the subject (${f.evidence.trace.length - related} events${related ? `, with ${related} of the user's other ${f.subject.kind ?? ''} sockets in grey` : ''})</summary>${traceTable(f)}</details>`
+    ? `<details open><summary>trace of the subject (${f.evidence.trace.length - related} events${related ? `, with ${related} event${related === 1 ? '' : 's'} of the user's other ${f.subject.kind ?? ''} sockets in grey` : ''})</summary>${traceTable(f)}</details>`
     : '';
   return `<details class="card finding" id="f-${esc(f.id)}"${open ? ' open' : ''}><summary><span class="badge">${esc(f.class)}</span> <span class="mono">${esc(f.id)}</span> ${esc(f.message)}</summary>
 <table>${facts.map(([k, x]) => `<tr><th style="width:110px">${esc(k)}</th><td class="mono">${esc(x)}</td></tr>`).join('')}</table>${details}${trace}</details>`;
