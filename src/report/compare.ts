@@ -68,6 +68,11 @@ export function compareReports(bases: Report[], head: Report, opts: CompareOptio
   if (head.status === 'incomplete') notes.push(`head run is incomplete: ${head.abortReason ?? 'no reason given'}`);
   bases.forEach((b, i) => b.status === 'incomplete' && notes.push(`base #${i + 1} is incomplete: ${b.abortReason ?? 'no reason given'}`));
   if (!head.generator.reliable) notes.push(`head generator was saturated: ${head.generator.unreliableReason ?? ''}`.trim());
+  // a busier machine shows in every latency: say so next to any regression it may explain
+  const eld = (r: Report) => r.generator.eventLoopDelayP99Ms;
+  const baseEld = Math.max(...bases.map(eld));
+  if (eld(head) > 20 && eld(head) > 2 * baseEld)
+    notes.push(`head's generator was busier (event-loop delay p99 ${fmt(eld(head))} ms against at most ${fmt(baseEld)} ms in the base): latency differences may be the machine's, not the server's`);
 
   const minSamples = opts.minSamples ?? 20;
   const rows: CompareRow[] = [];

@@ -76,6 +76,15 @@ describe('compareReports', () => {
     expect(compareReports([few(40)], few(200)).regressions.map((r) => r.metric)).toContain('http.login.p50');
   });
 
+  it('notes a head whose generator was much busier than the base', () => {
+    const base = run(20, 1);
+    const head = run(20, 1);
+    head.generator = { ...head.generator, eventLoopDelayP99Ms: 80 };
+    base.generator = { ...base.generator, eventLoopDelayP99Ms: 15 };
+    expect(compareReports([base], head).notes.join('\n')).toMatch(/generator was busier \(event-loop delay p99 80/);
+    expect(compareReports([head], base).notes.join('\n')).not.toMatch(/busier/);
+  });
+
   it('--max-regression rules tighten or loosen the defaults', () => {
     const base = run(20, 1);
     const head = run(24, 1); // +4 ms: under the default 5 ms floor
