@@ -13,7 +13,7 @@
 // Both sides are measured the same way: process CPU (all threads, children included) read
 // from /proc, divided by the chat deliveries the server counted (its /metrics) over a window
 // where every user is connected and sending. miscord-bench also opens each user's
-// notifications socket and pings every 30 s; Artillery opens one chat socket per user and
+// notifications socket (no app-level pings in the bench: same message rate); Artillery opens one chat socket per user and
 // records nothing about what it receives. ELD is the generator's worst per-second event-loop
 // delay p99 during the chat phase. Human output on stderr, the table on stdout.
 import { fork, spawn } from 'node:child_process';
@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { treeCpuUs, treeRssBytes, serverCounts, load1 } from './lib/meter.js';
+import { clientTable, fmt } from './lib/client-table.js';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const { values: args } = parseArgs({
@@ -205,7 +206,7 @@ async function runArtillery(step) {
     // A user arriving at a sends at a + k·gap (k = 1..count), so once all are connected any
     // span of m whole gaps holds exactly m messages of each user: that span is the window.
     const m = Math.max(1, Math.round(chatSeconds / gap));
-    const count = m + Math.ceil(rampSeconds / gap) + 2;
+    const count = m + Math.ceil(rampSeconds / gap) + 1;
     writeFileSync(join(dir, 'users.csv'), rows.join('\n') + '\n');
     const wsBase = server.url.replace(/^http/, 'ws');
     const script = {
@@ -227,7 +228,7 @@ async function runArtillery(step) {
     writeFileSync(join(dir, 'script.json'), JSON.stringify(script));
     const out = openSync(join(dir, 'artillery.log'), 'w');
     const art = track(
-      spawn(process.execPath, [ARTILLERY_BIN, 'run', join(dir, 'script.json')], {
+      spawn(process.execPath, [...(args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${join(args['cpu-prof'], 'artillery')}`] : []), ARTILLERY_BIN, 'run', join(dir, 'script.json')], {
         cwd: dir,
         stdio: ['ignore', out, out],
         env: { ...process.env, ARTILLERY_DISABLE_TELEMETRY: 'true', WORKERS: '1', ...(process.env.ARTILLERY_DEBUG ? { DEBUG: 'ws' } : {}) },
@@ -250,6 +251,9 @@ async function runArtillery(step) {
       } catch {
         /* the server is busy: skip this point */
       }
+      // the window is complete: Artillery's own wind-down and report are of no use here
+      const first = points.find((q) => q.chatSockets >= step.users);
+      if (first && t > first.t + m * gap * 1000 + 500 && art.exitCode === null) art.kill('SIGTERM');
       await Promise.race([exited, new Promise((r) => setTimeout(r, 250))]);
     }
     clearTimeout(watchdog);
@@ -274,22 +278,12 @@ async function runArtillery(step) {
       cpuPct: w ? w.cpuUs / 1e4 / w.seconds : NaN,
       eldP99: null,
       rssMiB: peakRss / 2 ** 20,
-      note: w ? `exit ${code}; window ${w.seconds.toFixed(1)} s with all ${step.users} connected; records no receive latency` : `exit ${code}; never had all ${step.users} users connected (see ${join(dir, 'artillery.log')})`,
+      note: w ? `exit ${code ?? 'after the window'}; window ${w.seconds.toFixed(1)} s with all ${step.users} connected; records no receive latency` : `exit ${code}; never had all ${step.users} users connected (see ${join(dir, 'artillery.log')})`,
     };
   } finally {
     await server.close();
     if (!process.env.KEEP_ARTILLERY_DIR) rmSync(dir, { recursive: true, force: true });
   }
-}
-
-const fmt = (v, d = 0) => (v === null || v === undefined || Number.isNaN(v) ? 'n/a' : typeof v === 'number' ? v.toFixed(d) : String(v));
-
-export function clientTable(rows) {
-  const head = ['side', 'users', 'sockets', 'asked d/s', 'achieved d/s', 'ratio', 'p50 ms', 'p99 ms', 'CPU µs/deliv', 'CPU %', 'ELD ms', 'RSS MiB'];
-  const body = rows.map((r) => [r.side, r.users, r.sockets, r.asked, fmt(r.achieved), fmt(r.ratio, 4), fmt(r.p50, 1), fmt(r.p99, 1), fmt(r.usPerDelivery, 2), fmt(r.cpuPct), fmt(r.eldP99, 1), fmt(r.rssMiB)]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => String(b[i]).length)));
-  const line = (cells) => cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
-  return [line(head), ...body.map(line)].join('\n');
 }
 
 async function main() {
@@ -300,15 +294,19 @@ async function main() {
   const rows = [];
   for (const step of steps) {
     log(`step ${step.users} users, ${step.dps} deliveries/s: miscord-bench (load ${load1()})`);
+    const tg = performance.now();
     const g = await runGenerator(step);
+    g.wallSeconds = (performance.now() - tg) / 1000;
     rows.push(g);
-    log(`  ${fmt(g.achieved)} deliveries/s, ${fmt(g.usPerDelivery, 2)} µs CPU each, p99 ${fmt(g.p99, 1)} ms; ${g.note}`);
+    log(`  ${fmt(g.achieved)} deliveries/s, ${fmt(g.usPerDelivery, 2)} µs CPU each, p99 ${fmt(g.p99, 1)} ms; ${g.note} (${g.wallSeconds.toFixed(0)} s)`);
     if (!artilleryProblem) {
       log(`step ${step.users} users, ${step.dps} deliveries/s: Artillery (load ${load1()})`);
       try {
+        const ta = performance.now();
         const a = await runArtillery(step);
+        a.wallSeconds = (performance.now() - ta) / 1000;
         rows.push(a);
-        log(`  ${fmt(a.achieved)} deliveries/s, ${fmt(a.usPerDelivery, 2)} µs CPU each; ${a.note}`);
+        log(`  ${fmt(a.achieved)} deliveries/s, ${fmt(a.usPerDelivery, 2)} µs CPU each; ${a.note} (${a.wallSeconds.toFixed(0)} s)`);
       } catch (err) {
         artilleryProblem = `failed: ${err.message}`;
         log(`Artillery ${artilleryProblem}; going on without it`);

@@ -56,6 +56,8 @@ const finish = (code) => {
   exiting = true;
   stopServer();
   // wrtc: a process that created an RTCAudioSource must leave through an explicit exit
+  // (a natural one crashes with SIGSEGV): from beforeExit when the loop empties first
+  process.once('beforeExit', () => process.exit(code));
   setTimeout(() => process.exit(code), 200).unref();
 };
 process.on('SIGINT', () => finish(130));

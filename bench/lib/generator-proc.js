@@ -23,7 +23,7 @@ const scenario = parseScenario({
   connectConcurrency: 200,
   phases: [
     { type: 'connect', rampUp: `${rampSeconds}s` },
-    { type: 'chat', duration: `${chatSeconds}s`, messagesPerUserPerSec: perUserRate, typingRatio: 0, pingEvery: '30s' },
+    { type: 'chat', duration: `${chatSeconds}s`, messagesPerUserPerSec: perUserRate, typingRatio: 0, pingEvery: 0 },
     { type: 'disconnect' },
   ],
 });

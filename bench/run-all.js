@@ -1,0 +1,231 @@
+#!/usr/bin/env node
+// `npm run bench`: the reference server, the chat generator (beside Artillery), voice and
+// trace benchmarks in sequence, each in its own process with a time bound, then every number
+// in one summary table. Bounded to about 10 minutes (--quick: under 2). Not a test: numbers
+// depend on the machine and on what else runs on it; the load average is printed with them.
+//
+//   npm run bench [-- --quick] [-- --only server,client,voice,trace] [-- --no-artillery] [-- --json FILE]
+//
+// Progress and each bench's own output go to stderr; the summary table to stdout.
+// Builds dist/ first when it is missing (the benches import the built code).
+import { spawn, execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir, cpus } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { clientTable } from './lib/client-table.js';
+
+const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: process.env.BENCH_QUICK === '1' },
+    only: { type: 'string', default: process.env.BENCH_ONLY ?? 'server,client,voice,trace' },
+    'no-artillery': { type: 'boolean', default: process.env.ARTILLERY === '0' },
+    json: { type: 'string' },
+  },
+});
+const PARTS = ['server', 'client', 'voice', 'trace'];
+const only = args.only.split(',').map((s) => s.trim()).filter(Boolean);
+for (const p of only) if (!PARTS.includes(p)) {
+  console.error(`bench: --only: unknown part "${p}" (parts: ${PARTS.join(', ')})`);
+  process.exit(2);
+}
+const quick = args.quick;
+const load = () => loadavg().map((v) => v.toFixed(2)).join(' ');
+const log = (s) => process.stderr.write(`bench: ${s}\n`);
+const tmp = mkdtempSync(join(tmpdir(), 'mb-bench-'));
+
+// what each part runs, and its bound (the part is killed past it and reported as such)
+const plan = {
+  server: {
+    script: 'server-bench.js',
+    args: [],
+    env: quick ? { IDLE_SOCKETS: '2000', STEPS: '25000,50000', STEP_MS: '2000' } : { IDLE_SOCKETS: '10000', STEPS: '25000,50000,75000,100000', STEP_MS: '4000' },
+    boundS: quick ? 45 : 120,
+  },
+  client: {
+    script: 'client-bench.js',
+    args: [
+      '--steps', quick ? '300:10000' : '1000:10000,2500:25000,5000:50000',
+      '--chat-seconds', quick ? '5' : '12',
+      '--ramp-seconds', quick ? '2' : '8',
+      '--json', join(tmp, 'client.json'),
+      ...(args['no-artillery'] ? ['--no-artillery'] : []),
+    ],
+    env: {},
+    boundS: quick ? 80 : 330,
+  },
+  voice: {
+    script: 'voice-bench.js',
+    args: quick ? ['--quick', '--deadline', '40'] : ['--steps', '20,40,60', '--window', '8', '--spurt-rooms', '10', '--deadline', '150'],
+    env: {},
+    boundS: quick ? 50 : 165,
+  },
+  trace: {
+    script: 'trace-bench.js',
+    args: quick ? ['100000', '500'] : ['300000', '2000'],
+    env: {},
+    boundS: quick ? 30 : 60,
+  },
+};
+
+const running = new Set();
+const killAll = () => {
+  for (const c of running) c.kill('SIGKILL');
+};
+process.once('SIGINT', () => (killAll(), process.exit(130)));
+process.once('SIGTERM', () => (killAll(), process.exit(143)));
+process.once('exit', () => {
+  killAll();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+/** Runs one bench; its stdout is kept (and echoed to stderr), its stderr passed through. */
+async function runPart(name) {
+  const p = plan[name];
+  const child = spawn(process.execPath, [here(p.script), ...p.args], { env: { ...process.env, ...p.env }, stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+  running.add(child);
+  let out = '';
+  child.stdout.on('data', (d) => {
+    out += d;
+    process.stderr.write(d);
+  });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    // the bench and whatever it started (servers, Artillery): its whole process group
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      child.kill('SIGKILL');
+    }
+  }, p.boundS * 1000);
+  const started = performance.now();
+  const [code, signal] = await once(child, 'exit');
+  clearTimeout(timer);
+  running.delete(child);
+  // a bench that exited leaves no child of its own behind
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    /* the group is gone already */
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const status = timedOut ? `stopped at its bound of ${p.boundS} s` : code === 0 ? 'ok' : `exit ${code ?? signal}`;
+  return { out, status, seconds };
+}
+
+// ---- reading each bench's numbers from its output
+const num = (re, text) => {
+  const m = re.exec(text);
+  return m ? m[1] : 'n/a';
+};
+
+function serverRows(out) {
+  const rows = [
+    ['server', 'RSS per idle socket', `${num(/RSS per idle socket\s+([\d.]+) KB/, out)} KB`, 'goal < 16 KB'],
+    ['server', 'idle sockets opened', num(/idle sockets opened\s+(\d+)/, out), ''],
+  ];
+  for (const m of out.matchAll(/^\s*(\d+)\s+(\d+)\s+(\d+\/\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s*$/gm)) {
+    rows.push(['server', `${m[1]} deliveries/s asked`, `${m[2]}/s achieved, ${m[3]} delivered, p50 ${m[4]} ms, p99 ${m[5]} ms, max ${m[6]} ms`, m[1] === '50000' ? 'goal p99 < 10 ms' : '']);
+  }
+  rows.push(['server', 'server CPU per delivery', `${num(/server CPU per delivery\s+([\d.]+) µs/, out)} µs`, '']);
+  return rows;
+}
+
+function voiceRows(out) {
+  const rows = [];
+  for (const line of out.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    let r;
+    try {
+      r = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (r.summary) {
+      rows.push(['voice', 'pairs with concealment < 1%', `${r.summary.pairsHeld} pairs (${r.summary.peerConnectionsHeld} peer connections)`, 'goal 60 pairs']);
+      rows.push(['voice', 'talk-spurt peers held', String(r.summary.talkSpurtPeers), 'goal 300']);
+    } else if (r.label) {
+      rows.push(['voice', r.label, `${r.peers} peers, CPU ${r.cpuPct}% (${r.cpuPctPerPeer}%/peer), RSS ${r.rssMB} MB, ${r.fdsPerPeer} fds/peer, ${r.threadsPerPeer} threads/peer, concealed ${r.concealedPct}%, frames ${r.framesRecvPct}%`, '']);
+    }
+  }
+  return rows;
+}
+
+function traceRows(out) {
+  const rows = [];
+  for (const m of out.matchAll(/^(no tracer \(building the events\)|in memory \(evidence rings only\)|with --trace FILE)\s+(\d+) ev\/s\s+([\d.]+) µs CPU\/ev(?:\s+([\d.-]+) µs\/ev over baseline)?/gm)) {
+    rows.push(['trace', m[1], `${m[2]} events/s, ${m[3]} µs CPU/event${m[4] ? `, ${m[4]} µs/event over baseline` : ''}`, '']);
+  }
+  const burst = /burst of (\d+) events in one tick: accepted (\d+), dropped (\d+)/.exec(out);
+  if (burst) rows.push(['trace', `burst of ${burst[1]} events`, `accepted ${burst[2]}, dropped ${burst[3]}`, '']);
+  rows.push(['trace', 'memory held under the burst', `${num(/1M events: ([\d., ]+) MB/, out)} MB`, 'bound 8 MiB of text']);
+  rows.push(['trace', 'evidence rings', `${num(/evidence rings: ([\d.]+ MB for \d+ users)/, out)} (${num(/\(([\d.]+) KiB\/user/, out)} KiB/user)`, '']);
+  return rows;
+}
+
+function clientRows(file) {
+  if (!existsSync(file)) return { rows: [], table: null };
+  const s = JSON.parse(readFileSync(file, 'utf8'));
+  const rows = [];
+  for (const r of s.rows) {
+    rows.push(['client', `${r.side} ${r.users} users`, `${Math.round(r.achieved)} of ${r.asked} deliveries/s, ${Number.isNaN(r.usPerDelivery) || r.usPerDelivery === null ? 'n/a' : r.usPerDelivery.toFixed(2)} µs CPU per delivery${r.p99 !== null ? `, p99 ${r.p99} ms` : ''}`, '']);
+  }
+  if (s.artillery !== 'ran') rows.push(['client', 'Artillery', s.artillery, '']);
+  return { rows, table: clientTable(s.rows) };
+}
+
+async function main() {
+  const t0 = performance.now();
+  if (!existsSync(here('../dist/index.js'))) {
+    log('dist/ is missing: building (npx tsc -p .)');
+    execFileSync('npx', ['tsc', '-p', '.'], { cwd: here('..'), stdio: 'inherit' });
+  }
+  const machine = `node ${process.version}, ${cpus().length} cores`;
+  log(`${quick ? 'quick' : 'full'} run of ${only.join(', ')} on ${machine}; load average ${load()}`);
+  const summary = [];
+  const parts = {};
+  let clientTableText = null;
+  for (const name of PARTS) {
+    if (!only.includes(name)) continue;
+    const loadBefore = load();
+    log(`--- ${name} (bound ${plan[name].boundS} s, load average ${loadBefore})`);
+    const r = await runPart(name);
+    parts[name] = { status: r.status, seconds: +r.seconds.toFixed(1), loadBefore };
+    log(`--- ${name}: ${r.status} in ${r.seconds.toFixed(0)} s`);
+    let rows = [];
+    if (name === 'server') rows = serverRows(r.out);
+    if (name === 'voice') rows = voiceRows(r.out);
+    if (name === 'trace') rows = traceRows(r.out);
+    if (name === 'client') {
+      const c = clientRows(join(tmp, 'client.json'));
+      rows = c.rows;
+      clientTableText = c.table;
+    }
+    summary.push([name, 'status', `${r.status} (${r.seconds.toFixed(0)} s, load average before ${loadBefore})`, ''], ...rows);
+  }
+  const wall = (performance.now() - t0) / 1000;
+  const widths = [6, Math.max(...summary.map((r) => r[1].length)), Math.max(...summary.map((r) => r[2].length))];
+  const out = [
+    '',
+    `miscord-bench benchmarks (${quick ? 'quick' : 'full'}; ${machine}; ${wall.toFixed(0)} s; load average now ${load()})`,
+    '',
+    ...summary.map((r) => `${r[0].padEnd(widths[0])}  ${r[1].padEnd(widths[1])}  ${r[2].padEnd(widths[2])}  ${r[3]}`.trimEnd()),
+  ];
+  if (clientTableText) out.push('', 'generator (client) steps side by side:', clientTableText);
+  process.stdout.write(out.join('\n') + '\n');
+  if (args.json) writeFileSync(args.json, JSON.stringify({ quick, machine, wallSeconds: wall, parts, rows: summary }, null, 2));
+  const failed = Object.entries(parts).filter(([, p]) => p.status !== 'ok');
+  if (failed.length) {
+    log(`not every part finished: ${failed.map(([n, p]) => `${n} ${p.status}`).join('; ')}`);
+    process.exitCode = 1;
+  }
+}
+
+main().catch((err) => {
+  log(err.stack ?? String(err));
+  process.exitCode = 1;
+});
