@@ -3,13 +3,15 @@
 // sustains with every delivery's latency recorded, and its CPU per delivered message; side by
 // side, Artillery 2.0.21's WebSocket engine driving the same server layout at the same rate.
 //
-//   npx tsc -p . && node bench/client-bench.js [--steps 1000:10000,2500:25000,5000:50000]
-//     [--chat-seconds 15] [--ramp-seconds 10] [--per-server 100] [--no-artillery]
+//   npx tsc -p . && node bench/client-bench.js [--steps 1000:10000,2500:25000,5000:50000:500]
+//     [--chat-seconds 15] [--ramp-seconds 10] [--per-server 100] [--no-artillery] [--artillery-max-users 2500]
 //     [--cpu-prof DIR] [--json FILE]
 //
 // Each step runs on a fresh reference server in its own process (sign-ups with a cheap KDF so
-// the set-up stays short). Users sit in servers of --per-server, so each message fans out to
-// that many chat sockets; the message rate is chosen to give the asked deliveries/s.
+// the set-up stays short). Users sit in servers of --per-server (or a step's third number), so
+// each message fans out to that many chat sockets; the message rate gives the asked deliveries/s.
+// The runner has every user join every server, so set-up grows as users²/per-server: the top
+// step uses servers of 500.
 // Both sides are measured the same way: process CPU (all threads, children included) read
 // from /proc, divided by the chat deliveries the server counted (its /metrics) over a window
 // where every user is connected and sending. miscord-bench also opens each user's
@@ -29,23 +31,23 @@ import { clientTable, fmt } from './lib/client-table.js';
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const { values: args } = parseArgs({
   options: {
-    steps: { type: 'string', default: process.env.CLIENT_STEPS ?? '1000:10000,2500:25000,5000:50000' },
+    steps: { type: 'string', default: process.env.CLIENT_STEPS ?? '1000:10000,2500:25000,5000:50000:500' },
     'chat-seconds': { type: 'string', default: process.env.CHAT_SECONDS ?? '15' },
     'ramp-seconds': { type: 'string', default: process.env.RAMP_SECONDS ?? '10' },
     'per-server': { type: 'string', default: '100' },
+    'artillery-max-users': { type: 'string', default: '2500' },
     'no-artillery': { type: 'boolean', default: process.env.ARTILLERY === '0' },
     'cpu-prof': { type: 'string' },
     json: { type: 'string', default: process.env.BENCH_JSON },
   },
 });
 const steps = args.steps.split(',').map((s) => {
-  const [users, dps] = s.split(':').map(Number);
-  if (!(users > 0 && dps > 0)) throw new Error(`--steps: "${s}" is not users:deliveriesPerSec`);
-  return { users, dps };
+  const [users, dps, perServer = Number(args['per-server'])] = s.split(':').map(Number);
+  if (!(users > 0 && dps > 0 && perServer > 0)) throw new Error(`--steps: "${s}" is not users:deliveriesPerSec[:usersPerServer]`);
+  return { users, dps, perServer };
 });
 const chatSeconds = Number(args['chat-seconds']);
 const rampSeconds = Number(args['ramp-seconds']);
-const perServerMax = Number(args['per-server']);
 const ARTILLERY_DIR = here('artillery');
 const ARTILLERY_BIN = join(ARTILLERY_DIR, 'node_modules/artillery/bin/run');
 const log = (s) => process.stderr.write(`client-bench: ${s}\n`);
@@ -92,7 +94,7 @@ async function startServer(users) {
   };
 }
 
-const layout = (users) => {
+const layout = (users, perServerMax) => {
   const perServer = Math.min(perServerMax, users);
   return { perServer, servers: Math.ceil(users / perServer) };
 };
@@ -101,7 +103,7 @@ const layout = (users) => {
 async function runGenerator(step) {
   const server = await startServer(step.users);
   try {
-    const { perServer } = layout(step.users);
+    const { perServer } = layout(step.users, step.perServer);
     const job = { target: server.url, users: step.users, deliveriesPerSec: step.dps, chatSeconds, rampSeconds, perServer, cpuProfDir: args['cpu-prof'] };
     if (job.cpuProfDir) mkdirSync(job.cpuProfDir, { recursive: true });
     const gen = track(fork(here('lib/generator-proc.js'), [JSON.stringify(job)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
@@ -129,6 +131,7 @@ async function runGenerator(step) {
     return {
       side: 'miscord-bench',
       users: step.users,
+      fanout: perServer,
       sockets: result.sockets,
       asked: step.dps,
       achieved: w ? w.delivered / w.seconds : 0,
@@ -176,8 +179,8 @@ async function pool(n, concurrency, fn) {
   }));
 }
 
-async function artilleryUsers(url, users) {
-  const { perServer, servers } = layout(users);
+async function artilleryUsers(url, users, perServerMax) {
+  const { perServer, servers } = layout(users, perServerMax);
   const tokens = new Array(users);
   await pool(users, 32, async (i) => {
     const username = `art${i}`;
@@ -200,8 +203,8 @@ async function runArtillery(step) {
   const server = await startServer(step.users);
   const dir = mkdtempSync(join(tmpdir(), 'mb-artillery-'));
   try {
-    const rows = await artilleryUsers(server.url, step.users);
-    const { perServer } = layout(step.users);
+    const rows = await artilleryUsers(server.url, step.users, step.perServer);
+    const { perServer } = layout(step.users, step.perServer);
     const gap = (step.users * perServer) / step.dps; // seconds between one user's messages
     // A user arriving at a sends at a + k·gap (k = 1..count), so once all are connected any
     // span of m whole gaps holds exactly m messages of each user: that span is the window.
@@ -268,6 +271,7 @@ async function runArtillery(step) {
     return {
       side: 'artillery 2.0.21',
       users: step.users,
+      fanout: perServer,
       sockets: Math.max(0, ...points.map((p) => p.chatSockets)),
       asked: step.dps,
       achieved: w ? w.delivered / w.seconds : 0,
@@ -292,6 +296,10 @@ async function main() {
   let artilleryProblem = args['no-artillery'] ? 'skipped (--no-artillery)' : await ensureArtillery();
   if (artilleryProblem && !args['no-artillery']) log(`Artillery unavailable: ${artilleryProblem}; going on without it`);
   const rows = [];
+  // the JSON is rewritten after every step, so a run stopped at its bound keeps what it measured
+  const save = (done) => {
+    if (args.json) writeFileSync(args.json, JSON.stringify({ bench: 'client', done, load1: load1(), wallSeconds: (performance.now() - started) / 1000, chatSeconds, rows, artillery: artilleryProblem ?? 'ran' }, null, 2));
+  };
   for (const step of steps) {
     log(`step ${step.users} users, ${step.dps} deliveries/s: miscord-bench (load ${load1()})`);
     const tg = performance.now();
@@ -299,7 +307,9 @@ async function main() {
     g.wallSeconds = (performance.now() - tg) / 1000;
     rows.push(g);
     log(`  ${fmt(g.achieved)} deliveries/s, ${fmt(g.usPerDelivery, 2)} µs CPU each, p99 ${fmt(g.p99, 1)} ms; ${g.note} (${g.wallSeconds.toFixed(0)} s)`);
-    if (!artilleryProblem) {
+    if (!artilleryProblem && step.users > Number(args['artillery-max-users'])) {
+      log(`  Artillery not run at ${step.users} users (over --artillery-max-users ${args['artillery-max-users']}: its set-up and gaps would overrun the bound)`);
+    } else if (!artilleryProblem) {
       log(`step ${step.users} users, ${step.dps} deliveries/s: Artillery (load ${load1()})`);
       try {
         const ta = performance.now();
@@ -312,12 +322,13 @@ async function main() {
         log(`Artillery ${artilleryProblem}; going on without it`);
       }
     }
+    save(false);
   }
   const summary = { bench: 'client', load1: load1(), wallSeconds: (performance.now() - started) / 1000, chatSeconds, rows, artillery: artilleryProblem ?? 'ran' };
   process.stdout.write(`\ngenerator benchmark (node ${process.version}, load average ${summary.load1} at the end, ${summary.wallSeconds.toFixed(0)} s)\n\n${clientTable(rows)}\n`);
   if (artilleryProblem) process.stdout.write(`Artillery: ${artilleryProblem}\n`);
   for (const r of rows) process.stdout.write(`  ${r.side} ${r.users} users: ${r.note}\n`);
-  if (args.json) writeFileSync(args.json, JSON.stringify(summary, null, 2));
+  save(true);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -48,20 +48,20 @@ const plan = {
   client: {
     script: 'client-bench.js',
     args: [
-      '--steps', quick ? '300:10000' : '1000:10000,2500:25000,5000:50000',
+      '--steps', quick ? '300:10000' : '1000:10000,2500:25000,5000:50000:500',
       '--chat-seconds', quick ? '5' : '12',
       '--ramp-seconds', quick ? '2' : '8',
       '--json', join(tmp, 'client.json'),
       ...(args['no-artillery'] ? ['--no-artillery'] : []),
     ],
     env: {},
-    boundS: quick ? 80 : 330,
+    boundS: quick ? 80 : 300,
   },
   voice: {
     script: 'voice-bench.js',
     args: quick ? ['--quick', '--deadline', '40'] : ['--steps', '20,40,60', '--window', '8', '--spurt-rooms', '10', '--deadline', '150'],
     env: {},
-    boundS: quick ? 50 : 165,
+    boundS: quick ? 50 : 190,
   },
   trace: {
     script: 'trace-bench.js',
