@@ -140,7 +140,7 @@ export class RunState implements RunContext {
     this.everyone.push(user);
     const id = await user.login(intendedAt);
     const http = new HttpClient(this.env);
-    for (const s of this.known.has(index) ? [] : this.world.servers) {
+    for (const s of this.known.has(index) ? [] : this.serversToJoin(index)) {
       try {
         await http.joinServer(id.token, s.id, index);
       } catch (err) {
@@ -151,6 +151,20 @@ export class RunState implements RunContext {
     this.known.add(index);
     this.online.set(index, user);
     return user;
+  }
+
+  /**
+   * Chat phases only use a user's home server (`homeOf`); voice rooms may be on any server,
+   * so only a scenario with voice joins everyone to every server (users × servers requests).
+   */
+  private serversToJoin(index: number): World['servers'] {
+    const servers = this.world.servers;
+    if (servers.length <= 1 || this.hasVoice) return servers;
+    return [servers[index % servers.length]!];
+  }
+
+  private get hasVoice(): boolean {
+    return this.scenario.phases.some((p) => p.type === 'voice' || (p.type === 'soak' && p.cycle.some((c) => c.type === 'voice')));
   }
 
   async userLeaves(user: SimulatedUser): Promise<void> {
