@@ -12,7 +12,35 @@ const TEXT_FRAME = { binary: false, compress: false, fin: true } as const;
  * ws does not re-encode the same string for every receiver.
  */
 export function sendText(ws: WebSocket, text: string | Buffer): void {
-  if (ws.readyState === WebSocket.OPEN) ws.send(text, TEXT_FRAME);
+  if (ws.readyState !== WebSocket.OPEN) return;
+  cork(ws);
+  ws.send(text, TEXT_FRAME);
+}
+
+/**
+ * Broadcasts write many small frames to the same sockets within one turn of the event loop
+ * (every message read in one poll phase). Corking each socket until the next check phase
+ * turns them into one write syscall per socket instead of one per frame; the frames still
+ * leave in the same loop iteration.
+ */
+const corked = new Set<import('node:net').Socket>();
+let uncorkScheduled = false;
+
+function cork(ws: WebSocket): void {
+  const socket = (ws as unknown as { _socket?: import('node:net').Socket | null })._socket;
+  if (!socket || corked.has(socket)) return;
+  socket.cork();
+  corked.add(socket);
+  if (!uncorkScheduled) {
+    uncorkScheduled = true;
+    setImmediate(uncorkAll);
+  }
+}
+
+function uncorkAll(): void {
+  uncorkScheduled = false;
+  for (const socket of corked) if (!socket.destroyed) socket.uncork();
+  corked.clear();
 }
 
 /** Serialises a frame once for many receivers. */
