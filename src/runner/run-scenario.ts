@@ -289,7 +289,8 @@ export async function runScenario(o: RunOptions): Promise<Report> {
     // a 404 before the world exists: the URL points at something that is not a Miscord backend
     if (!worldReady && isMbError(err) && err.code === 'MB_ERR_PROTOCOL' && err.details?.status === 404) abortReason = `${targetUrl} does not look like a Miscord backend: ${abortReason}`;
     if (!signal.aborted) stop.abort(err);
-    log.error('[ChatService]', `run stopped: ${abortReason}`);
+    // the CLI's summary (or its one line under --quiet) says why; this is for the debug log
+    log.info('[Runner]', `run stopped: ${abortReason}`);
   } finally {
     removeLiveState?.();
     o.signal?.removeEventListener('abort', onOuterAbort);

@@ -148,6 +148,12 @@ describe('miscord-bench run (end to end through bin/)', () => {
     const report = ReportSchema.parse(JSON.parse(readFileSync(out, 'utf8')));
     expect(report.status).toBe('incomplete');
     expect(report.abortReason).toMatch(/127\.0\.0\.1/);
+    // --quiet: exactly one line on stderr saying what and where
+    const q = await cli(['run', tiny, '--target', `http://127.0.0.1:${port}`, '--out', out, '--quiet']);
+    expect(q.code).toBe(3);
+    const lines = q.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^miscord-bench: run incomplete: .*127\\.0\\.0\\.1:${port}.*partial report`));
   });
 
   it('a target that is not Miscord (404 everywhere): exit 3, one clear reason, a partial report', async () => {

@@ -131,6 +131,8 @@ ${EXIT_CODES_HELP}`);
     if (!f.quiet) {
       process.stderr.write(renderSummary(report, { color: wantColor(process.stderr) }));
       process.stderr.write(`report: ${path}\n`);
+    } else if (report.status === 'incomplete') {
+      process.stderr.write(`miscord-bench: run incomplete: ${report.abortReason ?? 'unknown reason'} (partial report: ${path})\n`);
     }
     process.exitCode = report.verdict.exitCode;
   });
