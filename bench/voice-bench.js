@@ -46,7 +46,8 @@ function procCpuMs(pid) {
 
 // ------------------------------------------------------------------ the server, its own process
 const bin = fileURLToPath(new URL('../bin/miscord-bench.js', import.meta.url));
-const server = spawn(process.execPath, [bin, 'serve', '--port', '0', '--max-total', '100000', '--max-per-user', '10', '--log-level', 'error'], { stdio: ['ignore', 'pipe', 'inherit'] });
+// --exit-with-stdin: the server goes with our stdin pipe, so it never outlives a killed bench
+const server = spawn(process.execPath, [bin, 'serve', '--port', '0', '--max-total', '100000', '--max-per-user', '10', '--log-level', 'error', '--exit-with-stdin'], { stdio: ['pipe', 'pipe', 'inherit'] });
 let exiting = false;
 const stopServer = () => {
   if (server.exitCode === null && !server.killed) server.kill('SIGTERM');
