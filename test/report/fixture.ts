@@ -1,5 +1,6 @@
 import { LatencyHistogram } from '../../src/metrics/latency-histogram.js';
 import { Metrics } from '../../src/metrics/metrics.js';
+import { voiceTotals } from '../../src/report/merge.js';
 import { ReportSchema, SCHEMA_VERSION, type Finding, type Report, type TimelineSample } from '../../src/report/schema.js';
 
 /**
@@ -122,7 +123,7 @@ export function makeReport(o: FixtureOptions = {}): Report {
       byKind: { chat: { opened: 10, closed: 10 }, notifications: { opened: 10, closed: 10 } },
       lastErrors: [],
     },
-    voice: rooms.length ? { rooms, totals: sumRooms(rooms) } : null,
+    voice: rooms.length ? { rooms, totals: voiceTotals(rooms) } : null,
     checkpoints: [
       { name: 'final', at: endedAt, settledMs: 120, stable: true, mode: 'ext', server: { total: 0 }, client: { total: 0 }, findings: findings.map((f) => f.id) },
     ],
@@ -132,24 +133,6 @@ export function makeReport(o: FixtureOptions = {}): Report {
     verdict: { exitCode: findings.length ? 5 : 0, passed: findings.length === 0, leaks: findings.length, failedGates: 0 },
   };
   return ReportSchema.parse(report);
-}
-
-function sumRooms(rooms: Array<Record<string, number | null>>) {
-  const s = (k: string) => rooms.reduce((a, r) => a + (r[k] as number), 0);
-  return {
-    members: s('members'),
-    pairs: s('pairs'),
-    audioFramesExpected: s('audioFramesExpected'),
-    audioFramesReceived: s('audioFramesReceived'),
-    tonesDetected: s('tonesDetected'),
-    videoFramesReceived: s('videoFramesReceived'),
-    packetsLost: s('packetsLost'),
-    jitterMs: s('jitterMs') / rooms.length,
-    rttMs: s('rttMs') / rooms.length,
-    bytesSent: s('bytesSent'),
-    bytesReceived: s('bytesReceived'),
-    concealedRatio: s('concealedRatio') / rooms.length,
-  };
 }
 
 /** Latencies with a spread, deterministic. */
