@@ -1,15 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { allClosed, connect, signUp, startServer, statsUntil, world, type TestSocket } from './helpers.js';
 
+/** A server whose owner and member bob are both on its chat socket; two text channels. */
+async function ownerAndBobInChat() {
+  const s = await startServer();
+  const bob = await signUp(s);
+  const w = await world(s, { members: [bob], extraText: 1 });
+  const [tc1, tc2] = w.textChannels as [number, number];
+  const a = await connect(s, `/ws/chat/${w.serverId}`, w.owner.token);
+  const b = await connect(s, `/ws/chat/${w.serverId}`, bob.token);
+  return { s, bob, w, tc1, tc2, a, b };
+}
+
 describe('chat and notifications sockets', () => {
   it('delivers messages to every socket of the server, typing to the others, answers ping and ignores heartbeat', async () => {
-    const s = await startServer();
-    const bob = await signUp(s);
-    const w = await world(s, { members: [bob], extraText: 1 });
-    const [tc1, tc2] = w.textChannels as [number, number];
-    const a = await connect(s, `/ws/chat/${w.serverId}`, w.owner.token);
-    const b = await connect(s, `/ws/chat/${w.serverId}`, bob.token);
-
+    const { bob, w, tc1, tc2, a, b } = await ownerAndBobInChat();
     a.send({ type: 'message', content: 'hello', text_channel_id: tc2 });
     for (const sock of [a, b]) {
       const m = await sock.next('message');
@@ -27,12 +32,7 @@ describe('chat and notifications sockets', () => {
   });
 
   it('switch_channel narrows delivery to one text channel', async () => {
-    const s = await startServer();
-    const bob = await signUp(s);
-    const w = await world(s, { members: [bob], extraText: 1 });
-    const [tc1, tc2] = w.textChannels as [number, number];
-    const a = await connect(s, `/ws/chat/${w.serverId}`, w.owner.token);
-    const b = await connect(s, `/ws/chat/${w.serverId}`, bob.token);
+    const { s, bob, w, tc1, tc2, a, b } = await ownerAndBobInChat();
     b.send({ type: 'switch_channel', text_channel_id: tc2 });
     expect(await b.next('channel_switched')).toEqual({ type: 'channel_switched', text_channel_id: tc2 });
     a.send({ type: 'message', content: 'in one', text_channel_id: tc1 });
