@@ -18,7 +18,7 @@
 // notifications socket (no app-level pings in the bench: same message rate); Artillery opens one chat socket per user and
 // records nothing about what it receives. ELD is the generator's worst per-second event-loop
 // delay p99 during the chat phase. Human output on stderr, the table on stdout.
-import { fork, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, openSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,6 +27,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { treeCpuUs, treeRssBytes, serverCounts, load1 } from './lib/meter.js';
 import { clientTable, fmt } from './lib/client-table.js';
+import { forkChild, killAll, nextMessage, track } from './lib/children.js';
+import { http } from './lib/http.js';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const { values: args } = parseArgs({
@@ -52,34 +54,8 @@ const ARTILLERY_DIR = here('artillery');
 const ARTILLERY_BIN = join(ARTILLERY_DIR, 'node_modules/artillery/bin/run');
 const log = (s) => process.stderr.write(`client-bench: ${s}\n`);
 
-// ---- child processes: every one is killed on the way out, whatever happens
-const children = new Set();
-function track(child) {
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return child;
-}
-function killAll() {
-  for (const c of children) c.kill('SIGKILL');
-}
-process.once('SIGINT', () => (killAll(), process.exit(130)));
-process.once('SIGTERM', () => (killAll(), process.exit(143)));
-process.once('exit', killAll);
-
-async function nextMessage(child, type) {
-  for (;;) {
-    const [m] = await Promise.race([once(child, 'message'), once(child, 'exit').then(() => [{ type: 'exit' }])]);
-    if (m.type === type) return m;
-    if (m.type === 'exit') throw new Error(`child exited while waiting for ${type}`);
-  }
-}
-
 async function startServer(users) {
-  const server = track(
-    fork(here('lib/server-proc.js'), [JSON.stringify({ maxPerUser: 10, maxTotal: users * 3 + 100, heartbeatMs: 30_000, logLevel: process.env.BENCH_SERVER_LOG ?? 'silent', scryptCost: 2 })], {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    }),
-  );
+  const server = forkChild('server-proc.js', { maxPerUser: 10, maxTotal: users * 3 + 100, heartbeatMs: 30_000, logLevel: process.env.BENCH_SERVER_LOG ?? 'silent', scryptCost: 2 });
   const { url } = await nextMessage(server, 'listening');
   return {
     url,
@@ -106,7 +82,7 @@ async function runGenerator(step) {
     const { perServer } = layout(step.users, step.perServer);
     const job = { target: server.url, users: step.users, deliveriesPerSec: step.dps, chatSeconds, rampSeconds, perServer, cpuProfDir: args['cpu-prof'] };
     if (job.cpuProfDir) mkdirSync(job.cpuProfDir, { recursive: true });
-    const gen = track(fork(here('lib/generator-proc.js'), [JSON.stringify(job)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    const gen = forkChild('generator-proc.js', job);
     const chat = []; // one point per chat-phase sample of the generator
     let peakRss = 0;
     let maxEld = 0; // the worst per-second event-loop delay p99 of the chat phase
@@ -159,17 +135,6 @@ async function ensureArtillery() {
   const [code] = await once(npm, 'exit');
   if (code !== 0 || !existsSync(ARTILLERY_BIN)) return `npm install failed (${code}): ${err.trim().split('\n').pop() ?? ''}`;
   return null;
-}
-
-async function http(url, method, path, { token, json, form } = {}) {
-  const headers = {};
-  if (token) headers.authorization = `Bearer ${token}`;
-  let body;
-  if (json) (headers['content-type'] = 'application/json'), (body = JSON.stringify(json));
-  if (form) body = new URLSearchParams(form);
-  const r = await fetch(url + path, { method, headers, body });
-  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
-  return r.json();
 }
 
 async function pool(n, concurrency, fn) {

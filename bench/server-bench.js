@@ -5,9 +5,9 @@
 //   2. chat deliveries/s with p99 latency in rooms of 10 (goal 50,000/s at p99 < 10 ms),
 //      latency counted from each message's intended send time (no coordinated omission).
 // Bounded in time (a watchdog kills everything at 110 s) and self-cleaning.
-import { fork } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
+import { forkChild, killAll, nextMessage } from './lib/children.js';
+import { http } from './lib/http.js';
 
 const IDLE_SOCKETS = Number(process.env.IDLE_SOCKETS ?? 10_000);
 const ROOMS = Number(process.env.ROOMS ?? 20);
@@ -15,48 +15,15 @@ const ROOM_SIZE = 10;
 const STEPS = (process.env.STEPS ?? '25000,50000,75000,100000').split(',').map(Number);
 const STEP_MS = Number(process.env.STEP_MS ?? 4000);
 const USERS = 10;
-const here = (p) => fileURLToPath(new URL(p, import.meta.url));
-
-const children = new Set();
-function spawnChild(script, arg, execArgv = []) {
-  const child = fork(here(script), [JSON.stringify(arg)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return child;
-}
-function killAll() {
-  for (const c of children) c.kill('SIGKILL');
-}
 const watchdog = setTimeout(() => {
   console.error('server-bench: watchdog: over 110 s, stopping');
   killAll();
   process.exit(1);
 }, 110_000);
-process.once('SIGINT', () => (killAll(), process.exit(130)));
-process.once('SIGTERM', () => (killAll(), process.exit(143)));
-
-async function nextMessage(child, type) {
-  for (;;) {
-    const [m] = await Promise.race([once(child, 'message'), once(child, 'exit').then(() => [{ type: 'exit' }])]);
-    if (m.type === type) return m;
-    if (m.type === 'exit') throw new Error(`child exited while waiting for ${type}`);
-  }
-}
 
 async function mem(server) {
   server.send({ cmd: 'mem' });
   return nextMessage(server, 'mem');
-}
-
-async function http(url, method, path, { token, json, form } = {}) {
-  const headers = {};
-  if (token) headers.authorization = `Bearer ${token}`;
-  let body;
-  if (json) (headers['content-type'] = 'application/json'), (body = JSON.stringify(json));
-  if (form) body = new URLSearchParams(form);
-  const r = await fetch(url + path, { method, headers, body });
-  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
-  return r.json();
 }
 
 async function stats(url) {
@@ -75,7 +42,7 @@ async function settleZero(url) {
 const kb = (b) => (b / 1024).toFixed(1);
 
 async function main() {
-  const server = spawnChild('lib/server-proc.js', { maxPerUser: 50_000, maxTotal: 50_000, logLevel: 'silent' }, [
+  const server = forkChild('server-proc.js', { maxPerUser: 50_000, maxTotal: 50_000, logLevel: 'silent' }, [
     '--expose-gc',
     // SERVER_CPU_PROF=dir writes a .cpuprofile of the server process there
     ...(process.env.SERVER_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SERVER_CPU_PROF}`] : []),
@@ -101,13 +68,13 @@ async function main() {
   // ---- 1. idle sockets: half notifications, half chat, spread over the users
   const targets = users.flatMap((token) => [{ path: '/ws/notifications', token }, { path: `/ws/chat/${rooms[0].serverId}`, token }]);
   // warm up the code paths so the baseline is not the cold heap
-  const warm = spawnChild('lib/client-proc.js', { mode: 'idle', wsUrl, targets, count: 500 });
+  const warm = forkChild('client-proc.js', { mode: 'idle', wsUrl, targets, count: 500 });
   await nextMessage(warm, 'opened');
   warm.send({ cmd: 'close' });
   await nextMessage(warm, 'closed');
   await settleZero(url);
   const before = await mem(server);
-  const idle = spawnChild('lib/client-proc.js', { mode: 'idle', wsUrl, targets, count: IDLE_SOCKETS, concurrency: 200 });
+  const idle = forkChild('client-proc.js', { mode: 'idle', wsUrl, targets, count: IDLE_SOCKETS, concurrency: 200 });
   const opened = await nextMessage(idle, 'opened');
   const during = await stats(url);
   const after = await mem(server);
@@ -118,7 +85,7 @@ async function main() {
 
   // ---- 2. rooms of 10: deliveries/s and latency
   const cpuBefore = (await mem(server)).cpuUs;
-  const roomsChild = spawnChild('lib/client-proc.js', { mode: 'rooms', wsUrl, rooms, steps: STEPS, stepMs: STEP_MS, drainMs: 2000 });
+  const roomsChild = forkChild('client-proc.js', { mode: 'rooms', wsUrl, rooms, steps: STEPS, stepMs: STEP_MS, drainMs: 2000 });
   const { results } = await nextMessage(roomsChild, 'rooms');
   await settleZero(url);
   const cpuUs = (await mem(server)).cpuUs - cpuBefore;
