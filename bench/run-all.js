@@ -72,8 +72,16 @@ const plan = {
 };
 
 const running = new Set();
+// a bench and whatever it started (servers, Artillery): its whole process group
+const killGroup = (child) => {
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    child.kill('SIGKILL'); // the group is gone already: a no-op unless the bench is somehow still there
+  }
+};
 const killAll = () => {
-  for (const c of running) c.kill('SIGKILL');
+  for (const c of running) killGroup(c);
 };
 process.once('SIGINT', () => (killAll(), process.exit(130)));
 process.once('SIGTERM', () => (killAll(), process.exit(143)));
@@ -95,23 +103,14 @@ async function runPart(name) {
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
-    // the bench and whatever it started (servers, Artillery): its whole process group
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      child.kill('SIGKILL');
-    }
+    killGroup(child);
   }, p.boundS * 1000);
   const started = performance.now();
   const [code, signal] = await once(child, 'exit');
   clearTimeout(timer);
   running.delete(child);
   // a bench that exited leaves no child of its own behind
-  try {
-    process.kill(-child.pid, 'SIGKILL');
-  } catch {
-    /* the group is gone already */
-  }
+  killGroup(child);
   const seconds = (performance.now() - started) / 1000;
   const status = timedOut ? `stopped at its bound of ${p.boundS} s` : code === 0 ? 'ok' : `exit ${code ?? signal}`;
   return { out, status, seconds };
