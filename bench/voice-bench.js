@@ -6,7 +6,7 @@
 // process. Not a test: numbers depend on the machine; measure on a quiet one.
 // Usage: npx tsc -p . && node bench/voice-bench.js [--steps 20,40,60,75] [--window 10] [--spurt-rooms 10] [--quick]
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,7 @@ import { UserLedger } from '../dist/client/ledger.js';
 import { Metrics } from '../dist/metrics/metrics.js';
 import { MemoryTracer } from '../dist/trace/tracer.js';
 import { silentLogger } from '../dist/log.js';
+import { cpuOfOne } from './lib/meter.js';
 
 const args = process.argv.slice(2);
 const opt = (name, def) => {
@@ -30,19 +31,11 @@ const SPURT_ROOMS = Number(opt('spurt-rooms', QUICK ? 2 : 10));
 const ROOM_SIZE = 6;
 const DEADLINE_MS = Number(opt('deadline', 300)) * 1000; // hard bound on the whole bench
 
-const CLK = 100; // clock ticks per second on Linux (/proc stat units)
 const fds = () => readdirSync('/proc/self/fd').length;
 const threads = () => readdirSync('/proc/self/task').length;
 const mb = (b) => (b / 1048576).toFixed(1);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-function procCpuMs(pid) {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / CLK;
-  } catch {
-    return 0;
-  }
-}
+const procCpuMs = (pid) => cpuOfOne(pid) / 1000;
 
 // ------------------------------------------------------------------ the server, its own process
 const bin = fileURLToPath(new URL('../bin/miscord-bench.js', import.meta.url));
@@ -124,7 +117,6 @@ async function statsOf(sessions) {
   let concealed = 0;
   let samples = 0;
   let lost = 0;
-  let packets = 0;
   for (const s of sessions) {
     await s.sampleStats();
     for (const p of s.peers.values()) {
@@ -133,10 +125,9 @@ async function statsOf(sessions) {
       concealed += st.concealedSamples;
       samples += st.totalSamplesReceived;
       lost += st.audioPacketsLost;
-      packets += st.audioPacketsReceived;
     }
   }
-  return { concealed, samples, lost, packets };
+  return { concealed, samples, lost };
 }
 const frames = (sessions) => {
   let expected = 0;

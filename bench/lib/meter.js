@@ -24,7 +24,8 @@ function childrenOf(pid) {
   return out;
 }
 
-function cpuOfOne(pid) {
+/** CPU µs (user + system) of `pid` alone, every thread; 0 once it is gone. */
+export function cpuOfOne(pid) {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // fields after the command name, which may hold spaces: utime is field 14, stime 15
