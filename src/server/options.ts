@@ -74,6 +74,22 @@ export interface ResolvedOptions {
   scryptCost: number;
 }
 
+/**
+ * Defaults and integer bounds of the options `miscord-bench serve` exposes as flags; the CLI
+ * reads this table for its defaults and argument checks. (The CLI's port default is 8080.)
+ */
+export const SERVE_OPTIONS = {
+  host: { default: '127.0.0.1' },
+  port: { default: 0, min: 0, max: 65535 },
+  heartbeatMs: { default: 30_000, min: 10 },
+  missedPongs: { default: 2, min: 1, max: 1000 },
+  maxPerUser: { default: 3, min: 1 },
+  maxTotal: { default: 1000, min: 1 },
+  faultDelayMs: { default: 1500, min: 0, max: 3_600_000 },
+} as const satisfies { host: { default: string } } & Record<string, { default: unknown; min?: number; max?: number }>;
+
+type IntOption = Exclude<keyof typeof SERVE_OPTIONS, 'host'>;
+
 function usage(msg: string): MbError {
   return new MbError('MB_ERR_USAGE', msg);
 }
@@ -83,6 +99,11 @@ function int(name: string, v: unknown, min: number, max = Number.MAX_SAFE_INTEGE
     throw usage(`${name} must be an integer between ${min} and ${max}, got ${String(v)}`);
   }
   return v;
+}
+
+function intOption(name: IntOption, v: number | undefined): number {
+  const t: { default: number; min: number; max?: number } = SERVE_OPTIONS[name];
+  return int(name, v ?? t.default, t.min, t.max);
 }
 
 export function resolveOptions(o: ReferenceServerOptions = {}): ResolvedOptions {
@@ -103,14 +124,14 @@ export function resolveOptions(o: ReferenceServerOptions = {}): ResolvedOptions 
   for (const k of o.refuse ?? []) if (!isSocketKind(k)) throw usage(`refuse: unknown socket kind "${String(k)}" (known: chat, voice, notifications)`);
   const compat = o.compat ?? null;
   const r: ResolvedOptions = {
-    host: o.host ?? '127.0.0.1',
-    port: int('port', o.port ?? 0, 0, 65535),
-    heartbeatMs: int('heartbeatMs', o.heartbeatMs ?? 30_000, 10),
-    missedPongs: int('missedPongs', o.missedPongs ?? 2, 1, 1000),
-    maxPerUser: int('maxPerUser', o.maxPerUser ?? 3, 1),
-    maxTotal: int('maxTotal', o.maxTotal ?? 1000, 1),
+    host: o.host ?? SERVE_OPTIONS.host.default,
+    port: intOption('port', o.port),
+    heartbeatMs: intOption('heartbeatMs', o.heartbeatMs),
+    missedPongs: intOption('missedPongs', o.missedPongs),
+    maxPerUser: intOption('maxPerUser', o.maxPerUser),
+    maxTotal: intOption('maxTotal', o.maxTotal),
     faults,
-    faultDelayMs: int('faultDelayMs', o.faultDelayMs ?? 1500, 0, 3_600_000),
+    faultDelayMs: intOption('faultDelayMs', o.faultDelayMs),
     log: o.logger ?? createLogger(o.logLevel ?? 'silent'),
     jwtSecret: new TextEncoder().encode(o.jwtSecret ?? randomBytes(32).toString('base64url')),
     tokenTtlSec: int('tokenTtlSec', o.tokenTtlSec ?? 86_400, 1),

@@ -3,9 +3,10 @@ import { LOG_LEVELS, type LogLevel } from '../../log.js';
 import { createReferenceServer } from '../../server/index.js';
 import { FAULT_NAMES, faultsHelp } from '../../server/faults.js';
 import { COMPAT_MODES, type CompatMode } from '../../server/compat.js';
+import { SERVE_OPTIONS as O } from '../../server/options.js';
 import { SOCKET_KINDS, type SocketKind } from '../../protocol/messages.js';
 
-function intArg(min: number, max = Number.MAX_SAFE_INTEGER) {
+function intArg({ min, max = Number.MAX_SAFE_INTEGER }: { min: number; max?: number }) {
   return (v: string): number => {
     if (!/^\d+$/.test(v.trim())) throw new InvalidArgumentError(`expected an integer between ${min} and ${max}`);
     const n = Number(v);
@@ -50,14 +51,14 @@ export function register(program: Command): void {
   program
     .command('serve')
     .description('Run the bundled reference Miscord server (prints "listening http://HOST:PORT" on stdout when ready)')
-    .option('--host <host>', 'interface to bind', '127.0.0.1')
-    .option('--port <port>', 'port (0 = any free port)', intArg(0, 65535), 8080)
-    .option('--heartbeat-ms <ms>', 'protocol ping frame interval on every socket', intArg(10), 30_000)
-    .option('--missed-pongs <n>', 'missed pongs in a row before a socket is reaped', intArg(1, 1000), 2)
-    .option('--max-per-user <n>', 'sockets per user, all kinds (close 4008 beyond)', intArg(1), 3)
-    .option('--max-total <n>', 'sockets in all (close 1013 beyond)', intArg(1), 1000)
+    .option('--host <host>', 'interface to bind', O.host.default)
+    .option('--port <port>', 'port (0 = any free port)', intArg(O.port), 8080)
+    .option('--heartbeat-ms <ms>', 'protocol ping frame interval on every socket', intArg(O.heartbeatMs), O.heartbeatMs.default)
+    .option('--missed-pongs <n>', 'missed pongs in a row before a socket is reaped', intArg(O.missedPongs), O.missedPongs.default)
+    .option('--max-per-user <n>', 'sockets per user, all kinds (close 4008 beyond)', intArg(O.maxPerUser), O.maxPerUser.default)
+    .option('--max-total <n>', 'sockets in all (close 1013 beyond)', intArg(O.maxTotal), O.maxTotal.default)
     .option('--fault <name>', 'inject a named fault (repeatable; see below)', collectFault)
-    .option('--fault-delay-ms <ms>', 'lag of the slow-deregister fault (default 1500)', intArg(0, 3_600_000))
+    .option('--fault-delay-ms <ms>', `lag of the slow-deregister fault (default ${O.faultDelayMs.default})`, intArg(O.faultDelayMs))
     .addOption(new Option('--log-level <level>', 'stderr log level').choices(LOG_LEVELS).default('silent'))
     .option('--jwt-secret <secret>', 'HS256 secret (random per start unless given)')
     .addOption(
