@@ -4,10 +4,8 @@ import { SimulatedUser } from '../../src/client/simulated-user.js';
 import { Capabilities } from '../../src/client/capabilities.js';
 import { DeliveryTracker, wallNow } from '../../src/client/delivery-tracker.js';
 import { HttpClient } from '../../src/client/http-client.js';
-import { Metrics } from '../../src/metrics/metrics.js';
-import { MemoryTracer } from '../../src/trace/tracer.js';
 import { silentLogger } from '../../src/log.js';
-import type { ClientEnv } from '../../src/client/client-env.js';
+import { testEnv } from './test-env.js';
 import type { SocketRecord } from '../../src/client/ledger.js';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -18,20 +16,9 @@ afterEach(async () => {
 async function setup(serverOpts: Parameters<typeof createReferenceServer>[0] = {}) {
   const server = await createReferenceServer({ port: 0, ...serverOpts });
   cleanups.push(() => server.close());
-  const ac = new AbortController();
   const closed: SocketRecord[] = [];
-  const metrics = new Metrics();
-  const env: ClientEnv = {
-    httpUrl: server.url,
-    wsUrl: server.wsUrl,
-    metrics,
-    tracer: new MemoryTracer(),
-    log: silentLogger,
-    iceServers: [],
-    loopbackOnly: true,
-    signal: ac.signal,
-    events: { onSocketClosed: (_u, rec) => closed.push(rec) },
-  };
+  const env = testEnv(server.url, server.wsUrl, { events: { onSocketClosed: (_u, rec) => closed.push(rec) } });
+  const metrics = env.metrics;
   const caps = new Capabilities(silentLogger);
   const tracker = new DeliveryTracker(metrics);
   let seq = 0;

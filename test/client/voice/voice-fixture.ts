@@ -2,9 +2,8 @@ import { createReferenceServer, type ReferenceServer } from '../../../src/server
 import { HttpClient } from '../../../src/client/http-client.js';
 import { UserLedger } from '../../../src/client/ledger.js';
 import type { ClientEnv, UserIdentity } from '../../../src/client/client-env.js';
-import { Metrics } from '../../../src/metrics/metrics.js';
-import { MemoryTracer } from '../../../src/trace/tracer.js';
-import { silentLogger } from '../../../src/log.js';
+import type { Metrics } from '../../../src/metrics/metrics.js';
+import { testEnv } from '../test-env.js';
 import type { ReferenceServerOptions } from '../../../src/server/options.js';
 
 /** A reference server on 127.0.0.1:0, an env that relays loopback candidates only, and users in one server. */
@@ -27,18 +26,8 @@ let seq = 0;
 export async function voiceFixture(userCount: number, serverOptions: ReferenceServerOptions = {}): Promise<VoiceFixture> {
   const server = await createReferenceServer({ port: 0, ...serverOptions });
   const abort = new AbortController();
-  const metrics = new Metrics();
-  const env: ClientEnv = {
-    httpUrl: server.url,
-    wsUrl: server.wsUrl,
-    metrics,
-    tracer: new MemoryTracer(),
-    log: silentLogger,
-    iceServers: [], // never a STUN server in tests
-    loopbackOnly: true,
-    signal: abort.signal,
-    events: {},
-  };
+  const env = testEnv(server.url, server.wsUrl, { signal: abort.signal });
+  const metrics = env.metrics;
   const http = new HttpClient(env);
   const login = async (index: number): Promise<UserIdentity> => {
     const username = `vt${process.pid}x${++seq}`;

@@ -4,10 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { VoiceSession } from '../../../src/client/voice/voice-session.js';
 import { UserLedger } from '../../../src/client/ledger.js';
-import { Metrics } from '../../../src/metrics/metrics.js';
-import { MemoryTracer } from '../../../src/trace/tracer.js';
-import { silentLogger } from '../../../src/log.js';
-import type { ClientEnv } from '../../../src/client/client-env.js';
+import { testEnv } from '../test-env.js';
 
 describe('voice signaling refusals', () => {
   const cleanups: Array<() => Promise<void>> = [];
@@ -23,19 +20,9 @@ describe('voice signaling refusals', () => {
     cleanups.push(() => new Promise((r) => server.close(() => r())));
     await once(server, 'listening');
     const { port } = server.address() as AddressInfo;
-    const metrics = new Metrics();
     const closed: string[] = [];
-    const env: ClientEnv = {
-      httpUrl: `http://127.0.0.1:${port}`,
-      wsUrl: `ws://127.0.0.1:${port}`,
-      metrics,
-      tracer: new MemoryTracer(),
-      log: silentLogger,
-      iceServers: [],
-      loopbackOnly: true,
-      signal: new AbortController().signal,
-      events: { onSocketClosed: (_u, rec) => closed.push(rec.id) },
-    };
+    const env = testEnv(`http://127.0.0.1:${port}`, `ws://127.0.0.1:${port}`, { events: { onSocketClosed: (_u, rec) => closed.push(rec.id) } });
+    const metrics = env.metrics;
     const ledger = new UserLedger(0, 'u0');
     const s = new VoiceSession({ env, identity: { index: 0, userId: 7, username: 'u0', token: 't' }, ledger, roomId: 3 });
     cleanups.push(() => s.leave());

@@ -1,0 +1,19 @@
+import type { ClientEnv, ClientEvents } from '../../src/client/client-env.js';
+import { Metrics } from '../../src/metrics/metrics.js';
+import { MemoryTracer } from '../../src/trace/tracer.js';
+import { silentLogger } from '../../src/log.js';
+
+/** A client env for tests: fresh metrics, a memory tracer, a silent log, loopback candidates only, never a STUN server. */
+export function testEnv(httpUrl: string, wsUrl: string, opts: { signal?: AbortSignal; events?: ClientEvents } = {}): ClientEnv {
+  return {
+    httpUrl,
+    wsUrl,
+    metrics: new Metrics(),
+    tracer: new MemoryTracer(),
+    log: silentLogger,
+    iceServers: [],
+    loopbackOnly: true,
+    signal: opts.signal ?? new AbortController().signal,
+    events: opts.events ?? {},
+  };
+}
