@@ -1,8 +1,8 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { LOG_LEVELS, type LogLevel } from '../../log.js';
 import { createReferenceServer } from '../../server/index.js';
-import { FAULT_NAMES, faultsHelp } from '../../server/faults.js';
-import { COMPAT_MODES, type CompatMode } from '../../server/compat.js';
+import { FAULT_NAMES, faultsHelp, isFaultName } from '../../server/faults.js';
+import { COMPAT_MODES, isSocketKind, type CompatMode } from '../../server/compat.js';
 import { SERVE_OPTIONS as O } from '../../server/options.js';
 import { SOCKET_KINDS, type SocketKind } from '../../protocol/messages.js';
 
@@ -16,17 +16,15 @@ function intArg({ min, max = Number.MAX_SAFE_INTEGER }: { min: number; max?: num
 }
 
 function collectFault(v: string, prev: string[] = []): string[] {
-  if (!(FAULT_NAMES as readonly string[]).includes(v)) {
+  if (!isFaultName(v)) {
     throw new InvalidArgumentError(`unknown fault (known: ${FAULT_NAMES.join(', ')})`);
   }
   return [...prev, v];
 }
 
 function collectKind(v: string, prev: SocketKind[] = []): SocketKind[] {
-  if (!(SOCKET_KINDS as readonly string[]).includes(v)) {
-    throw new InvalidArgumentError(`unknown socket kind (known: ${SOCKET_KINDS.join(', ')})`);
-  }
-  return [...prev, v as SocketKind];
+  if (!isSocketKind(v)) throw new InvalidArgumentError(`unknown socket kind (known: ${SOCKET_KINDS.join(', ')})`);
+  return [...prev, v];
 }
 
 interface ServeFlags {
