@@ -10,13 +10,12 @@ describe('screen share', () => {
     fx = await voiceFixture(2);
   });
   afterAll(async () => {
-    await Promise.all(sessions.map((s) => s.leave({ finalStats: false })));
     await fx?.close();
   });
 
   it('renegotiates on start and stop, even when both sides share at once (glare), and frames stop after', async () => {
     for (const u of fx.users) {
-      const s = new VoiceSession({ env: fx.env, identity: u.identity, ledger: u.ledger, roomId: fx.voiceChannelId, statsIntervalMs: 0 });
+      const s = fx.session(u);
       sessions.push(s);
       expect((await s.join()).ok).toBe(true);
     }

@@ -5,6 +5,7 @@ import type { ClientEnv, UserIdentity } from '../../../src/client/client-env.js'
 import type { Metrics } from '../../../src/metrics/metrics.js';
 import { testEnv } from '../test-env.js';
 import type { ReferenceServerOptions } from '../../../src/server/options.js';
+import { VoiceSession, type VoiceSessionOptions } from '../../../src/client/voice/voice-session.js';
 
 /** A reference server on 127.0.0.1:0, an env that relays loopback candidates only, and users in one server. */
 export interface VoiceFixture {
@@ -18,6 +19,9 @@ export interface VoiceFixture {
   users: Array<{ identity: UserIdentity; ledger: UserLedger }>;
   /** register + login + join the world's server */
   addUser(): Promise<{ identity: UserIdentity; ledger: UserLedger }>;
+  /** a session of this user in the fixture's voice room (no stats timer); close() leaves it */
+  session(u: { identity: UserIdentity; ledger: UserLedger }, extra?: Partial<VoiceSessionOptions>): VoiceSession;
+  /** leaves every session made by `session`, then stops the server */
   close(): Promise<void>;
 }
 
@@ -49,6 +53,7 @@ export async function voiceFixture(userCount: number, serverOptions: ReferenceSe
     return entry;
   };
   for (let i = 0; i < userCount; i++) await addUser();
+  const sessions: VoiceSession[] = [];
   return {
     server,
     env,
@@ -59,7 +64,13 @@ export async function voiceFixture(userCount: number, serverOptions: ReferenceSe
     owner,
     users,
     addUser,
+    session: (u, extra = {}) => {
+      const s = new VoiceSession({ env, identity: u.identity, ledger: u.ledger, roomId: voiceChannelId, statsIntervalMs: 0, ...extra });
+      sessions.push(s);
+      return s;
+    },
     close: async () => {
+      await Promise.all(sessions.map((s) => s.leave({ finalStats: false })));
       abort.abort();
       await server.close();
     },

@@ -9,7 +9,7 @@ describe('voice lifecycle', () => {
   const live = new Set<VoiceSession>();
 
   const session = (u: { identity: UserIdentity; ledger: UserLedger }, extra: Partial<ConstructorParameters<typeof VoiceSession>[0]> = {}) => {
-    const s = new VoiceSession({ env: fx.env, identity: u.identity, ledger: u.ledger, roomId: fx.voiceChannelId, statsIntervalMs: 0, ...extra });
+    const s = fx.session(u, extra);
     live.add(s);
     return s;
   };

@@ -11,13 +11,12 @@ describe('voice mesh of three', () => {
     fx = await voiceFixture(3);
   });
   afterAll(async () => {
-    await Promise.all(sessions.map((s) => s.leave({ finalStats: false })));
     await fx?.close();
   });
 
   it('exchanges audio in every direction, the tone of each sender detected at each receiver', async () => {
     for (const u of fx.users) {
-      const s = new VoiceSession({ env: fx.env, identity: u.identity, ledger: u.ledger, roomId: fx.voiceChannelId, statsIntervalMs: 0 });
+      const s = fx.session(u);
       sessions.push(s);
       const r = await s.join();
       expect(r.ok).toBe(true);
