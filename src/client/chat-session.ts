@@ -69,16 +69,18 @@ export class ChatSession {
         this.subs.set(conn, sub);
         owner.tracker.subscribe(sub);
       },
-      onClosed: (conn, byClient) => {
-        const sub = this.subs.get(conn);
-        if (sub) {
-          owner.tracker.unsubscribe(sub, byClient);
-          this.subs.delete(conn);
-        }
-      },
+      onClosed: (conn, byClient) => this.forget(conn, byClient),
       onFrame: (conn, frame) => this.onFrame(conn, frame),
       onRaw: (conn, data) => this.onRaw(conn, data),
     });
+  }
+
+  /** The connection stops receiving for the delivery accounting (closed, or abandoned by the leaky switch). */
+  private forget(conn: Conn, excuse: boolean): void {
+    const sub = this.subs.get(conn);
+    if (!sub) return;
+    this.owner.tracker.unsubscribe(sub, excuse);
+    this.subs.delete(conn);
   }
 
   get isOpen(): boolean {
@@ -209,11 +211,7 @@ export class ChatSession {
     if (!ok) {
       if (how === 'leaky') {
         const old = this.sock.abandon();
-        const sub = old && this.subs.get(old);
-        if (sub) {
-          tracker.unsubscribe(sub, true);
-          this.subs.delete(old!);
-        }
+        if (old) this.forget(old, true);
       } else await this.sock.closeCurrent();
       ok = await this.open();
     }
