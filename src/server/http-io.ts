@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 
 /** An HTTP failure answered as `{detail}` with its status. */
 export class HttpError extends Error {
@@ -23,6 +24,14 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);
+}
+
+/** Answers `{detail}` on a raw socket (an upgrade or a request Node could not parse) and ends it. */
+export function endRawJson(socket: Duplex, status: number, text: string, detail = text): void {
+  const body = JSON.stringify({ detail });
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
 }
 
 function mediaType(req: IncomingMessage): string {

@@ -7,6 +7,7 @@ import { TokenService } from './auth.js';
 import { ConnectionManager } from './connection-manager.js';
 import { send } from './frames.js';
 import { HttpApi } from './http-api.js';
+import { endRawJson } from './http-io.js';
 import type { Hub } from './hub.js';
 import { resolveOptions, type ReferenceServerOptions, type ResolvedOptions } from './options.js';
 import { ServerMetrics } from './prom-metrics.js';
@@ -71,8 +72,7 @@ export async function createReferenceServer(options: ReferenceServerOptions = {}
   http.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return socket.destroy();
     const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-    const body = JSON.stringify({ detail: status === 408 ? 'Request Timeout' : 'Bad Request' });
-    socket.end(`HTTP/1.1 ${status} ${status === 408 ? 'Request Timeout' : 'Bad Request'}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    endRawJson(socket, status, status === 408 ? 'Request Timeout' : 'Bad Request');
   });
 
   try {

@@ -10,6 +10,7 @@ import { notificationsClose, notificationsOpen } from './notifications-socket.js
 import { voiceClose, voiceMessage, voiceOpen } from './voice-socket.js';
 import { parseTextFrame, send, sendError, type Frame } from './frames.js';
 import type { Hub } from './hub.js';
+import { endRawJson } from './http-io.js';
 
 const TAGS: Record<SocketKind, string> = { chat: '[WS_CHAT]', voice: '[VOICE_WS]', notifications: '[ConnectionManager]' };
 
@@ -25,13 +26,6 @@ function routeOf(pathname: string): Route | null {
   if (m) return { kind: 'voice', id: Number(m[1]) };
   if (/^\/ws\/notifications\/?$/.test(pathname)) return { kind: 'notifications', id: null };
   return null;
-}
-
-function refuseUpgrade(socket: Duplex, status: number, text: string, detail = text): void {
-  const body = JSON.stringify({ detail });
-  socket.end(
-    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
 }
 
 /**
@@ -60,19 +54,19 @@ export class WsGateway {
   async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     // a reset during the token check must not crash the process; ws adds its own handler later
     socket.on('error', () => socket.destroy());
-    if (this.closing) return refuseUpgrade(socket, 503, 'Service Unavailable');
+    if (this.closing) return endRawJson(socket, 503, 'Service Unavailable');
     const url = new URL(req.url ?? '/', 'http://localhost');
     const route = routeOf(url.pathname);
-    if (!route) return refuseUpgrade(socket, 404, 'Not Found');
+    if (!route) return endRawJson(socket, 404, 'Not Found');
     const { hub } = this;
     if (hub.opts.refuse.has(route.kind)) {
       // a deployment lacking this endpoint
       hub.cm.countRejected();
       hub.log.debug(TAGS[route.kind], `refuse ${route.kind}/${route.id ?? ''}: 403 endpoint refused (--refuse)`);
-      return refuseUpgrade(socket, 403, 'Forbidden');
+      return endRawJson(socket, 403, 'Forbidden');
     }
     const userId = await this.tokens.verify(url.searchParams.get('token'));
-    if (this.closing) return refuseUpgrade(socket, 503, 'Service Unavailable');
+    if (this.closing) return endRawJson(socket, 503, 'Service Unavailable');
     if (hub.opts.compat === 'v1') {
       // a plain Miscord refuses before accepting: every refusal is a 403 on the upgrade.
       // handleUpgrade accepts synchronously, so no other socket slips in between check and register
@@ -81,7 +75,7 @@ export class WsGateway {
       if (refusal) {
         hub.cm.countRejected();
         hub.log.debug(TAGS[route.kind], `refuse ${route.kind}/${route.id ?? ''} user=${userId ?? '?'}: 403 ${refusal.reason}`);
-        return refuseUpgrade(socket, 403, 'Forbidden', refusal.reason);
+        return endRawJson(socket, 403, 'Forbidden', refusal.reason);
       }
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, route, userId));
