@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { onTestFinished } from 'vitest';
-import { createReferenceServer, type ReferenceServer, type ReferenceServerOptions } from '../../src/server/index.js';
 import type { Report } from '../../src/report/schema.js';
 
 /** The end-to-end tests drive the built CLI (`npx tsc -p .` first; `npm test` does) as a user would. */
@@ -15,11 +14,7 @@ export const BUILT = existsSync(fileURLToPath(new URL('../../dist/cli/main.js', 
 export const dir = mkdtempSync(join(tmpdir(), 'mb-e2e-'));
 
 /** A reference server in this process on port 0 (the run under test is a child process), closed after the test. */
-export async function target(opts: ReferenceServerOptions): Promise<ReferenceServer> {
-  const s = await createReferenceServer({ port: 0, ...opts });
-  onTestFinished(() => s.close());
-  return s;
-}
+export { startServer as target } from '../server/helpers.js';
 
 /** Writes a scenario file; returns its path. */
 export function scenarioFile(name: string, body: Record<string, unknown>): string {
