@@ -12,3 +12,10 @@ export function jsonErrorText(text: string, err: Error): string {
   const where = `line ${before.length}, column ${before[before.length - 1]!.length + 1}`;
   return `${where}: ${msg.replace(/ at position \d+/, '').replace(/ in JSON$/, '').replace(/^(.*) \(".*$/s, '$1')}`;
 }
+
+/** `phases[2].switches` from zod's issue path; `(root)` for an empty one. */
+export function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
+  return out || '(root)';
+}

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { MbError } from '../errors.js';
-import { jsonErrorText } from '../json-error.js';
+import { formatPath, jsonErrorText } from '../json-error.js';
 import { ReportSchema, SCHEMA_VERSION, type Report } from './schema.js';
 
 /**
@@ -41,18 +41,9 @@ export function parseReport(data: unknown, name = 'report'): Report {
   const parsed = ReportSchema.safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const field = issue.path.length ? formatPath(issue.path) : '(root)';
+    const field = formatPath(issue.path);
     const more = parsed.error.issues.length > 1 ? ` (and ${parsed.error.issues.length - 1} more)` : '';
     throw new MbError('MB_ERR_REPORT_INVALID', `${name}: ${field}: ${issue.message}${more}`, { path: name, issues: parsed.error.issues });
   }
   return parsed.data;
-}
-
-function formatPath(path: ReadonlyArray<PropertyKey>): string {
-  let out = '';
-  for (const p of path) {
-    if (typeof p === 'number') out += `[${p}]`;
-    else out += out ? `.${String(p)}` : String(p);
-  }
-  return out;
 }

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { MbError } from '../errors.js';
 import { PACKAGE_ROOT } from '../version.js';
-import { jsonErrorText } from '../json-error.js';
+import { formatPath, jsonErrorText } from '../json-error.js';
 import { ScenarioSchema, type Scenario } from './schema.js';
 
 /** The folder of shipped scenarios inside the package. */
@@ -16,13 +16,6 @@ export interface LoadedScenario {
   path: string | null;
   /** how messages name the file: relative to cwd, or `scenarios/<name>.json` when shipped */
   display: string;
-}
-
-/** `phases[2].switches` from zod's path. */
-export function formatPath(path: ReadonlyArray<PropertyKey>): string {
-  let out = '';
-  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
-  return out || '(root)';
 }
 
 /** One line per the first issue: `file: field.path: message`. */

@@ -2,7 +2,8 @@ import { describe, it, expect } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { listScenarios, loadScenario, formatPath } from '../../src/scenario/load-scenario.js';
+import { listScenarios, loadScenario } from '../../src/scenario/load-scenario.js';
+import { formatPath } from '../../src/json-error.js';
 import { MbError } from '../../src/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mb-scn-'));
