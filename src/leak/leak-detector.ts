@@ -254,7 +254,10 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
       const ids = book.record(name, drafts);
       for (const f of book.all()) if (!known.has(f.id)) opts.tracer?.emit({ ev: 'finding', user: f.subject.user, socket: f.subject.socket, id: f.id, class: f.class, message: f.message });
 
-      const open = users.flatMap((v) => classify(v).required.concat(classify(v).frozen));
+      const open = users.flatMap((v) => {
+        const c = classify(v);
+        return c.required.concat(c.frozen);
+      });
       const cp: Checkpoint = {
         name,
         at: new Date(clock.wall()).toISOString(),
