@@ -216,6 +216,7 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
       }
       const drafts: FindingDraft[] = [];
       const serverRooms = new Map<number, Set<number>>();
+      let bench: BenchSample | undefined;
       if (reading) {
         rec = reconcile(reading, users, final); // frozen windows and ages as of now
         drafts.push(...rec.drafts);
@@ -224,7 +225,7 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
         drafts.push(...(await membersDrafts(users, reading, notes, serverRooms)));
         if (cpOpts.cycle !== undefined && reading.stats.process) {
           const p = reading.stats.process;
-          const bench = benchSample();
+          bench = benchSample();
           samples.push({
             cycle: cpOpts.cycle,
             values: { 'server.rss_bytes': p.rss_bytes, 'server.heap_used_bytes': p.heap_used_bytes, 'server.open_fds': p.open_fds, 'server.open_handles': p.open_handles, ...(bench.fds !== null ? { 'bench.fds': bench.fds } : {}) },
@@ -238,7 +239,8 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
       drafts.push(...watcher.findings());
       drafts.push(...checkPeers(users, { graceMs: opts.peerGraceMs, serverRooms }));
       drafts.push(...growth.check(users, { final }));
-      let bench = benchSample();
+      // one reading of /proc/self/fd per checkpoint: the trend's, if it took one
+      bench ??= benchSample();
       if (final) {
         // idle keep-alive HTTP sockets linger a few seconds after the last request: give them the time
         const tol = opts.benchTolerance ?? 16;
