@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReportSchema, type Report } from '../../src/report/schema.js';
 import { latencies, makeReport } from './fixture.js';
-import { runCli } from './cli-helper.js';
+import { runCli } from '../helpers/cli.js';
 
 let dir: string;
 const f = (name: string) => join(dir, name);

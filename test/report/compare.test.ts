@@ -7,7 +7,7 @@ import { renderCompareTable } from '../../src/report/compare-table.js';
 import { parseRegressionRule, RuleSet } from '../../src/report/regression-rule.js';
 import type { Report } from '../../src/report/schema.js';
 import { latencies, makeReport } from './fixture.js';
-import { runCli } from './cli-helper.js';
+import { runCli } from '../helpers/cli.js';
 
 /** A run whose chat.deliver sits around `base` ms. */
 const run = (base: number, seed: number, extra: Parameters<typeof makeReport>[0] = {}): Report =>
