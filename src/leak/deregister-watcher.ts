@@ -72,6 +72,12 @@ export class DeregisterWatcher {
     const keep: Pending[] = [];
     const resolved: Pending[] = [];
     if (r.ext) {
+      // the server's entries counted by (user, kind, channel) once, not filtered per group
+      const listed = new Map<string, number>();
+      for (const c of r.stats.connections!) {
+        const k = `${c.user_id}|${c.kind}|${c.channel_id}`;
+        listed.set(k, (listed.get(k) ?? 0) + 1);
+      }
       const groups = new Map<string, Pending[]>();
       for (const p of this.pending) {
         const k = `${p.userId}|${p.rec.kind}|${p.rec.channelId}`;
@@ -79,13 +85,13 @@ export class DeregisterWatcher {
         if (!g) groups.set(k, (g = []));
         g.push(p);
       }
-      for (const g of groups.values()) {
-        const { userId, rec, ledger } = g[0]!;
+      for (const [k, g] of groups) {
+        const { rec, ledger } = g[0]!;
         if (!ledger) {
           this.unmeasured += g.length;
           continue;
         }
-        const server = r.stats.connections!.filter((c) => c.user_id === userId && c.kind === rec.kind && c.channel_id === rec.channelId).length;
+        const server = listed.get(k) ?? 0;
         const client = [...ledger.sockets.values()].filter((s) => liveish(s) && s.kind === rec.kind && s.channelId === rec.channelId).length;
         const still = Math.max(0, server - client);
         g.sort((a, b) => a.closedAt - b.closedAt);
@@ -147,5 +153,4 @@ export class DeregisterWatcher {
     }
     return drafts;
   }
-
 }
