@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { onTestFinished } from 'vitest';
+import { afterAll, onTestFinished } from 'vitest';
 import type { Report } from '../../src/report/schema.js';
 
 /** The end-to-end tests drive the built CLI (`npx tsc -p .` first; `npm test` does) as a user would. */
@@ -12,6 +12,8 @@ export const BIN = fileURLToPath(new URL('../../bin/miscord-bench.js', import.me
 export const BUILT = existsSync(fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url)));
 
 export const dir = mkdtempSync(join(tmpdir(), 'mb-e2e-'));
+// registered while the importing test file is collected: its scenarios and reports go with it
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A reference server in this process on port 0 (the run under test is a child process), closed after the test. */
 export { startServer as target } from '../server/helpers.js';
