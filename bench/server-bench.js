@@ -14,6 +14,7 @@ const ROOMS = Number(process.env.ROOMS ?? 20);
 const ROOM_SIZE = 10;
 const STEPS = (process.env.STEPS ?? '25000,50000,75000,100000').split(',').map(Number);
 const STEP_MS = Number(process.env.STEP_MS ?? 4000);
+const WARMUP_MS = Number(process.env.WARMUP_MS ?? 3000); // unrecorded load at the first step's rate
 const USERS = 10;
 const watchdog = setTimeout(() => {
   console.error('server-bench: watchdog: over 110 s, stopping');
@@ -85,7 +86,7 @@ async function main() {
 
   // ---- 2. rooms of 10: deliveries/s and latency
   const cpuBefore = (await mem(server)).cpuUs;
-  const roomsChild = forkChild('client-proc.js', { mode: 'rooms', wsUrl, rooms, steps: STEPS, stepMs: STEP_MS, drainMs: 2000 });
+  const roomsChild = forkChild('client-proc.js', { mode: 'rooms', wsUrl, rooms, steps: STEPS, stepMs: STEP_MS, drainMs: 2000, warmupMs: WARMUP_MS });
   const { results } = await nextMessage(roomsChild, 'rooms');
   await settleZero(url);
   const cpuUs = (await mem(server)).cpuUs - cpuBefore;
@@ -95,7 +96,7 @@ async function main() {
   await once(server, 'exit');
 
   const out = process.stdout;
-  out.write(`\nreference server benchmark (node ${process.version}, ${IDLE_SOCKETS} idle sockets, ${ROOMS} rooms of ${ROOM_SIZE})\n\n`);
+  out.write(`\nreference server benchmark (node ${process.version}, ${IDLE_SOCKETS} idle sockets, ${ROOMS} rooms of ${ROOM_SIZE}, steps after a ${WARMUP_MS / 1000} s unrecorded warm-up)\n\n`);
   out.write(`idle sockets opened        ${opened.count} (${opened.errors} errors) in ${opened.ms} ms; server counted ${during.total_connections}\n`);
   out.write(`server RSS before / after  ${kb(before.rss)} KB / ${kb(after.rss)} KB (heap ${kb(before.heapUsed)} / ${kb(after.heapUsed)} KB)\n`);
   out.write(`RSS per idle socket        ${kb(perSocket)} KB   (goal < 16 KB: ${perSocket < 16 * 1024 ? 'met' : 'NOT met'})\n`);

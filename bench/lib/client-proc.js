@@ -1,7 +1,7 @@
 // Raw `ws` clients for bench/server-bench.js, in their own process.
 // argv[2] is a JSON job; results go back over IPC.
 //   {mode:'idle', wsUrl, targets:[{path, token}], count, concurrency}
-//   {mode:'rooms', wsUrl, rooms:[{serverId, textChannelId, tokens:[...]}], steps:[deliveriesPerSec], stepMs, drainMs}
+//   {mode:'rooms', wsUrl, rooms:[{serverId, textChannelId, tokens:[...]}], steps:[deliveriesPerSec], stepMs, drainMs, warmupMs}
 import WebSocket from 'ws';
 import hdr from 'hdr-histogram-js';
 
@@ -82,7 +82,11 @@ async function rooms() {
     });
   }
   const results = [];
-  for (const deliveriesPerSec of job.steps) {
+  // a warm-up at the first step's rate, not recorded: JIT and heap growth of both processes
+  // happen there, as wrk2's calibration period does, so the steps measure the steady state
+  const steps = job.warmupMs > 0 ? [{ rate: job.steps[0], ms: job.warmupMs, warmup: true }] : [];
+  for (const rate of job.steps) steps.push({ rate, ms: job.stepMs, warmup: false });
+  for (const { rate: deliveriesPerSec, ms: stepMs, warmup } of steps) {
     hist = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
     delivered = 0;
     const msgsPerSec = deliveriesPerSec / roomSize;
@@ -92,14 +96,14 @@ async function rooms() {
     await new Promise((resolve) => {
       const tick = setInterval(() => {
         const now = performance.now();
-        const due = Math.min(Math.floor(((now - start) / 1000) * msgsPerSec), Math.floor((job.stepMs / 1000) * msgsPerSec));
+        const due = Math.min(Math.floor(((now - start) / 1000) * msgsPerSec), Math.floor((stepMs / 1000) * msgsPerSec));
         while (sent < due) {
           const m = members[sent % members.length];
           const intended = start + (sent * 1000) / msgsPerSec;
           m.ws.send(`{"type":"message","content":"${sent}:${intended}","text_channel_id":${m.tc}}`);
           sent++;
         }
-        if (now - start >= job.stepMs) {
+        if (now - start >= stepMs) {
           clearInterval(tick);
           resolve();
         }
@@ -110,12 +114,16 @@ async function rooms() {
     const drainDeadline = sendEnd + job.drainMs;
     while (delivered < expected && performance.now() < drainDeadline) await new Promise((r) => setTimeout(r, 10));
     const elapsed = (performance.now() - start) / 1000;
+    if (warmup) {
+      hist.destroy?.();
+      continue;
+    }
     results.push({
       target: deliveriesPerSec,
       sent,
       expected,
       delivered,
-      achieved: Math.round(delivered / Math.max(elapsed, job.stepMs / 1000)),
+      achieved: Math.round(delivered / Math.max(elapsed, stepMs / 1000)),
       p50ms: hist.getValueAtPercentile(50) / 1000,
       p99ms: hist.getValueAtPercentile(99) / 1000,
       maxMs: hist.maxValue / 1000,
