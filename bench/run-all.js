@@ -59,9 +59,9 @@ const plan = {
   },
   voice: {
     script: 'voice-bench.js',
-    args: quick ? ['--quick', '--deadline', '40'] : ['--steps', '20,40,60', '--window', '8', '--spurt-rooms', '10', '--deadline', '150'],
+    args: quick ? ['--quick', '--deadline', '40'] : ['--steps', '20,40,50,60', '--ptimes', '20,60', '--window', '6', '--spurt-rooms', '10', '--deadline', '180'],
     env: {},
-    boundS: quick ? 50 : 190,
+    boundS: quick ? 50 : 200,
   },
   trace: {
     script: 'trace-bench.js',
@@ -145,7 +145,8 @@ function voiceRows(out) {
       continue;
     }
     if (r.summary) {
-      rows.push(['voice', 'pairs with concealment < 1%', `${r.summary.pairsHeld} pairs (${r.summary.peerConnectionsHeld} peer connections)`, 'goal 60 pairs']);
+      const byPtime = Object.entries(r.summary.pairsHeldByPtime ?? {}).map(([p, n]) => `${n} at ${p} ms packets`).join(', ');
+      rows.push(['voice', 'pairs with concealment < 1%', `${r.summary.pairsHeld} pairs (${r.summary.peerConnectionsHeld} peer connections)${byPtime ? `; ${byPtime}` : ''}`, 'goal 60 pairs']);
       rows.push(['voice', 'talk-spurt peers held', String(r.summary.talkSpurtPeers), 'goal 300']);
     } else if (r.label) {
       rows.push(['voice', r.label, `${r.peers} peers, CPU ${r.cpuPct}% (${r.cpuPctPerPeer}%/peer), RSS ${r.rssMB} MB, ${r.fdsPerPeer} fds/peer, ${r.threadsPerPeer} threads/peer, concealed ${r.concealedPct}%, frames ${r.framesRecvPct}%`, '']);

@@ -2,7 +2,7 @@ import { clock, delay } from '../clock.js';
 import { MbError } from '../errors.js';
 import { HttpClient } from '../client/http-client.js';
 import type { SimulatedUser } from '../client/simulated-user.js';
-import { VoiceSession, type VoiceAudioMode } from '../client/voice/voice-session.js';
+import { VoiceSession } from '../client/voice/voice-session.js';
 import { VoiceUserSlot } from '../client/voice/voice-user-slot.js';
 import { negotiationLimiter, type NegotiationLimiter } from '../client/voice/negotiation-limiter.js';
 import { summariseVoice } from '../client/voice/voice-summary.js';
@@ -41,7 +41,7 @@ export async function runVoicePhase(ctx: RunContext, phase: VoicePhaseConfig): P
   const rooms: Room[] = roomIds.map((roomId, r) => ({ roomId, members: users.slice(r * phase.usersPerRoom, (r + 1) * phase.usersPerRoom), fullAt: 0 }));
   const driver = new AbortController();
   const signal = AbortSignal.any([ctx.signal, driver.signal]);
-  const join = (user: SimulatedUser, roomId: number, main: boolean) => joinRoom(ctx, user, roomId, phase.audio, limiter, main);
+  const join = (user: SimulatedUser, roomId: number, main: boolean) => joinRoom(ctx, user, roomId, phase, limiter, main);
   try {
     await Promise.all(
       rooms.map(async (room) => {
@@ -116,13 +116,13 @@ async function voiceRooms(ctx: RunContext, phase: VoicePhaseConfig): Promise<num
   return usable;
 }
 
-async function joinRoom(ctx: RunContext, user: SimulatedUser, roomId: number, audio: VoiceAudioMode, limiter: NegotiationLimiter, main: boolean): Promise<VoiceSession | null> {
+async function joinRoom(ctx: RunContext, user: SimulatedUser, roomId: number, phase: Pick<VoicePhaseConfig, 'audio' | 'ptime'>, limiter: NegotiationLimiter, main: boolean): Promise<VoiceSession | null> {
   const identity = user.identity;
   if (!identity) return null;
   let slot = user.voice as VoiceUserSlot | null;
   if (!(slot instanceof VoiceUserSlot)) user.voice = slot = new VoiceUserSlot();
   // a second tab sits in the room without media: the mesh keeps one peer per user
-  const s = new VoiceSession({ env: ctx.env, identity, ledger: user.ledger, roomId, audio, limiter, media: main });
+  const s = new VoiceSession({ env: ctx.env, identity, ledger: user.ledger, roomId, audio: phase.audio, ptimeMs: phase.ptime, limiter, media: main });
   voiceSessions(ctx).push(s);
   slot.add(s, main);
   const r = await ctx.connectLimit(() => s.join());

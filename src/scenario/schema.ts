@@ -151,6 +151,11 @@ export const VoicePhase = z
     leave: z.boolean().default(true),
     /** negotiations in flight at once per process (wrtc gathers badly beyond ~5) */
     negotiationConcurrency: PositiveInt.default(5),
+    /**
+     * Opus packet duration (ms), written as a=ptime into every offer and answer. 20 is what
+     * browsers send; 60 sends a third of the packets, so one generator carries more peers.
+     */
+    ptime: z.union([z.literal(10), z.literal(20), z.literal(40), z.literal(60)], { error: 'expected 10, 20, 40 or 60 (ms)' }).default(20),
   })
   .strict();
 

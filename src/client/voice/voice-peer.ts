@@ -19,6 +19,8 @@ export interface PeerHost {
   roomId: number;
   iceServers: IceServer[];
   limiter: NegotiationLimiter;
+  /** Opus packet duration written into our descriptions */
+  ptimeMs: number;
   tone: ToneSource;
   screen: ScreenSource;
   send(m: VoiceClientMessage): boolean;
@@ -41,6 +43,25 @@ export interface PairSummary {
 }
 
 type OfferOutcome = 'answered' | 'rolled-back' | 'timeout' | 'closed';
+
+/**
+ * The description with `a=ptime:MS` in each audio section (an existing one replaced). The
+ * other side's Opus encoder takes its packet duration from it, and so do we from theirs.
+ */
+export function withPtime<D extends { type: string; sdp?: string }>(desc: D, ms: number): D {
+  if (!desc.sdp) return desc;
+  const sections = desc.sdp.split(/\r\n(?=m=)/);
+  const sdp = sections
+    .map((sec) => {
+      if (!sec.startsWith('m=audio')) return sec;
+      const lines = sec.split('\r\n').filter((l) => !l.startsWith('a=ptime:'));
+      const at = lines.findIndex((l) => l.startsWith('a=rtpmap:'));
+      lines.splice(at < 0 ? lines.length : at, 0, `a=ptime:${ms}`);
+      return lines.join('\r\n');
+    })
+    .join('\r\n');
+  return { ...desc, sdp };
+}
 
 /** Counting starts this long after ICE connects / the sender becomes audible (pipeline fill). */
 const CONNECT_GRACE_MS = 500;
@@ -176,7 +197,7 @@ export class VoicePeer {
       };
       void this.run('offer', async () => {
         if (this.pc.signalingState !== 'stable') return done('rolled-back');
-        const offer = await this.pc.createOffer();
+        const offer = withPtime(await this.pc.createOffer(), this.host.ptimeMs);
         if (this.closed) return done('closed');
         await this.pc.setLocalDescription(offer);
         this.answerWaiter = { resolve: done, sentAt: clock.now() };
@@ -215,7 +236,7 @@ export class VoicePeer {
       }
       await this.pc.setRemoteDescription({ type: 'offer', sdp: desc.sdp });
       await this.flushCandidates();
-      const answer = await this.pc.createAnswer();
+      const answer = withPtime(await this.pc.createAnswer(), this.host.ptimeMs);
       if (this.closed) return;
       await this.pc.setLocalDescription(answer);
       this.host.send({ type: 'answer', target_id: this.remoteUserId, answer: { type: 'answer', sdp: answer.sdp ?? '' } });

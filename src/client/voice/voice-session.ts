@@ -22,6 +22,8 @@ export interface VoiceSessionOptions {
   media?: boolean;
   /** getStats() period per peer; 0 turns sampling off */
   statsIntervalMs?: number;
+  /** Opus packet duration in ms (a=ptime in our offers and answers); default 20 */
+  ptimeMs?: number;
   /** how long join() waits for `participants` after the socket opened */
   joinTimeoutMs?: number;
 }
@@ -95,6 +97,7 @@ export class VoiceSession {
         return self.iceServers;
       },
       limiter: this.limiter,
+      ptimeMs: opts.ptimeMs ?? 20,
       tone: this.tone,
       screen: this.screen,
       send: (m) => this.signaling?.send(m) ?? false,
