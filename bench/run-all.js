@@ -59,9 +59,9 @@ const plan = {
   },
   voice: {
     script: 'voice-bench.js',
-    args: quick ? ['--quick', '--deadline', '40'] : ['--steps', '20,40,50,60', '--ptimes', '20,60', '--window', '6', '--spurt-rooms', '10', '--deadline', '180'],
+    args: quick ? ['--quick', '--deadline', '40'] : ['--steps', '20,40,50,60', '--ptimes', '20,60', '--window', '6', '--spurt-rooms', '10', '--deadline', '260'],
     env: {},
-    boundS: quick ? 50 : 200,
+    boundS: quick ? 50 : 280,
   },
   trace: {
     script: 'trace-bench.js',
