@@ -16,7 +16,7 @@ function open(url) {
       ws.once('close', () => sockets.delete(ws));
       resolve(ws);
     });
-    ws.once('error', reject);
+    ws.on('error', reject); // on, not once: a later error after the first must not go unhandled
   });
 }
 
