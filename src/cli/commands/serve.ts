@@ -1,6 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { LOG_LEVELS, type LogLevel } from '../../log.js';
-import { createReferenceServer } from '../../server/index.js';
+import { LOG_LEVELS } from '../../log.js';
+import { createReferenceServer, type ReferenceServerOptions } from '../../server/index.js';
 import { FAULT_NAMES, faultsHelp, isFaultName } from '../../server/faults.js';
 import { COMPAT_MODES, isSocketKind, type CompatMode } from '../../server/compat.js';
 import { SERVE_OPTIONS as O } from '../../server/options.js';
@@ -27,22 +27,13 @@ function collectKind(v: string, prev: SocketKind[] = []): SocketKind[] {
   return [...prev, v];
 }
 
-interface ServeFlags {
-  host: string;
-  port: number;
-  heartbeatMs: number;
-  missedPongs: number;
-  maxPerUser: number;
-  maxTotal: number;
+/** The parsed flags: the server's own options under their own names, plus the CLI's. */
+type ServeFlags = Pick<ReferenceServerOptions, 'host' | 'port' | 'heartbeatMs' | 'missedPongs' | 'maxPerUser' | 'maxTotal' | 'faultDelayMs' | 'logLevel' | 'jwtSecret' | 'messageFormat'> & {
   fault?: string[];
-  faultDelayMs?: number;
-  logLevel: LogLevel;
-  jwtSecret?: string;
   compat?: CompatMode;
   refuse?: SocketKind[];
-  messageFormat?: 'message' | 'new_message';
   exitWithStdin?: boolean;
-}
+};
 
 /** `miscord-bench serve`: the bundled reference server in the foreground. */
 export function register(program: Command): void {
@@ -67,33 +58,20 @@ export function register(program: Command): void {
     .option('--exit-with-stdin', 'also close and exit when stdin ends (a parent that starts it over a pipe cannot leave it behind, even if killed)')
     .addHelpText('after', `\nFaults (each off by default):\n${faultsHelp()}\n`)
     .action(async (flags: ServeFlags) => {
-      const server = await createReferenceServer({
-        host: flags.host,
-        port: flags.port,
-        heartbeatMs: flags.heartbeatMs,
-        missedPongs: flags.missedPongs,
-        maxPerUser: flags.maxPerUser,
-        maxTotal: flags.maxTotal,
-        faults: flags.fault ?? [],
-        faultDelayMs: flags.faultDelayMs,
-        logLevel: flags.logLevel,
-        jwtSecret: flags.jwtSecret,
-        compat: flags.compat ?? null,
-        refuse: flags.refuse ?? [],
-        messageFormat: flags.messageFormat,
-      });
+      const { fault, compat, refuse, exitWithStdin, ...options } = flags;
+      const server = await createReferenceServer({ ...options, faults: fault ?? [], compat: compat ?? null, refuse: refuse ?? [] });
       process.stdout.write(`listening ${server.url}\n`);
       const signal = await new Promise<string>((resolve) => {
         const on = (s: string) => {
           process.off('SIGINT', on);
           process.off('SIGTERM', on);
-          if (flags.exitWithStdin) process.stdin.off('end', onEnd).off('error', onEnd).pause();
+          if (exitWithStdin) process.stdin.off('end', onEnd).off('error', onEnd).pause();
           resolve(s);
         };
         const onEnd = () => on('stdin closed');
         process.on('SIGINT', on);
         process.on('SIGTERM', on);
-        if (flags.exitWithStdin) process.stdin.on('end', onEnd).on('error', onEnd).resume();
+        if (exitWithStdin) process.stdin.on('end', onEnd).on('error', onEnd).resume();
       });
       process.stderr.write(`miscord-bench serve: ${signal}, closing\n`);
       await server.close();
