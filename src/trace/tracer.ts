@@ -17,7 +17,7 @@ import { sanitizeEvent } from './sanitize.js';
  * trace.end (last line: events, dropped); a file without trace.end was cut short.
  *
  * Implementations: `createTracer` / `openTracer` (src/trace/create-tracer.ts) for a run,
- * `MemoryTracer` below for tests, `LoggingTracer` to add debug log lines to any tracer.
+ * `MemoryTracer` below for tests.
  */
 export interface TraceEvent {
   ev: string;

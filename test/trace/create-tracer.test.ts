@@ -4,8 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTracer, openTracer } from '../../src/trace/create-tracer.js';
 import { createLogger } from '../../src/log.js';
-import { LoggingTracer } from '../../src/trace/logging-tracer.js';
-import { MemoryTracer } from '../../src/trace/tracer.js';
 import { MbError } from '../../src/errors.js';
 
 const dirs: string[] = [];
@@ -193,20 +191,5 @@ describe('createTracer without a file', () => {
     t2.emit({ ev: 'socket.open', user: 1, socket: 'u1-chat-2' });
     expect(quiet).toEqual([]);
     await Promise.all([tracer.close(), t2.close()]);
-  });
-});
-
-describe('LoggingTracer', () => {
-  it('adds a prefixed debug line per event to any tracer, without bodies or addresses', () => {
-    const out: string[] = [];
-    const inner = new MemoryTracer();
-    const tracer = new LoggingTracer(inner, createLogger('debug', (l) => out.push(l)));
-    tracer.emit({ ev: 'msg.sent', user: 2, socket: 'u2-chat-1', type: 'message', size: 5, body: 'hello' });
-    tracer.emit({ ev: 'webrtc.ice', user: 2, peer: 'u2->u3', candidate: 'candidate:1 1 udp 1 192.168.0.9 5000 typ host' });
-    expect(out[0]).toMatch(/\[ChatService\] u2 u2-chat-1 msg\.sent type=message size=5\n$/);
-    expect(out[1]).toContain('[VoiceService] u2 u2->u3 webrtc.ice candidate="candidate:1 1 udp 1 [ipv4] 5000 typ host"');
-    expect(tracer.recent(2).map((l) => l.ev)).toEqual(['msg.sent', 'webrtc.ice']);
-    expect(tracer.writing).toBe(true); // the log reads every event: emitters must not skip any
-    expect(new LoggingTracer(inner, createLogger('info', () => {})).writing).toBe(false);
   });
 });
