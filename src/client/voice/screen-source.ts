@@ -1,6 +1,7 @@
 import { clock } from '../../clock.js';
 import type { UserLedger } from '../ledger.js';
 import { loadWrtc, type WrtcTrack, type WrtcVideoSource } from './wrtc.js';
+import { SourceTracks } from './source-tracks.js';
 
 const WIDTH = 320;
 const HEIGHT = 180;
@@ -11,23 +12,18 @@ const FPS = 15;
  * timer, a track per peer. The timer runs only while some track exists.
  */
 export class ScreenSource {
-  private source: WrtcVideoSource | null = null;
-  private readonly tracks = new Set<WrtcTrack>();
+  private readonly tracks: SourceTracks<WrtcVideoSource>;
   private timer: NodeJS.Timeout | undefined;
   private readonly frame = new Uint8Array((WIDTH * HEIGHT * 3) / 2);
   private n = 0;
   framesSent = 0;
 
-  constructor(private readonly ledger: UserLedger) {}
+  constructor(private readonly ledger: UserLedger) {
+    this.tracks = new SourceTracks(ledger, () => new (loadWrtc().nonstandard.RTCVideoSource)({ isScreencast: true }));
+  }
 
   createTrack(): WrtcTrack {
-    if (!this.source) {
-      this.source = new (loadWrtc().nonstandard.RTCVideoSource)({ isScreencast: true });
-      this.ledger.acquire('source');
-    }
-    const t = this.source.createTrack();
-    this.tracks.add(t);
-    this.ledger.acquire('track');
+    const t = this.tracks.create();
     if (!this.timer) {
       this.timer = clock.setInterval(() => this.tick(), Math.round(1000 / FPS));
       this.ledger.acquire('timer');
@@ -36,10 +32,7 @@ export class ScreenSource {
   }
 
   releaseTrack(t: WrtcTrack): void {
-    if (!this.tracks.delete(t)) return;
-    t.stop();
-    this.ledger.release('track');
-    if (this.tracks.size === 0) this.stop();
+    if (this.tracks.release(t) && this.tracks.size === 0) this.close();
   }
 
   private tick(): void {
@@ -49,24 +42,17 @@ export class ScreenSource {
     const x = (this.n++ * 8) % WIDTH;
     for (let y = 0; y < HEIGHT; y++) this.frame.fill(235, y * WIDTH + x, y * WIDTH + Math.min(WIDTH, x + 16));
     this.frame.fill(128, luma);
-    this.source?.onFrame({ width: WIDTH, height: HEIGHT, data: this.frame });
+    this.tracks.source?.onFrame({ width: WIDTH, height: HEIGHT, data: this.frame });
     this.framesSent++;
   }
 
-  private stop(): void {
+  /** Stops the frame timer, every track and the source. */
+  close(): void {
     if (this.timer) {
       clock.clearInterval(this.timer);
       this.timer = undefined;
       this.ledger.release('timer');
     }
-    if (this.source) {
-      this.source = null;
-      this.ledger.release('source');
-    }
-  }
-
-  close(): void {
-    for (const t of [...this.tracks]) this.releaseTrack(t);
-    this.stop();
+    this.tracks.close();
   }
 }

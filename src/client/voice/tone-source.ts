@@ -1,6 +1,7 @@
 import { clock } from '../../clock.js';
 import type { UserLedger } from '../ledger.js';
 import { loadWrtc, type WrtcAudioSource, type WrtcTrack } from './wrtc.js';
+import { SourceTracks } from './source-tracks.js';
 
 export const SAMPLE_RATE = 48_000;
 export const FRAME_SAMPLES = 480; // 10 ms at 48 kHz
@@ -42,8 +43,7 @@ function buildFrames(hz: number): Int16Array[] {
  */
 export class ToneSource {
   readonly hz: number;
-  private source: WrtcAudioSource | null = null;
-  private readonly tracks = new Set<WrtcTrack>();
+  private readonly tracks: SourceTracks<WrtcAudioSource>;
   private readonly frames: Int16Array[];
   private timer: NodeJS.Timeout | undefined;
   private startedAt = 0;
@@ -59,6 +59,7 @@ export class ToneSource {
   ) {
     this.hz = hz;
     this.frames = buildFrames(hz);
+    this.tracks = new SourceTracks(ledger, () => new (loadWrtc().nonstandard.RTCAudioSource)());
   }
 
   get sending(): boolean {
@@ -68,20 +69,11 @@ export class ToneSource {
   /** A new track for one peer connection; the caller gives it back with `releaseTrack`. */
   createTrack(): WrtcTrack {
     if (this.closed) throw new Error('tone source closed');
-    if (!this.source) {
-      this.source = new (loadWrtc().nonstandard.RTCAudioSource)();
-      this.ledger.acquire('source');
-    }
-    const t = this.source.createTrack();
-    this.tracks.add(t);
-    this.ledger.acquire('track');
-    return t;
+    return this.tracks.create();
   }
 
   releaseTrack(t: WrtcTrack): void {
-    if (!this.tracks.delete(t)) return;
-    t.stop();
-    this.ledger.release('track');
+    this.tracks.release(t);
   }
 
   /** Starts or stops feeding the tone; idempotent. */
@@ -100,28 +92,25 @@ export class ToneSource {
   }
 
   private feed(): void {
-    if (!this.source) return;
+    const source = this.tracks.source;
+    if (!source) return;
     // feed what wall time says is due, so a late timer does not slow the audio clock down
     const due = Math.floor((clock.now() - this.startedAt) / FRAME_MS) - this.fed;
     const n = Math.min(due, MAX_FRAMES_PER_TICK);
     for (let i = 0; i < n; i++) {
       const samples = this.frames[this.next]!;
       this.next = (this.next + 1) % this.frames.length;
-      this.source.onData({ samples, sampleRate: SAMPLE_RATE, bitsPerSample: 16, channelCount: 1, numberOfFrames: FRAME_SAMPLES });
+      source.onData({ samples, sampleRate: SAMPLE_RATE, bitsPerSample: 16, channelCount: 1, numberOfFrames: FRAME_SAMPLES });
     }
     this.framesSent += n;
     this.fed += due; // frames beyond the cap are dropped, not owed
   }
 
-  /** Stops the timer and every track. The source itself has no stop(): it goes with its tracks. */
+  /** Stops the timer, every track and the source. */
   close(): void {
     if (this.closed) return;
     this.setSending(false);
-    for (const t of [...this.tracks]) this.releaseTrack(t);
+    this.tracks.close();
     this.closed = true;
-    if (this.source) {
-      this.source = null;
-      this.ledger.release('source');
-    }
   }
 }
