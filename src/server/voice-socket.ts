@@ -32,7 +32,7 @@ export function voiceOpen(hub: Hub, conn: Conn): void {
     voice_channel_id: vcId,
     voice_channel_name: vc.name,
   });
-  hub.log.debug(TAG, `join ${conn.id} user=${conn.userId} room=${vcId} members=${hub.voice.members(vcId).length}`);
+  if (hub.log.enabled('debug')) hub.log.debug(TAG, `join ${conn.id} user=${conn.userId} room=${vcId} members=${hub.voice.members(vcId).length}`);
 }
 
 export function voiceClose(hub: Hub, conn: Conn, code: number): void {

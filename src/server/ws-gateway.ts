@@ -87,7 +87,8 @@ export class WsGateway {
     ws.once('close', () => this.sockets.delete(ws));
     ws.on('error', (err) => hub.log.debug(TAGS[route.kind], `socket error: ${err.message}`));
     const user = userId === null ? undefined : hub.store.users.get(userId);
-    const refusal = this.check(route, user?.id ?? null);
+    // compat v1 checked before the upgrade, and nothing ran since (handleUpgrade accepts synchronously)
+    const refusal = hub.opts.compat === 'v1' ? null : this.check(route, user?.id ?? null);
     if (refusal) {
       hub.cm.countRejected();
       hub.log.debug(TAGS[route.kind], `refuse ${route.kind}/${route.id ?? ''} user=${userId ?? '?'}: ${refusal.code} ${refusal.reason}`);
