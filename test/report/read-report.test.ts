@@ -41,7 +41,7 @@ describe('readReport', () => {
     const r = makeReport() as unknown as { histograms: Record<string, { p99: unknown }> };
     r.histograms['chat.deliver']!.p99 = 'fast';
     const p = await put('bad.json', r);
-    const err = await readReport(p).catch((e: Error & { code: string }) => e);
+    const err = (await readReport(p).catch((e: unknown) => e)) as Error;
     expect(err).toMatchObject({ code: 'MB_ERR_REPORT_INVALID', exitCode: 2 });
     expect(err.message).toContain('bad.json: histograms.chat.deliver.p99:');
   });
