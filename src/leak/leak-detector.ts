@@ -270,7 +270,7 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
           ? {
               counts: reading.counts,
               baseline,
-              simUserSockets: reading.ext ? (reading.stats.connections ?? []).filter((c) => users.some((v) => v.ledger.userId === c.user_id)).length : null,
+              simUserSockets: reading.ext ? countOwned(reading.stats.connections ?? [], users) : null,
               voiceRooms: reading.stats.voice_rooms ?? null,
               counters: reading.stats.counters ?? null,
               process: reading.stats.process ?? null,
@@ -312,4 +312,12 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
       await inFlight;
     },
   };
+}
+
+/** The server's connections that belong to our simulated users: one set lookup per connection. */
+function countOwned(connections: ReadonlyArray<{ user_id: number }>, users: ReadonlyArray<{ ledger: { userId: number | null } }>): number {
+  const ours = new Set(users.map((v) => v.ledger.userId));
+  let n = 0;
+  for (const c of connections) if (ours.has(c.user_id)) n++;
+  return n;
 }
