@@ -1,6 +1,6 @@
 import type { Conn } from './connection-manager.js';
 import { addTo, removeFrom, type Hub } from './hub.js';
-import { checkFields, encode, send, sendError, sendText, type Frame } from './frames.js';
+import { checkFields, encode, fail, send, sendText, type Frame } from './frames.js';
 
 const TAG = '[WS_CHAT]';
 export const MAX_CONTENT_CHARS = 4000;
@@ -64,11 +64,6 @@ export function chatMessage(hub: Hub, conn: Conn, m: Frame): boolean {
     default:
       return false;
   }
-}
-
-function fail(conn: Conn, message: string): true {
-  sendError(conn.ws, message);
-  return true;
 }
 
 function channelError(hub: Hub, conn: Conn, tc: number): string | null {

@@ -52,6 +52,12 @@ export function sendError(ws: WebSocket, message: string): void {
   send(ws, { type: 'error', message });
 }
 
+/** Answers a bad frame with an error frame; true, so a handler can `return fail(...)`. */
+export function fail(conn: { ws: WebSocket }, message: string): true {
+  sendError(conn.ws, message);
+  return true;
+}
+
 export type Frame = { type: string; [k: string]: unknown };
 
 /** Parses a text frame; on failure returns the message of the error frame to answer. */

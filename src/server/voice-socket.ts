@@ -1,6 +1,6 @@
 import type { Conn } from './connection-manager.js';
 import { notifyServerMembers, type Hub } from './hub.js';
-import { checkFields, encode, send, sendError, sendText, type Frame } from './frames.js';
+import { checkFields, encode, fail, send, sendError, sendText, type Frame } from './frames.js';
 import type { VoiceMember } from './voice-rooms.js';
 
 const TAG = '[VOICE_WS]';
@@ -96,11 +96,6 @@ export function voiceMessage(hub: Hub, conn: Conn, m: Frame): boolean {
     return true;
   }
   return false;
-}
-
-function fail(conn: Conn, message: string): true {
-  sendError(conn.ws, message);
-  return true;
 }
 
 function broadcast(hub: Hub, from: VoiceMember, msg: object): void {
