@@ -1,9 +1,9 @@
-import WebSocket from 'ws';
 import { clock } from '../clock.js';
 import { parseFrame, type SocketKind } from '../protocol/messages.js';
 import type { ClientEnv, UserIdentity } from './client-env.js';
 import type { SocketRecord, UserLedger } from './ledger.js';
 import type { Capabilities } from './capabilities.js';
+import { CLOSED, OPEN, WireSocket } from './wire-socket.js';
 
 /** Close codes that mean "refused" (bad token, unknown or full room, a limit), never retried. */
 export const REFUSAL_CLOSE_CODES: ReadonlySet<number> = new Set([1008, 1013, 4001, 4004, 4005, 4008]);
@@ -28,7 +28,7 @@ export interface SocketOwner {
 export interface Conn {
   /** unique in the process: the delivery tracker keys on it */
   readonly id: number;
-  readonly ws: WebSocket;
+  readonly ws: WireSocket;
   readonly rec: SocketRecord;
   closingByClient: boolean;
   frozen: boolean;
@@ -57,6 +57,16 @@ export interface Refusal {
 
 let nextConnId = 1;
 
+/** Miscord's `{detail}` from a refused upgrade's body, when it is there. */
+function detailOf(body: string): string | undefined {
+  try {
+    const d = (JSON.parse(body) as { detail?: unknown }).detail;
+    return typeof d === 'string' ? d : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * A socket of one kind that a simulated user keeps open: opens (recording refusals on the
  * upgrade and refusal close codes alike), reconnects with capped exponential backoff and
@@ -68,7 +78,7 @@ export class ManagedSocket {
   /** froze on purpose: stays true after the server reaps the connection */
   frozen = false;
   private closed = false;
-  private opening: WebSocket | null = null;
+  private opening: WireSocket | null = null;
   private readonly abandoned = new Set<Conn>();
   private reconnectTimer: NodeJS.Timeout | undefined;
   private attempts = 0;
@@ -83,7 +93,7 @@ export class ManagedSocket {
   ) {}
 
   get isOpen(): boolean {
-    return !!this.conn && !this.conn.frozen && this.conn.ws.readyState === WebSocket.OPEN;
+    return !!this.conn && !this.conn.frozen && this.conn.ws.readyState === OPEN;
   }
 
   /** Opens a new connection; resolves null when refused, unreachable or the kind is unavailable. */
@@ -97,16 +107,14 @@ export class ManagedSocket {
     const rec = ledger.socketOpening(this.kind, this.channelId);
     const user = ledger.index;
     env.tracer.emit({ ev: 'socket.opening', user, socket: rec.id, kind: this.kind, channel: this.channelId });
-    const ws = new WebSocket(`${env.wsUrl}${this.path}?token=${encodeURIComponent(identity?.token ?? '')}`, { perMessageDeflate: false, handshakeTimeout: 15_000 });
-    this.opening = ws;
     return new Promise<Conn | null>((resolve) => {
+      let conn: Conn | null = null;
+      let resolveClosed!: () => void;
       let settled = false;
       const fail = (refusal: Refusal | null, error?: string) => {
         if (settled) return;
         settled = true;
         if (this.opening === ws) this.opening = null;
-        ws.removeAllListeners();
-        ws.on('error', () => {});
         if (refusal) {
           this.lastRefusal = refusal;
           ledger.socketRefused(rec, refusal);
@@ -122,79 +130,56 @@ export class ManagedSocket {
         }
         resolve(null);
       };
-      ws.once('unexpected-response', (req, res) => {
-        // read a little of the body for Miscord's {detail}, then drop the request
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => {
-          if (body.length < 500) body += c;
-        });
-        const done = () => {
-          let reason = res.statusMessage ?? '';
-          try {
-            const d = (JSON.parse(body) as { detail?: unknown }).detail;
-            if (typeof d === 'string') reason = d;
-          } catch {
-            /* not JSON: keep the status text */
-          }
-          fail({ status: res.statusCode ?? 0, reason });
-          req.destroy();
-        };
-        res.once('end', done);
-        res.once('error', done);
-        res.once('close', done);
-      });
-      ws.once('error', (err) => fail(null, err.message));
-      ws.once('close', (code, reason) => {
-        // closed before the handshake finished: a refusal when it carries a refusal code
-        if (REFUSAL_CLOSE_CODES.has(code)) fail({ code, reason: reason.toString() });
-        else fail(null, `closed ${code} before open`);
-      });
-      ws.once('open', () => {
-        if (settled) return;
+      const onOpen = () => {
         settled = true;
         if (this.opening === ws) this.opening = null;
-        ws.removeAllListeners();
         ledger.socketOpened(rec);
         caps.socketOpened(this.kind);
         env.metrics.inc('ws.opened');
         env.metrics.record(`ws.connect.${this.kind}`, clock.now() - intendedAt);
         env.tracer.emit({ ev: 'socket.open', user, socket: rec.id, kind: this.kind, channel: this.channelId });
-        let resolveClosed!: () => void;
-        const closedP = new Promise<void>((r) => (resolveClosed = r));
-        const conn: Conn = { id: nextConnId++, ws, rec, closingByClient: false, frozen: false, abandoned: false, pingAt: 0, closed: closedP };
-        const onRaw = this.handlers.onRaw;
-        ws.on('message', (data) => {
-          if (onRaw !== undefined && Buffer.isBuffer(data) && onRaw(conn, data)) return;
-          const frame = parseFrame(data);
-          if (frame) this.handlers.onFrame(conn, frame);
-          else env.metrics.inc('errors.frame');
-        });
-        ws.on('pong', () => {
-          if (conn.pingAt) {
-            env.metrics.record('ws.ping_rtt', clock.now() - conn.pingAt);
-            conn.pingAt = 0;
-          }
-        });
-        ws.on('error', (err) => {
-          env.metrics.inc('errors.ws');
-          ledger.error(this.kind, err.message);
-          env.tracer.emit({ ev: 'error', user, socket: rec.id, error: err.message });
-        });
-        ws.once('close', (code, reason) => {
-          this.onClose(conn, code, reason.toString());
-          resolveClosed();
-        });
+        const closed = new Promise<void>((r) => (resolveClosed = r));
+        const c: Conn = { id: nextConnId++, ws, rec, closingByClient: false, frozen: false, abandoned: false, pingAt: 0, closed };
+        conn = c;
         if (this.closed) {
-          void this.closeConn(conn);
+          void this.closeConn(c);
           resolve(null);
           return;
         }
-        this.conn = conn;
+        this.conn = c;
         this.attempts = 0;
-        this.handlers.onOpen?.(conn);
-        resolve(conn);
+        this.handlers.onOpen?.(c);
+        resolve(c);
+      };
+      const onRaw = this.handlers.onRaw;
+      const ws = new WireSocket(`${env.wsUrl}${this.path}?token=${encodeURIComponent(identity?.token ?? '')}`, {
+        open: onOpen,
+        refused: (status, text, body) => fail({ status, reason: detailOf(body) ?? text }),
+        message: (data) => {
+          if (conn === null || (onRaw !== undefined && onRaw(conn, data))) return;
+          const frame = parseFrame(data);
+          if (frame) this.handlers.onFrame(conn, frame);
+          else env.metrics.inc('errors.frame');
+        },
+        pong: () => {
+          if (conn?.pingAt) {
+            env.metrics.record('ws.ping_rtt', clock.now() - conn.pingAt);
+            conn.pingAt = 0;
+          }
+        },
+        error: (err) => {
+          if (conn === null) return fail(null, err.message);
+          env.metrics.inc('errors.ws');
+          ledger.error(this.kind, err.message);
+          env.tracer.emit({ ev: 'error', user, socket: rec.id, error: err.message });
+        },
+        close: (code, reason) => {
+          if (conn === null) return fail(null, `closed ${code} before open`);
+          this.onClose(conn, code, reason);
+          resolveClosed();
+        },
       });
+      this.opening = ws;
     });
   }
 
@@ -247,7 +232,7 @@ export class ManagedSocket {
   /** A protocol-level ping; the round trip (from `intendedAt`) goes to ws.ping_rtt. One in flight at a time. */
   ping(intendedAt = clock.now()): void {
     const c = this.conn;
-    if (!c || c.frozen || c.pingAt !== 0 || c.ws.readyState !== WebSocket.OPEN) return;
+    if (!c || c.frozen || c.pingAt !== 0 || c.ws.readyState !== OPEN) return;
     c.pingAt = intendedAt;
     c.ws.ping();
   }
@@ -255,7 +240,7 @@ export class ManagedSocket {
   /** Sends a text frame; false when there is no usable connection. */
   send(text: string): boolean {
     const c = this.conn;
-    if (!c || c.frozen || c.ws.readyState !== WebSocket.OPEN) return false;
+    if (!c || c.frozen || c.ws.readyState !== OPEN) return false;
     c.ws.send(text);
     return true;
   }
@@ -268,8 +253,7 @@ export class ManagedSocket {
     this.frozen = true;
     c.rec.frozen = true;
     c.rec.frozenAt = clock.now();
-    // ws has no public switch for this after construction; the receiver reads this flag per ping
-    (c.ws as unknown as { _autoPong: boolean })._autoPong = false;
+    c.ws.autoPong = false;
     this.owner.env.tracer.emit({ ev: 'socket.freeze', user: this.owner.ledger.index, socket: c.rec.id, kind: this.kind });
     return c;
   }
@@ -288,7 +272,7 @@ export class ManagedSocket {
 
   /** Closes one connection from the client side and waits for the close to finish. */
   async closeConn(c: Conn, code = 1000): Promise<void> {
-    if (c.ws.readyState === WebSocket.CLOSED) return c.closed;
+    if (c.ws.readyState === CLOSED) return c.closed;
     if (!c.closingByClient) {
       c.closingByClient = true;
       this.owner.ledger.socketClosing(c.rec);
