@@ -1,4 +1,4 @@
-import { ROUTES, type ServerOut, type TokenOut, type UserOut, type TextChannelOut, type VoiceChannelOut } from '../protocol/messages.js';
+import { ROUTES, errorDetail, type ServerOut, type TokenOut, type UserOut, type TextChannelOut, type VoiceChannelOut } from '../protocol/messages.js';
 import { MbError } from '../errors.js';
 import { clock } from '../clock.js';
 import type { ClientEnv } from './client-env.js';
@@ -61,14 +61,7 @@ export class HttpClient {
     env.tracer.emit({ ev: 'http', user: opts.user, method, route, status: res.status, ms: Math.round(ms * 1000) / 1000 });
     if (!res.ok) {
       env.metrics.inc(`errors.http.${res.status}`);
-      let detail = '';
-      try {
-        const d = (JSON.parse(text) as { detail?: unknown }).detail;
-        detail = typeof d === 'string' ? d : JSON.stringify(d);
-      } catch {
-        detail = text.slice(0, 200);
-      }
-      throw new HttpStatusError(res.status, `${method} ${route}`, detail);
+      throw new HttpStatusError(res.status, `${method} ${route}`, errorDetail(text) ?? text.slice(0, 200));
     }
     if (opts.histogram) env.metrics.record(opts.histogram, ms);
     try {

@@ -1,5 +1,5 @@
 import { clock } from '../clock.js';
-import { parseFrame, type SocketKind } from '../protocol/messages.js';
+import { errorDetail, parseFrame, type SocketKind } from '../protocol/messages.js';
 import type { ClientEnv, UserIdentity } from './client-env.js';
 import type { SocketRecord, UserLedger } from './ledger.js';
 import type { Capabilities } from './capabilities.js';
@@ -56,16 +56,6 @@ export interface Refusal {
 }
 
 let nextConnId = 1;
-
-/** Miscord's `{detail}` from a refused upgrade's body, when it is there. */
-function detailOf(body: string): string | undefined {
-  try {
-    const d = (JSON.parse(body) as { detail?: unknown }).detail;
-    return typeof d === 'string' ? d : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * A socket of one kind that a simulated user keeps open: opens (recording refusals on the
@@ -154,7 +144,7 @@ export class ManagedSocket {
       const onRaw = this.handlers.onRaw;
       const ws = new WireSocket(`${env.wsUrl}${this.path}?token=${encodeURIComponent(identity?.token ?? '')}`, {
         open: onOpen,
-        refused: (status, text, body) => fail({ status, reason: detailOf(body) ?? text }),
+        refused: (status, text, body) => fail({ status, reason: errorDetail(body) ?? text }),
         message: (data) => {
           if (conn === null || (onRaw !== undefined && onRaw(conn, data))) return;
           const frame = parseFrame(data);

@@ -90,6 +90,16 @@ export interface ErrorDetail {
   detail: string | unknown[];
 }
 
+/** The `detail` of an error body (a validation error's list as JSON), or undefined when the body has none. */
+export function errorDetail(body: string): string | undefined {
+  try {
+    const d = (JSON.parse(body) as Partial<ErrorDetail> | null)?.detail;
+    return d === undefined ? undefined : typeof d === 'string' ? d : JSON.stringify(d);
+  } catch {
+    return undefined;
+  }
+}
+
 // ---------------------------------------------------------------- chat socket
 
 export interface Author {

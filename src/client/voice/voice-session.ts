@@ -6,7 +6,8 @@ import { negotiationLimiter, type NegotiationLimiter } from './negotiation-limit
 import { VoicePeer, type PairSummary, type PeerHost } from './voice-peer.js';
 import { ScreenSource } from './screen-source.js';
 import { ToneSource, toneHzFor } from './tone-source.js';
-import { VoiceSignaling, type Refusal, type SignalMessage } from './voice-signaling.js';
+import { VoiceSignaling, type SignalMessage } from './voice-signaling.js';
+import type { Refusal } from '../managed-socket.js';
 
 export type VoiceAudioMode = 'tone' | 'talk-spurt' | 'muted';
 

@@ -15,7 +15,8 @@ describe('voice signaling refusals', () => {
   it('records an HTTP 403 on the upgrade (how a real Miscord refuses) as a refusal', async () => {
     // a Miscord that refuses the upgrade before accepting it
     const server: Server = createServer((_req, res) => res.writeHead(404).end());
-    server.on('upgrade', (_req, socket) => socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'));
+    const body = '{"detail":"Not a member of this server"}';
+    server.on('upgrade', (_req, socket) => socket.end(`HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`));
     server.listen(0, '127.0.0.1');
     cleanups.push(() => new Promise((r) => server.close(() => r())));
     await once(server, 'listening');
@@ -27,7 +28,7 @@ describe('voice signaling refusals', () => {
     const s = new VoiceSession({ env, identity: { index: 0, userId: 7, username: 'u0', token: 't' }, ledger, roomId: 3 });
     cleanups.push(() => s.leave());
     const r = await s.join();
-    expect(r).toEqual({ ok: false, refusal: { status: 403, reason: 'HTTP 403' } });
+    expect(r).toEqual({ ok: false, refusal: { status: 403, reason: 'Not a member of this server' } });
     expect(metrics.get('refusals.403')).toBe(1);
     const [rec] = [...ledger.sockets.values()];
     expect(rec).toMatchObject({ kind: 'voice', channelId: 3, state: 'refused', refusedStatus: 403 });
