@@ -5,7 +5,7 @@
 //
 //   npx tsc -p . && node bench/client-bench.js [--steps 1000:10000,2500:25000,5000:50000:500]
 //     [--chat-seconds 15] [--ramp-seconds 10] [--per-server 100] [--no-artillery] [--artillery-max-users 2500]
-//     [--cpu-prof DIR] [--json FILE]
+//     [--cpu-prof DIR (the generator's, the server's and Artillery's profiles)] [--json FILE]
 //
 // Each step runs on a fresh reference server in its own process (sign-ups with a cheap KDF so
 // the set-up stays short). Users sit in servers of --per-server (or a step's third number), so
@@ -55,7 +55,8 @@ const ARTILLERY_BIN = join(ARTILLERY_DIR, 'node_modules/artillery/bin/run');
 const log = (s) => process.stderr.write(`client-bench: ${s}\n`);
 
 async function startServer(users) {
-  const server = forkChild('server-proc.js', { maxPerUser: 10, maxTotal: users * 3 + 100, heartbeatMs: 30_000, logLevel: process.env.BENCH_SERVER_LOG ?? 'silent', scryptCost: 2 });
+  const prof = args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${join(args['cpu-prof'], 'server')}`] : [];
+  const server = forkChild('server-proc.js', { maxPerUser: 10, maxTotal: users * 3 + 100, heartbeatMs: 30_000, logLevel: process.env.BENCH_SERVER_LOG ?? 'silent', scryptCost: 2 }, prof);
   const { url } = await nextMessage(server, 'listening');
   return {
     url,
