@@ -45,6 +45,8 @@ const kb = (b) => (b / 1024).toFixed(1);
 async function main() {
   const server = forkChild('server-proc.js', { maxPerUser: 50_000, maxTotal: 50_000, logLevel: 'silent' }, [
     '--expose-gc',
+    // SERVER_FLAGS="--trace-gc ..." passes node flags to the server process
+    ...(process.env.SERVER_FLAGS ? process.env.SERVER_FLAGS.split(' ') : []),
     // SERVER_CPU_PROF=dir writes a .cpuprofile of the server process there
     ...(process.env.SERVER_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SERVER_CPU_PROF}`] : []),
   ]);
