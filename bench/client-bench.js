@@ -83,7 +83,7 @@ async function runGenerator(step) {
     const { perServer } = layout(step.users, step.perServer);
     const job = { target: server.url, users: step.users, deliveriesPerSec: step.dps, chatSeconds, rampSeconds, perServer, cpuProfDir: args['cpu-prof'] };
     if (job.cpuProfDir) mkdirSync(job.cpuProfDir, { recursive: true });
-    const gen = forkChild('generator-proc.js', job);
+    const gen = forkChild('generator-proc.js', job, process.env.GEN_FLAGS ? process.env.GEN_FLAGS.split(' ') : []);
     const chat = []; // one point per chat-phase sample of the generator
     let peakRss = 0;
     let maxEld = 0; // the worst per-second event-loop delay p99 of the chat phase
