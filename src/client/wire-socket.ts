@@ -50,6 +50,8 @@ export interface WireSocketOptions {
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 const MAX_HEAD = 16 * 1024;
 const MAX_REFUSAL_BODY = 512;
+/** how long a refused upgrade's body may take to arrive */
+const REFUSAL_BODY_WAIT_MS = 1000;
 /** after our close frame (or a failure), how long the server has to close the TCP connection */
 const CLOSE_TIMEOUT_MS = 10_000;
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
@@ -86,7 +88,7 @@ export class WireSocket {
   private fragmentsLength = 0;
   private fragmentsOp = 0;
   /** a refused upgrade whose body is still coming */
-  private refusal: { status: number; text: string; body: string; left: number } | null = null;
+  private refusal: { status: number; text: string; raw: string; chunked: boolean; left: number } | null = null;
   private closeSent = false;
   private closeReceived = false;
   private closeCode = 1006;
@@ -207,8 +209,12 @@ export class WireSocket {
     const status = Number(m[1]);
     if (status !== 101) {
       const declared = Number(headers.get('content-length') ?? NaN);
-      const left = Number.isFinite(declared) ? Math.min(declared, MAX_REFUSAL_BODY) : MAX_REFUSAL_BODY;
-      this.refusal = { status, text: m[2] ?? '', body: '', left };
+      const chunked = /chunked/i.test(headers.get('transfer-encoding') ?? '');
+      const left = chunked ? MAX_REFUSAL_BODY * 4 : Number.isFinite(declared) ? Math.min(declared, MAX_REFUSAL_BODY) : MAX_REFUSAL_BODY;
+      this.refusal = { status, text: m[2] ?? '', raw: '', chunked, left };
+      // a body with no length ends when the server closes; do not wait on it for long
+      clock.clearTimeout(this.timer);
+      this.timer = clock.setTimeout(() => this.finishRefusal(), REFUSAL_BODY_WAIT_MS);
       this.readRefusalBody(buf, end + 4, n);
       return -1;
     }
@@ -228,10 +234,10 @@ export class WireSocket {
   private readRefusalBody(buf: Buffer, from: number, n: number): void {
     const r = this.refusal!;
     const take = Math.min(r.left, n - from);
-    r.body += buf.toString('utf8', from, from + take);
+    r.raw += buf.toString('latin1', from, from + take);
     r.left -= take;
     this.need = 0;
-    if (r.left <= 0) this.finishRefusal();
+    if (r.left <= 0 || (r.chunked && dechunk(r.raw).done)) this.finishRefusal();
   }
 
   private finishRefusal(): void {
@@ -242,7 +248,8 @@ export class WireSocket {
     clock.clearTimeout(this.timer);
     this.timer = undefined;
     this.readyState = CLOSING;
-    this.handlers.refused(r.status, r.text, r.body);
+    const body = Buffer.from(r.chunked ? dechunk(r.raw).body : r.raw, 'latin1').toString('utf8');
+    this.handlers.refused(r.status, r.text, body);
     this.socket.destroy();
   }
 
@@ -435,6 +442,22 @@ export class WireSocket {
     const handlers = this.handlers;
     this.handlers = { open: noop, refused: noop, message: noop, pong: noop, error: noop, close: noop };
     handlers.close(this.closeCode, this.closeReason);
+  }
+}
+
+/** The body of a chunked transfer (as far as it came), and whether its last chunk came. */
+export function dechunk(raw: string): { body: string; done: boolean } {
+  let body = '';
+  let i = 0;
+  for (;;) {
+    const eol = raw.indexOf('\r\n', i);
+    if (eol < 0) return { body, done: false };
+    const size = parseInt(raw.slice(i, eol), 16);
+    if (!(size >= 0)) return { body, done: true }; // not chunked after all: keep what was read
+    if (size === 0) return { body, done: true };
+    body += raw.slice(eol + 2, eol + 2 + size);
+    if (raw.length < eol + 2 + size + 2) return { body, done: false };
+    i = eol + 2 + size + 2;
   }
 }
 

@@ -206,6 +206,35 @@ describe('WireSocket against a hostile or broken server', () => {
     expect(c.refusal()).toEqual({ status: 403, text: 'Forbidden', body: '{"detail":"too many tabs"}' });
   });
 
+  /** A server that answers every upgrade with `answer`, written as bytes (latin1) in the pieces given, and keeps the connection open. */
+  async function answering(...pieces: string[]) {
+    const sockets = new Set<net.Socket>();
+    const server = net.createServer((s) => {
+      sockets.add(s);
+      s.once('data', async () => {
+        for (const p of pieces) await new Promise<void>((r) => s.write(Buffer.from(p, 'latin1'), () => setImmediate(r)));
+      });
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    cleanups.push(() => new Promise<void>((r) => (sockets.forEach((s) => s.destroy()), server.close(() => r()))));
+    return `ws://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  }
+
+  it('a chunked refusal body, decoded, with a multi-byte character split between chunks', async () => {
+    const url = await answering('HTTP/1.1 403 Forbidden\r\nTransfer-Encoding: chunked\r\n\r\n', 'f\r\n{"detail":"caf\xc3\r\n', '3\r\n\xa9"}\r\n0\r\n\r\n');
+    const c = connect(url);
+    await c.closed;
+    expect(c.refusal()).toEqual({ status: 403, text: 'Forbidden', body: '{"detail":"café"}' });
+  });
+
+  it('a refusal body with no length, on a connection kept open: what came, after a short wait', async () => {
+    const url = await answering('HTTP/1.1 401 Unauthorized\r\n\r\n', 'bad token');
+    const c = connect(url);
+    await c.closed;
+    expect(c.refusal()).toEqual({ status: 401, text: 'Unauthorized', body: 'bad token' });
+  });
+
   it('parses frames split byte by byte across reads', async () => {
     const bytes = Buffer.concat([frame(0x81, Buffer.from('one')), frame(0x81, Buffer.from('z'.repeat(200))), frame(0x89, Buffer.alloc(0)), frame(0x81, Buffer.from('three'))]);
     const url = await rawServer((s) => {
