@@ -45,6 +45,8 @@ export interface WireSocketOptions {
   handshakeTimeoutMs?: number;
   /** the largest message accepted, fragments included (default 64 MiB); beyond it the socket fails with 1009 */
   maxPayload?: number;
+  /** for `wss://`: extra TLS options (a private CA, say) */
+  tls?: tls.ConnectionOptions;
 }
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -107,7 +109,7 @@ export class WireSocket {
     const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
     const port = Number(u.port) || (secure ? 443 : 80);
     if (secure) {
-      this.socket = tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ALPNProtocols: ['http/1.1'] });
+      this.socket = tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ALPNProtocols: ['http/1.1'], ...opts.tls });
       this.socket.on('data', (chunk: Buffer) => this.onBytes(chunk, chunk.length));
     } else {
       this.socket = net.connect({ host, port, onread: { buffer: READ_BUFFER, callback: (n, buf) => (this.onBytes(buf as Buffer, n), true) } });

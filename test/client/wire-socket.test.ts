@@ -1,4 +1,6 @@
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
 import net from 'node:net';
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -11,7 +13,7 @@ afterEach(async () => {
 });
 
 /** A WireSocket whose events are recorded; `closed` resolves with the final code and reason. */
-function connect(url: string, opts?: { maxPayload?: number; handshakeTimeoutMs?: number }) {
+function connect(url: string, opts?: ConstructorParameters<typeof WireSocket>[2]) {
   const events: string[] = [];
   const messages: string[] = [];
   const errors: Error[] = [];
@@ -187,6 +189,37 @@ describe('WireSocket against ws', () => {
     await c.closed;
     expect(c.refusal()).toMatchObject({ status: 403, text: 'Forbidden' });
     expect(c.events).toEqual(['refused', 'close']);
+  });
+});
+
+describe('WireSocket over TLS', () => {
+  it('wss://: opens, echoes, reads a large message, closes with a code', async () => {
+    const cert = readFileSync(new URL('../fixtures/tls-cert.pem', import.meta.url));
+    const key = readFileSync(new URL('../fixtures/tls-key.pem', import.meta.url));
+    const server = https.createServer({ cert, key });
+    const wss = new WebSocketServer({ server });
+    wss.on('connection', (s) => s.on('message', (d) => s.send(`echo ${String(d)}`, () => s.send('z'.repeat(100_000), () => s.close(4001, 'bye')))));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    cleanups.push(() => new Promise<void>((r) => (wss.close(), server.close(() => r()))));
+    const c = connect(`wss://127.0.0.1:${(server.address() as net.AddressInfo).port}/x`, { tls: { ca: cert } });
+    await c.opened;
+    c.ws.send('hi');
+    expect(await c.closed).toEqual({ code: 4001, reason: 'bye' });
+    expect(c.messages.map((m) => m.length)).toEqual([7, 100_000]);
+    expect(c.messages[0]).toBe('echo hi');
+  });
+
+  it('wss:// refuses a certificate it cannot verify', async () => {
+    const server = https.createServer({ cert: readFileSync(new URL('../fixtures/tls-cert.pem', import.meta.url)), key: readFileSync(new URL('../fixtures/tls-key.pem', import.meta.url)) });
+    server.on('tlsClientError', () => {});
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
+    const c = connect(`wss://127.0.0.1:${(server.address() as net.AddressInfo).port}`);
+    expect((await c.closed).code).toBe(1006);
+    expect(c.events).toEqual(['error', 'close']);
+    expect(c.errors[0]!.message).toMatch(/self-signed|certificate/i);
   });
 });
 
