@@ -67,3 +67,70 @@ export async function fetchStats(httpUrl: string, opts: { signal?: AbortSignal; 
   const stats = body as StatsResponse;
   return { stats, ext: hasExtStats(stats), counts: countsOf(stats), at: clock.now() };
 }
+
+/** The per-second view of the server in the timeline: its socket counts and process figures. */
+export interface ServerSample {
+  counts: SocketCounts;
+  rssBytes: number | null;
+  heapBytes: number | null;
+  openFds: number | null;
+  openHandles: number | null;
+}
+
+/** The same view from a stats reading. */
+export function sampleOfStats(r: StatsReading): ServerSample {
+  const p = r.stats.process;
+  return { counts: r.counts, rssBytes: p?.rss_bytes ?? null, heapBytes: p?.heap_used_bytes ?? null, openFds: p?.open_fds ?? null, openHandles: p?.open_handles ?? null };
+}
+
+/**
+ * The same view from `GET /metrics` (Prometheus text): a few hundred bytes where the [ext]
+ * stats carry an entry per socket (750 KB a second at 10,000 sockets, which the server must
+ * also build while it is being measured). Null when the target has no such endpoint or its
+ * text lacks `miscord_connections`: read the stats route instead.
+ */
+export async function fetchMetricsSample(httpUrl: string, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<ServerSample | null> {
+  const signal = AbortSignal.any([AbortSignal.timeout(opts.timeoutMs ?? 5000), ...(opts.signal ? [opts.signal] : [])]);
+  const res = await fetch(httpUrl + ROUTES.metrics, { signal });
+  if (!res.ok || !(res.headers.get('content-type') ?? '').startsWith('text/plain')) {
+    await res.body?.cancel();
+    return null;
+  }
+  return parseMetricsSample(await res.text());
+}
+
+/** Reads a ServerSample out of Prometheus text; null without `miscord_connections`. */
+export function parseMetricsSample(text: string): ServerSample | null {
+  const counts: SocketCounts = { total: 0, chat: 0, voice: 0, notifications: 0 };
+  const out: ServerSample = { counts, rssBytes: null, heapBytes: null, openFds: null, openHandles: null };
+  let seen = false;
+  for (const line of text.split('\n')) {
+    const m = /^([a-z_:]+)(?:\{([^}]*)\})? ([-+0-9.eE]+|NaN)$/.exec(line);
+    if (!m) continue;
+    const v = Number(m[3]);
+    switch (m[1]) {
+      case 'miscord_connections': {
+        const kind = /kind="([a-z]+)"/.exec(m[2] ?? '')?.[1];
+        if (kind === 'chat' || kind === 'voice' || kind === 'notifications') {
+          counts[kind] = v;
+          counts.total += v;
+          seen = true;
+        }
+        break;
+      }
+      case 'process_resident_memory_bytes':
+        out.rssBytes = v;
+        break;
+      case 'nodejs_heap_used_bytes':
+        out.heapBytes = v;
+        break;
+      case 'process_open_fds':
+        out.openFds = v;
+        break;
+      case 'nodejs_active_handles_total':
+        out.openHandles = v;
+        break;
+    }
+  }
+  return seen ? out : null;
+}

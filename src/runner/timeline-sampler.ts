@@ -1,6 +1,6 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { clock } from '../clock.js';
-import { fetchStats, type SocketCounts } from '../client/stats-client.js';
+import { fetchMetricsSample, fetchStats, sampleOfStats, type ServerSample, type SocketCounts } from '../client/stats-client.js';
 import type { DeliveryTracker } from '../client/delivery-tracker.js';
 import type { SimulatedUser } from '../client/simulated-user.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -56,6 +56,8 @@ export class TimelineSampler {
   private readonly start = clock.now();
   private last = { at: clock.now(), sent: 0, delivered: 0, errors: 0 };
   private inFlight: Promise<void> | null = null;
+  /** the target's /metrics has the sample's figures (until it turns out not to) */
+  private viaMetrics = true;
   private stopped = false;
   private lastServer: Pick<TimelineSample, 'server' | 'serverRssBytes' | 'serverHeapBytes' | 'serverOpenFds' | 'serverOpenHandles'> = { server: null };
 
@@ -96,13 +98,25 @@ export class TimelineSampler {
     this.readServer();
   }
 
-  /** The server's view arrives asynchronously and lands in the next sample (null if it did not answer). */
+  /**
+   * The server's view arrives asynchronously and lands in the next sample (null if it did not
+   * answer). It comes from `/metrics` while the target serves what it needs there, else from
+   * the stats route (a plain Miscord).
+   */
   private readServer(): void {
     if (!this.o.serverStats || this.inFlight || this.stopped || this.o.signal.aborted) return;
-    this.inFlight = fetchStats(this.o.httpUrl, { timeoutMs: 900, signal: this.o.signal })
-      .then((r) => {
-        const p = r.stats.process;
-        this.lastServer = { server: r.counts, serverRssBytes: p?.rss_bytes ?? null, serverHeapBytes: p?.heap_used_bytes ?? null, serverOpenFds: p?.open_fds ?? null, serverOpenHandles: p?.open_handles ?? null };
+    const opts = { timeoutMs: 900, signal: this.o.signal };
+    const read = async (): Promise<ServerSample> => {
+      if (this.viaMetrics) {
+        const s = await fetchMetricsSample(this.o.httpUrl, opts);
+        if (s) return s;
+        this.viaMetrics = false;
+      }
+      return sampleOfStats(await fetchStats(this.o.httpUrl, opts));
+    };
+    this.inFlight = read()
+      .then((s) => {
+        this.lastServer = { server: s.counts, serverRssBytes: s.rssBytes, serverHeapBytes: s.heapBytes, serverOpenFds: s.openFds, serverOpenHandles: s.openHandles };
       })
       .catch(() => {
         this.lastServer = { server: null };

@@ -85,6 +85,14 @@ export class ServerMetrics {
         this.set(await openFds());
       },
     });
+    new Gauge({
+      name: 'nodejs_active_handles_total',
+      help: 'Active libuv resources (handles and requests) keeping the event loop alive',
+      registers: [r],
+      collect() {
+        this.set(process.getActiveResourcesInfo().length);
+      },
+    });
     this.http = new Counter({ name: 'miscord_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'status'], registers: [r] });
   }
 }
