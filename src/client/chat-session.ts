@@ -8,41 +8,10 @@ export type SwitchStrategy = 'reconnect' | 'in-band' | 'leaky';
 /** What a chat session needs beyond a socket owner. */
 export interface ChatOwner extends SocketOwner {
   readonly tracker: DeliveryTracker;
-  /** the content of the next message: carries a run-unique id and the intended send time */
-  messageKey(intendedWall: number): string;
 }
 
 const SWITCH_ANSWER_TIMEOUT_MS = 2000;
 const PONG = '{"type":"pong"}';
-const TYPE_PREFIX = '{"type":"';
-const CONTENT_FIELD = Buffer.from('"content":"');
-const QUOTE = 0x22;
-
-/** true when `data` starts with `text` (ASCII), compared in JS: cheaper than a native call for a few bytes */
-function startsWith(data: Buffer, text: string, from = 0): boolean {
-  if (data.length < from + text.length) return false;
-  for (let i = 0; i < text.length; i++) if (data[from + i] !== text.charCodeAt(i)) return false;
-  return true;
-}
-
-/**
- * The content of a chat message frame (`message` or `new_message`) read from its bytes
- * without parsing, or null. A JSON string holds no raw `"`, so the first one after the
- * field's opening quote ends it; an escaped content ends in a backslash there and is never
- * one of our keys (they are plain ASCII), so the caller then takes the full parse.
- */
-export function rawChatContent(data: Buffer): string | null {
-  if (!startsWith(data, TYPE_PREFIX)) return null;
-  const t = TYPE_PREFIX.length;
-  const after = startsWith(data, 'message",', t) ? t + 9 : startsWith(data, 'new_message",', t) ? t + 13 : -1;
-  if (after < 0) return null;
-  const at = data.indexOf(CONTENT_FIELD, after);
-  if (at < 0) return null;
-  const start = at + CONTENT_FIELD.length;
-  let end = start;
-  while (end < data.length && data[end] !== QUOTE) end++;
-  return end < data.length ? data.toString('latin1', start, end) : null;
-}
 
 /**
  * One chat "tab" of a simulated user on one Miscord server (the URL id is the server id).
@@ -112,8 +81,10 @@ export class ChatSession {
     if (conn.frozen || conn.abandoned || this.owner.env.tracer.writing) return false;
     const sub = this.subs.get(conn);
     if (sub === undefined) return false;
-    const key = rawChatContent(data);
-    return key !== null && this.owner.tracker.receipt(sub, key);
+    const seq = this.owner.tracker.keys.seqOfFrame(data);
+    if (seq < 0) return false;
+    this.owner.tracker.receipt(sub, seq);
+    return true;
   }
 
   private onFrame(conn: Conn, frame: { type: string; [k: string]: unknown }): void {
@@ -124,7 +95,8 @@ export class ChatSession {
         const p = chatPayloadOf(frame);
         const sub = this.subs.get(conn);
         if (p && sub && typeof p.content === 'string') {
-          const ours = this.owner.tracker.receipt(sub, p.content);
+          const seq = this.owner.tracker.keys.seqOf(p.content);
+          const ours = seq >= 0 && this.owner.tracker.receipt(sub, seq);
           if (this.owner.env.tracer.writing) this.trace('msg.recv', conn, { type: frame.type, id: p.id, channel: p.text_channel_id, ours, size: p.content.length });
         }
         break;
@@ -157,19 +129,19 @@ export class ChatSession {
   /** Sends one message to the current text channel; false when no socket could carry it. */
   sendMessage(intendedWall: number): boolean {
     const { tracker, env } = this.owner;
-    const key = this.owner.messageKey(intendedWall);
+    const { seq, content } = tracker.keys.next(intendedWall);
     const ch = this.textChannelId;
-    tracker.expect(key, this.serverId, ch, intendedWall);
-    const ok = this.sock.send(`{"type":"message","content":${JSON.stringify(key)},"text_channel_id":${ch}}`);
+    tracker.expect(seq, this.serverId, ch, intendedWall);
+    const ok = this.sock.send(`{"type":"message","content":"${content}","text_channel_id":${ch}}`);
     if (!ok) {
-      tracker.unexpect(key);
+      tracker.unexpect(seq);
       env.metrics.inc('chat.skipped');
       return false;
     }
     // one event per message only when someone reads every event (a trace file, the debug log)
     if (env.tracer.writing) {
       const c = this.sock.conn!;
-      env.tracer.emit({ ev: 'msg.sent', user: this.owner.ledger.index, socket: c.rec.id, type: 'message', channel: ch, size: key.length, ...(env.tracer.bodies ? { body: key } : {}) });
+      env.tracer.emit({ ev: 'msg.sent', user: this.owner.ledger.index, socket: c.rec.id, type: 'message', channel: ch, size: content.length, ...(env.tracer.bodies ? { body: content } : {}) });
     }
     return true;
   }

@@ -1,6 +1,7 @@
 import { clock } from '../clock.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { LatencyHistogram } from '../metrics/latency-histogram.js';
+import { MessageKeys } from './message-key.js';
 
 /** A chat connection as the delivery accounting sees it. */
 export interface ChatSub {
@@ -47,15 +48,22 @@ export class DeliveryTracker {
   /** receipts of known messages on sockets not expected (or already counted) */
   unexpected = 0;
   private readonly subs = new Map<number, Set<ChatSub>>();
-  private readonly pending = new Map<string, Expectation>();
+  /** expectations by message number */
+  private readonly pending = new Map<number, Expectation>();
   private readonly deliver: LatencyHistogram;
+  /** the contents of the messages this tracker accounts for */
+  readonly keys: MessageKeys;
+  readonly timeoutMs: number;
+  readonly maxPending: number;
 
   constructor(
     private readonly metrics: Metrics,
-    readonly timeoutMs = 10_000,
-    readonly maxPending = 200_000,
+    opts: { keyPrefix?: string; timeoutMs?: number; maxPending?: number } = {},
   ) {
     this.deliver = metrics.histogram('chat.deliver');
+    this.keys = new MessageKeys(opts.keyPrefix ?? 'mb-');
+    this.timeoutMs = opts.timeoutMs ?? 10_000;
+    this.maxPending = opts.maxPending ?? 200_000;
   }
 
   get outstanding(): number {
@@ -84,8 +92,8 @@ export class DeliveryTracker {
     sub.excuseBefore = clock.now() + 1e-3;
   }
 
-  /** Registers a message about to be sent; `key` is its content. */
-  expect(key: string, serverId: number, textChannelId: number, intendedWall: number): void {
+  /** Registers a message about to be sent; `seq` is its number (`keys.next()`). */
+  expect(seq: number, serverId: number, textChannelId: number, intendedWall: number): void {
     this.sent++;
     const set = this.subs.get(serverId);
     const recipients = new Set<ChatSub>();
@@ -98,22 +106,22 @@ export class DeliveryTracker {
     this.expected += recipients.size;
     if (recipients.size === 0) return;
     if (this.pending.size >= this.maxPending) this.evictOldest();
-    this.pending.set(key, { recipients, at: clock.now(), intendedWall });
+    this.pending.set(seq, { recipients, at: clock.now(), intendedWall });
   }
 
   /** The message was not sent after all (no usable socket): nothing is expected of it. */
-  unexpect(key: string): void {
-    const e = this.pending.get(key);
+  unexpect(seq: number): void {
+    const e = this.pending.get(seq);
     this.sent--;
     if (!e) return;
     this.expected -= e.recipients.size;
     for (const s of e.recipients) s.expected--;
-    this.pending.delete(key);
+    this.pending.delete(seq);
   }
 
-  /** A chat message with this content arrived on `sub`. Returns true when it was one of ours. */
-  receipt(sub: ChatSub, key: string): boolean {
-    const e = this.pending.get(key);
+  /** Our message `seq` arrived on `sub`. Returns true when it was still expected somewhere. */
+  receipt(sub: ChatSub, seq: number): boolean {
+    const e = this.pending.get(seq);
     if (!e) return false;
     if (!e.recipients.delete(sub)) {
       this.unexpected++;
@@ -122,11 +130,11 @@ export class DeliveryTracker {
     this.delivered++;
     sub.received++;
     this.deliver.record(wallNow() - e.intendedWall);
-    if (e.recipients.size === 0) this.pending.delete(key);
+    if (e.recipients.size === 0) this.pending.delete(seq);
     return true;
   }
 
-  private resolve(key: string, e: Expectation, timedOut: boolean): boolean {
+  private resolve(seq: number, e: Expectation, timedOut: boolean): boolean {
     let open = 0;
     for (const s of e.recipients) {
       // an in-band switch still waiting for its answer decides nothing yet, unless time is up
@@ -136,24 +144,24 @@ export class DeliveryTracker {
       } else open++;
     }
     if (open === 0) {
-      this.pending.delete(key);
+      this.pending.delete(seq);
       return true;
     }
     if (timedOut) {
       for (const s of e.recipients) s.lost++;
       this.lost += open;
-      this.pending.delete(key);
+      this.pending.delete(seq);
       return true;
     }
     return false;
   }
 
   private evictOldest(): void {
-    for (const [key, e] of this.pending) {
+    for (const [seq, e] of this.pending) {
       this.overflow++;
-      if (!this.resolve(key, e, false)) {
+      if (!this.resolve(seq, e, false)) {
         this.lost += e.recipients.size;
-        this.pending.delete(key);
+        this.pending.delete(seq);
       }
       return;
     }
@@ -161,7 +169,7 @@ export class DeliveryTracker {
 
   /** Resolves excused and timed-out expectations; call periodically (cheap when little is pending). */
   sweep(now = clock.now()): void {
-    for (const [key, e] of this.pending) this.resolve(key, e, now - e.at >= this.timeoutMs);
+    for (const [seq, e] of this.pending) this.resolve(seq, e, now - e.at >= this.timeoutMs);
   }
 
   /** Waits until nothing is outstanding or `timeoutMs` passed, then counts what is left as lost. */

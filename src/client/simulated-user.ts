@@ -19,7 +19,6 @@ export interface SimulatedUserOptions {
   tracker: DeliveryTracker;
   /** the user's seeded stream */
   random: () => number;
-  messageKey: (intendedWall: number) => string;
 }
 
 /** Per-user voice state (see VoiceUserState in src/runner/run-context.ts). */
@@ -62,10 +61,6 @@ export class SimulatedUser implements ChatOwner {
 
   random(): number {
     return this.opts.random();
-  }
-
-  messageKey(intendedWall: number): string {
-    return this.opts.messageKey(intendedWall);
   }
 
   get password(): string {

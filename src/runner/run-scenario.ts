@@ -185,7 +185,7 @@ export async function runScenario(o: RunOptions): Promise<Report> {
   setMaxListeners(0, signal);
   const metrics = new Metrics();
   const caps = new Capabilities(log);
-  const deliveries = new DeliveryTracker(metrics);
+  const deliveries = new DeliveryTracker(metrics, { keyPrefix: shard.usernamePrefix });
   let server: BundledServer | null = null;
   let leak: LeakDetector | null = null;
   let state: RunState | null = null;

@@ -60,7 +60,6 @@ export class RunState implements RunContext {
   /** indices whose account exists and has joined the world (a returning user logs in only) */
   private readonly known = new Set<number>();
   private indexHigh: number;
-  private messageSeq = 0;
   private readonly password: string;
   private readonly credentials: Credentials[] | null;
 
@@ -125,7 +124,6 @@ export class RunState implements RunContext {
 
   private async createUser(index: number, intendedAt?: number): Promise<SimulatedUser> {
     const { username, password } = this.credentialsOf(index);
-    const key = `mb|${this.shard.usernamePrefix}|`;
     const user = new SimulatedUser({
       index,
       username,
@@ -135,7 +133,6 @@ export class RunState implements RunContext {
       caps: this.caps,
       tracker: this.deliveries,
       random: this.rng.fork(`user${index}`).next,
-      messageKey: (wall) => `${key}${++this.messageSeq}|${wall.toFixed(3)}`,
     });
     this.everyone.push(user);
     const id = await user.login(intendedAt);

@@ -1,17 +1,39 @@
-import { describe, expect, it } from 'vitest';
-import { rawChatContent } from '../../src/client/chat-session.js';
+import { describe, it, expect } from 'vitest';
+import { MessageKeys } from '../../src/client/message-key.js';
 
-describe('rawChatContent (the delivery hot path)', () => {
-  it('reads the content of message and new_message frames from their bytes', () => {
-    expect(rawChatContent(Buffer.from('{"type":"message","id":1,"content":"k1","text_channel_id":2}'))).toBe('k1');
-    expect(rawChatContent(Buffer.from('{"type":"new_message","data":{"id":1,"content":"k2"}}'))).toBe('k2');
+describe('MessageKeys (the delivery hot path)', () => {
+  const keys = new MessageKeys('mb-abc-s0-');
+  const frame = (s: string) => Buffer.from(s);
+
+  it('numbers each content and reads the number back from the content or the frame bytes', () => {
+    const a = keys.next(1700000000000.25);
+    const b = keys.next(1700000000001);
+    expect(a).toEqual({ seq: 1, content: 'mb|mb-abc-s0-|1|1700000000000.250' });
+    expect(b.seq).toBe(2);
+    expect(keys.seqOf(b.content)).toBe(2);
+    expect(keys.seqOfFrame(frame(`{"type":"message","id":1,"content":"${a.content}","text_channel_id":2}`))).toBe(1);
+    expect(keys.seqOfFrame(frame(`{"type":"new_message","data":{"id":1,"content":"${b.content}"}}`))).toBe(2);
   });
 
-  it('returns null, never throws, for short, odd or foreign frames', () => {
-    // shorter than either prefix, or between the two lengths (Buffer.compare throws past the end)
-    for (const s of ['', '{', '{"type":"ping"}', '{"type":"pong"}', '{"type":"message"}', '{"type":"new_message"', '{"type":"typing","x":1}', 'not json at all', '{"type":"message","content":12}']) {
-      expect(rawChatContent(Buffer.from(s)), s).toBeNull();
+  it('returns -1, never throws, for short, odd or foreign frames and contents', () => {
+    const other = new MessageKeys('mb-xyz-s0-').next(1).content;
+    for (const s of [
+      '', '{', '{"type":"ping"}', '{"type":"message"}', '{"type":"new_message"', '{"type":"typing","x":1}', 'not json at all',
+      '{"type":"message","content":12}',
+      `{"type":"message","content":"${other}"}`, // another run's (or shard's) message
+      '{"type":"message","content":"mb|mb-abc-s0-|"}', // no number
+      '{"type":"message","content":"mb|mb-abc-s0-|12x|1"}', // not a number
+      '{"type":"message","content":"mb|mb-abc-s0-|12"}', // cut short
+      '{"type":"message","content":"mb|mb-abc-s0-|1234567890123456|1"}', // too long a number
+      '{"type":"message","content":"hello mb|mb-abc-s0-|1|2"}', // not at the start
+    ]) {
+      expect(keys.seqOfFrame(frame(s)), s).toBe(-1);
     }
-    expect(rawChatContent(Buffer.from([0xde, 0xad]))).toBeNull();
+    expect(keys.seqOfFrame(Buffer.from([0xde, 0xad]))).toBe(-1);
+    for (const c of ['', 'hi', other, 'mb|mb-abc-s0-|x|1', 'mb|mb-abc-s0-|1']) expect(keys.seqOf(c), c).toBe(-1);
+  });
+
+  it('refuses a run prefix that would need escaping in JSON or could be mistaken for the separator', () => {
+    for (const bad of ['a"b', 'a\\b', 'a|b', 'é']) expect(() => new MessageKeys(bad), bad).toThrow(TypeError);
   });
 });

@@ -13,12 +13,12 @@ describe('DeliveryTracker', () => {
     const c = sub(3, 1, 11);
     const other = sub(4, 2);
     [a, b, c, other].forEach((s) => t.subscribe(s));
-    t.expect('k1', 1, 10, wallNow());
+    t.expect(1, 1, 10, wallNow());
     expect(t.expected).toBe(2); // a (every channel) and b (channel 10); not c, not another server
-    expect(t.receipt(a, 'k1')).toBe(true);
-    t.receipt(a, 'k1'); // a duplicate counts nothing
-    t.receipt(c, 'k1'); // not expected there
-    t.receipt(b, 'k1');
+    expect(t.receipt(a, 1)).toBe(true);
+    t.receipt(a, 1); // a duplicate counts nothing
+    t.receipt(c, 1); // not expected there
+    t.receipt(b, 1);
     expect(t.delivered).toBe(2);
     expect(t.unexpected).toBe(2);
     expect(t.outstanding).toBe(0);
@@ -26,13 +26,13 @@ describe('DeliveryTracker', () => {
   });
 
   it('excuses sockets the client closed, but not ones the server dropped', async () => {
-    const t = new DeliveryTracker(new Metrics(), 50);
+    const t = new DeliveryTracker(new Metrics(), { timeoutMs: 50 });
     const closedByClient = sub(1);
     const droppedByServer = sub(2);
     const fine = sub(3);
     [closedByClient, droppedByServer, fine].forEach((s) => t.subscribe(s));
-    t.expect('k', 1, 7, wallNow());
-    t.receipt(fine, 'k');
+    t.expect(1, 1, 7, wallNow());
+    t.receipt(fine, 1);
     t.unsubscribe(closedByClient, true);
     t.unsubscribe(droppedByServer, false);
     await t.drain(200);
@@ -46,7 +46,7 @@ describe('DeliveryTracker', () => {
     const t = new DeliveryTracker(new Metrics());
     const s = sub(1);
     t.subscribe(s);
-    t.expect('old', 1, 1, wallNow());
+    t.expect(1, 1, 1, wallNow());
     t.switching(s, 2);
     t.sweep();
     expect(t.outstanding).toBe(1);
@@ -54,15 +54,15 @@ describe('DeliveryTracker', () => {
     t.sweep();
     expect(t.outstanding).toBe(0);
     expect(t.excused).toBe(1);
-    t.expect('new', 1, 2, wallNow());
-    t.expect('elsewhere', 1, 1, wallNow());
+    t.expect(2, 1, 2, wallNow());
+    t.expect(3, 1, 1, wallNow());
     expect(t.expected).toBe(2);
   });
 
   it('bounds what is outstanding', () => {
-    const t = new DeliveryTracker(new Metrics(), 10_000, 3);
+    const t = new DeliveryTracker(new Metrics(), { maxPending: 3 });
     t.subscribe(sub(1));
-    for (let i = 0; i < 5; i++) t.expect(`k${i}`, 1, 1, wallNow());
+    for (let i = 0; i < 5; i++) t.expect(i + 1, 1, 1, wallNow());
     expect(t.outstanding).toBe(3);
     expect(t.overflow).toBe(2);
     expect(t.lost).toBe(2);

@@ -21,10 +21,9 @@ async function setup(serverOpts: Parameters<typeof createReferenceServer>[0] = {
   const metrics = env.metrics;
   const caps = new Capabilities(silentLogger);
   const tracker = new DeliveryTracker(metrics);
-  let seq = 0;
   const users: SimulatedUser[] = [];
   const make = async (i: number) => {
-    const u = new SimulatedUser({ index: i, username: `t-u${i}`, password: 'pw-123456', register: true, env, caps, tracker, random: Math.random, messageKey: (w) => `mb|t|${++seq}|${w}` });
+    const u = new SimulatedUser({ index: i, username: `t-u${i}`, password: 'pw-123456', register: true, env, caps, tracker, random: Math.random });
     users.push(u);
     cleanups.push(() => u.leave());
     await u.login();
