@@ -4,6 +4,8 @@
 //   1. server RSS per idle socket at IDLE_SOCKETS open sockets (goal < 16 KB each);
 //   2. chat deliveries/s with p99 latency in rooms of 10 (goal 50,000/s at p99 < 10 ms),
 //      latency counted from each message's intended send time (no coordinated omission).
+//   3. the same rooms against a bare `ws` room server (bench/lib/bare-server.js), the baseline
+//      of what this machine gives without the reference server's bookkeeping (BASELINE=0 skips).
 // Bounded in time (a watchdog kills everything at 110 s) and self-cleaning.
 import { once } from 'node:events';
 import { forkChild, killAll, nextMessage } from './lib/children.js';
@@ -97,6 +99,18 @@ async function main() {
   server.send({ cmd: 'close' });
   await once(server, 'exit');
 
+  // ---- 3. the same driver against a bare `ws` room server: what this machine gives without the bookkeeping
+  let bare = null;
+  if (process.env.BASELINE !== '0') {
+    const b = forkChild('bare-server.js', {});
+    const bareUrl = (await nextMessage(b, 'listening')).url.replace(/^http/, 'ws');
+    const bareRooms = rooms.map((r, i) => ({ serverId: i + 1, textChannelId: i + 1, tokens: r.tokens }));
+    const bareChild = forkChild('client-proc.js', { mode: 'rooms', wsUrl: bareUrl, rooms: bareRooms, steps: STEPS, stepMs: STEP_MS, drainMs: 2000, warmupMs: WARMUP_MS });
+    bare = (await nextMessage(bareChild, 'rooms')).results;
+    b.send({ cmd: 'close' });
+    await once(b, 'exit');
+  }
+
   const out = process.stdout;
   out.write(`\nreference server benchmark (node ${process.version}, ${IDLE_SOCKETS} idle sockets, ${ROOMS} rooms of ${ROOM_SIZE}, steps after a ${WARMUP_MS / 1000} s unrecorded warm-up)\n\n`);
   out.write(`idle sockets opened        ${opened.count} (${opened.errors} errors) in ${opened.ms} ms; server counted ${during.total_connections}\n`);
@@ -104,15 +118,22 @@ async function main() {
   out.write(`RSS per idle socket        ${kb(perSocket)} KB   (goal < 16 KB: ${perSocket < 16 * 1024 ? 'met' : 'NOT met'})\n`);
   out.write(`heap per idle socket       ${kb((after.heapUsed - before.heapUsed) / opened.count)} KB\n`);
   out.write(`after close                total_connections=${zero.total_connections} opened=${zero.counters.connections_opened} closed=${zero.counters.connections_closed}\n\n`);
-  out.write('target deliv/s  achieved/s  delivered/expected      p50 ms   p99 ms   max ms\n');
-  for (const r of results) {
-    out.write(
-      `${String(r.target).padStart(14)}  ${String(r.achieved).padStart(10)}  ${`${r.delivered}/${r.expected}`.padStart(18)}  ${r.p50ms.toFixed(2).padStart(7)}  ${r.p99ms.toFixed(2).padStart(7)}  ${r.maxMs.toFixed(1).padStart(7)}\n`,
-    );
+  out.write('server       target deliv/s  achieved/s  delivered/expected      p50 ms   p99 ms   max ms\n');
+  for (const [name, rs] of [['reference', results], ['bare ws', bare ?? []]]) {
+    for (const r of rs) {
+      out.write(
+        `${name.padEnd(9)}  ${String(r.target).padStart(14)}  ${String(r.achieved).padStart(10)}  ${`${r.delivered}/${r.expected}`.padStart(18)}  ${r.p50ms.toFixed(2).padStart(7)}  ${r.p99ms.toFixed(2).padStart(7)}  ${r.maxMs.toFixed(1).padStart(7)}\n`,
+      );
+    }
   }
+  if (bare) out.write('(bare ws: the same driver against a plain `ws` room server with no bookkeeping, in the same run)\n');
   out.write(`\nserver CPU per delivery    ${(cpuUs / Math.max(1, totalDelivered)).toFixed(2)} µs (room sockets' setup included; bounds deliveries/s per core)\n`);
   const at50 = results.find((r) => r.target === 50_000);
-  if (at50) out.write(`\n50,000 deliveries/s goal (p99 < 10 ms): ${at50.delivered === at50.expected && at50.p99ms < 10 ? 'met' : 'NOT met'}\n`);
+  const bare50 = bare?.find((r) => r.target === 50_000);
+  if (at50) {
+    const baseline = bare50 ? ` (bare ws on this machine in this run: p99 ${bare50.p99ms.toFixed(2)} ms)` : '';
+    out.write(`\n50,000 deliveries/s goal (p99 < 10 ms): ${at50.delivered === at50.expected && at50.p99ms < 10 ? 'met' : 'NOT met'}, p99 ${at50.p99ms.toFixed(2)} ms${baseline}\n`);
+  }
 }
 
 main()

@@ -39,7 +39,7 @@ process.on('disconnect', () => process.exit(0)); // the bench died: do not outli
 function startProfile() {
   session = new Session();
   session.connect();
-  void session.post('Profiler.enable').then(() => session.post('Profiler.start'));
+  void session.post('Profiler.enable').then(() => session.post('Profiler.setSamplingInterval', { interval: 100 })).then(() => session.post('Profiler.start'));
 }
 function stopProfile() {
   const s = session;
