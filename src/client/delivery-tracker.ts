@@ -27,8 +27,9 @@ interface Expectation {
   intendedWall: number;
 }
 
+const TIME_ORIGIN = performance.timeOrigin; // a getter that calls into C++ each time: read once
 /** wall-clock ms with sub-ms precision, comparable across processes on one machine */
-export const wallNow = (): number => performance.timeOrigin + performance.now();
+export const wallNow = (): number => TIME_ORIGIN + performance.now();
 
 /**
  * Delivery accounting. The sender registers each message with the set of chat sockets
