@@ -57,6 +57,11 @@ export interface Refusal {
 
 let nextConnId = 1;
 
+/** Why the server refused an upgrade: Miscord's `{detail}`, else the status text, else the status. */
+export function upgradeRefusal(status: number, statusText: string, body: string): Refusal {
+  return { status, reason: errorDetail(body) ?? (statusText || `HTTP ${status}`) };
+}
+
 /**
  * A socket of one kind that a simulated user keeps open: opens (recording refusals on the
  * upgrade and refusal close codes alike), reconnects with capped exponential backoff and
@@ -144,7 +149,7 @@ export class ManagedSocket {
       const onRaw = this.handlers.onRaw;
       const ws = new WireSocket(`${env.wsUrl}${this.path}?token=${encodeURIComponent(identity?.token ?? '')}`, {
         open: onOpen,
-        refused: (status, text, body) => fail({ status, reason: errorDetail(body) ?? text }),
+        refused: (status, text, body) => fail(upgradeRefusal(status, text, body)),
         message: (data) => {
           if (conn === null || (onRaw !== undefined && onRaw(conn, data))) return;
           const frame = parseFrame(data);

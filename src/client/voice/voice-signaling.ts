@@ -1,10 +1,9 @@
 import { clock } from '../../clock.js';
-import { ROUTES, errorDetail, parseFrame, type VoiceClientMessage } from '../../protocol/messages.js';
+import { ROUTES, parseFrame, type VoiceClientMessage } from '../../protocol/messages.js';
 import type { ClientEnv, UserIdentity } from '../client-env.js';
 import type { SocketRecord, UserLedger } from '../ledger.js';
 import { OPEN, WireSocket } from '../wire-socket.js';
-import { REFUSAL_CLOSE_CODES, type Refusal } from '../managed-socket.js';
-
+import { REFUSAL_CLOSE_CODES, upgradeRefusal, type Refusal } from '../managed-socket.js';
 
 export type SignalMessage = { type: string; [k: string]: unknown };
 
@@ -54,7 +53,7 @@ export class VoiceSignaling {
             resolve(null);
           },
           refused: (status, text, body) => {
-            upgrade = { status, reason: errorDetail(body) ?? (text || `HTTP ${status}`) };
+            upgrade = upgradeRefusal(status, text, body);
           },
           message: (data) => {
             if (this.frozen) return;
