@@ -21,6 +21,7 @@ const scenario = parseScenario({
   users,
   setup: { servers, textChannels: 1, voiceChannels: 0 },
   connectConcurrency: 200,
+  heartbeat: 0, // like pingEvery: 0, only the asked messages, the same rate Artillery sends
   phases: [
     { type: 'connect', rampUp: `${rampSeconds}s` },
     { type: 'chat', duration: `${chatSeconds}s`, messagesPerUserPerSec: perUserRate, typingRatio: 0, pingEvery: 0 },

@@ -12,6 +12,7 @@ export interface ChatOwner extends SocketOwner {
 
 const SWITCH_ANSWER_TIMEOUT_MS = 2000;
 const PONG = '{"type":"pong"}';
+const HEARTBEAT = '{"type":"heartbeat"}';
 
 /**
  * One chat "tab" of a simulated user on one Miscord server (the URL id is the server id).
@@ -25,6 +26,7 @@ export class ChatSession {
   textChannelId: number;
   private readonly subs = new Map<Conn, ChatSub>();
   private switchWaiter: ((answer: string) => void) | null = null;
+  private heartbeat: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly owner: ChatOwner,
@@ -69,7 +71,23 @@ export class ChatSession {
   }
 
   async open(intendedAt = clock.now()): Promise<boolean> {
-    return (await this.sock.open(intendedAt)) !== null;
+    const ok = (await this.sock.open(intendedAt)) !== null;
+    if (ok) this.startHeartbeat();
+    return ok;
+  }
+
+  /**
+   * Miscord's front end sends `{type:"heartbeat"}` on its chat socket every 30 s; so does the
+   * session (`env.heartbeatMs`, 0: never), on whichever connection is current. One timer per
+   * session, in the ledger, so a session that leaves it running is a bench leak.
+   */
+  private startHeartbeat(): void {
+    const { env, ledger } = this.owner;
+    if (env.heartbeatMs <= 0 || this.heartbeat !== undefined) return;
+    ledger.acquire('timer');
+    this.heartbeat = clock.setInterval(() => {
+      if (this.sock.send(HEARTBEAT)) env.metrics.inc('chat.heartbeats');
+    }, env.heartbeatMs);
   }
 
   /**
@@ -218,6 +236,11 @@ export class ChatSession {
 
   /** Closes every socket of this session (abandoned ones included); idempotent. */
   async close(): Promise<void> {
+    if (this.heartbeat !== undefined) {
+      clock.clearInterval(this.heartbeat);
+      this.heartbeat = undefined;
+      this.owner.ledger.release('timer');
+    }
     this.switchWaiter?.('closing');
     for (const sub of this.subs.values()) this.owner.tracker.unsubscribe(sub, true);
     await this.sock.close();

@@ -32,6 +32,8 @@ export interface ClientEnv {
   iceServers: IceServer[] | null;
   /** relay only loopback ICE candidates (always for loopback targets and tests) */
   loopbackOnly: boolean;
+  /** how often an open chat socket sends `{type:"heartbeat"}` (0: never) */
+  heartbeatMs: number;
   /** aborted when the run stops (Ctrl-C, server died) */
   signal: AbortSignal;
   events: ClientEvents;

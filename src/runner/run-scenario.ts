@@ -231,6 +231,7 @@ export async function runScenario(o: RunOptions): Promise<Report> {
       log,
       iceServers: o.iceServers === undefined ? (o.target ? null : []) : o.iceServers,
       loopbackOnly: isLoopback(url.hostname),
+      heartbeatMs: scenario.heartbeat,
       signal,
       events: {
         onSocketClosed: (user, rec) => {

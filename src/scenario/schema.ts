@@ -235,6 +235,8 @@ export const ScenarioSchema = z
       .default({}),
     /** connection attempts in flight at once (p-limit) */
     connectConcurrency: PositiveInt.default(50),
+    /** every open chat socket sends `{type:"heartbeat"}` this often, as Miscord's front end does (0: never) */
+    heartbeat: Duration.default(30_000),
     /** how long a checkpoint polls the server for stable counts */
     settle: Duration.default(2000),
     /** gates: "chat.deliver.p99<250ms", "rates.deliveryRatio>=1", "findings.total==0", ... */

@@ -1,39 +1,67 @@
-import { describe, it, expect } from 'vitest';
-import { MessageKeys } from '../../src/client/message-key.js';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { WebSocketServer } from 'ws';
+import { Capabilities } from '../../src/client/capabilities.js';
+import { ChatSession, type ChatOwner } from '../../src/client/chat-session.js';
+import { DeliveryTracker } from '../../src/client/delivery-tracker.js';
+import { UserLedger } from '../../src/client/ledger.js';
+import { silentLogger } from '../../src/log.js';
+import { testEnv } from './test-env.js';
 
-describe('MessageKeys (the delivery hot path)', () => {
-  const keys = new MessageKeys('mb-abc-s0-');
-  const frame = (s: string) => Buffer.from(s);
+/** A chat endpoint that records every frame its sockets receive. */
+async function chatServer() {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await once(wss, 'listening');
+  onTestFinished(() => new Promise<void>((r) => (wss.clients.forEach((c) => c.terminate()), wss.close(() => r()))));
+  const frames: string[] = [];
+  const listeners = new Set<() => void>();
+  wss.on('connection', (ws) => ws.on('message', (d) => (frames.push(String(d)), listeners.forEach((l) => l()))));
+  const port = (wss.address() as AddressInfo).port;
+  /** resolves once `pred` holds of the frames received so far */
+  const until = (pred: (f: string[]) => boolean) =>
+    new Promise<void>((resolve) => {
+      const check = () => pred(frames) && (listeners.delete(check), resolve());
+      listeners.add(check);
+      check();
+    });
+  return { http: `http://127.0.0.1:${port}`, ws: `ws://127.0.0.1:${port}`, frames, until };
+}
 
-  it('numbers each content and reads the number back from the content or the frame bytes', () => {
-    const a = keys.next(1700000000000.25);
-    const b = keys.next(1700000000001);
-    expect(a).toEqual({ seq: 1, content: 'mb|mb-abc-s0-|1|1700000000000.250' });
-    expect(b.seq).toBe(2);
-    expect(keys.seqOf(b.content)).toBe(2);
-    expect(keys.seqOfFrame(frame(`{"type":"message","id":1,"content":"${a.content}","text_channel_id":2}`))).toBe(1);
-    expect(keys.seqOfFrame(frame(`{"type":"new_message","data":{"id":1,"content":"${b.content}"}}`))).toBe(2);
+function owner(http: string, ws: string, heartbeatMs: number): ChatOwner {
+  const env = testEnv(http, ws, { heartbeatMs });
+  return {
+    env,
+    ledger: new UserLedger(0, 'u0'),
+    caps: new Capabilities(silentLogger),
+    identity: { index: 0, userId: 1, username: 'u0', token: 't' },
+    tracker: new DeliveryTracker(env.metrics),
+    random: Math.random,
+  };
+}
+
+describe('ChatSession heartbeat (what Miscord\'s front end sends every 30 s)', () => {
+  it('sends {type:"heartbeat"} on the open socket every heartbeatMs, and stops its one timer on close', async () => {
+    const s = await chatServer();
+    const o = owner(s.http, s.ws, 20);
+    const chat = new ChatSession(o, 1, 1);
+    expect(await chat.open()).toBe(true);
+    await s.until((f) => f.filter((x) => x === '{"type":"heartbeat"}').length >= 3);
+    expect(o.env.metrics.counters.get('chat.heartbeats')).toBeGreaterThanOrEqual(3);
+    expect(o.ledger.resources.timer).toEqual({ created: 1, released: 0 });
+    await chat.close();
+    expect(o.ledger.resources.timer).toEqual({ created: 1, released: 1 });
   });
 
-  it('returns -1, never throws, for short, odd or foreign frames and contents', () => {
-    const other = new MessageKeys('mb-xyz-s0-').next(1).content;
-    for (const s of [
-      '', '{', '{"type":"ping"}', '{"type":"message"}', '{"type":"new_message"', '{"type":"typing","x":1}', 'not json at all',
-      '{"type":"message","content":12}',
-      `{"type":"message","content":"${other}"}`, // another run's (or shard's) message
-      '{"type":"message","content":"mb|mb-abc-s0-|"}', // no number
-      '{"type":"message","content":"mb|mb-abc-s0-|12x|1"}', // not a number
-      '{"type":"message","content":"mb|mb-abc-s0-|12"}', // cut short
-      '{"type":"message","content":"mb|mb-abc-s0-|1234567890123456|1"}', // too long a number
-      '{"type":"message","content":"hello mb|mb-abc-s0-|1|2"}', // not at the start
-    ]) {
-      expect(keys.seqOfFrame(frame(s)), s).toBe(-1);
-    }
-    expect(keys.seqOfFrame(Buffer.from([0xde, 0xad]))).toBe(-1);
-    for (const c of ['', 'hi', other, 'mb|mb-abc-s0-|x|1', 'mb|mb-abc-s0-|1']) expect(keys.seqOf(c), c).toBe(-1);
-  });
-
-  it('refuses a run prefix that would need escaping in JSON or could be mistaken for the separator', () => {
-    for (const bad of ['a"b', 'a\\b', 'a|b', 'é']) expect(() => new MessageKeys(bad), bad).toThrow(TypeError);
+  it('sends none and holds no timer when heartbeatMs is 0', async () => {
+    const s = await chatServer();
+    const o = owner(s.http, s.ws, 0);
+    const chat = new ChatSession(o, 1, 1);
+    expect(await chat.open()).toBe(true);
+    expect(chat.sendMessage(Date.now())).toBe(true);
+    await s.until((f) => f.length === 1);
+    await chat.close();
+    expect(s.frames.some((f) => f.includes('heartbeat'))).toBe(false);
+    expect(o.ledger.resources.timer).toEqual({ created: 0, released: 0 });
   });
 });

@@ -4,7 +4,7 @@ import { MemoryTracer } from '../../src/trace/tracer.js';
 import { silentLogger } from '../../src/log.js';
 
 /** A client env for tests: fresh metrics, a memory tracer, a silent log, loopback candidates only, never a STUN server. */
-export function testEnv(httpUrl: string, wsUrl: string, opts: { signal?: AbortSignal; events?: ClientEvents } = {}): ClientEnv {
+export function testEnv(httpUrl: string, wsUrl: string, opts: { signal?: AbortSignal; events?: ClientEvents; heartbeatMs?: number } = {}): ClientEnv {
   return {
     httpUrl,
     wsUrl,
@@ -13,6 +13,7 @@ export function testEnv(httpUrl: string, wsUrl: string, opts: { signal?: AbortSi
     log: silentLogger,
     iceServers: [],
     loopbackOnly: true,
+    heartbeatMs: opts.heartbeatMs ?? 0,
     signal: opts.signal ?? new AbortController().signal,
     events: opts.events ?? {},
   };
