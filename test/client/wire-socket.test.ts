@@ -23,11 +23,20 @@ function connect(url: string, opts?: ConstructorParameters<typeof WireSocket>[2]
   const closed = new Promise<{ code: number; reason: string }>((r) => (onClose = r));
   let refusal: { status: number; text: string; body: string } | null = null;
   let pongs = 0;
+  const listeners = new Set<() => void>();
+  const changed = () => listeners.forEach((l) => l());
+  /** resolves once `pred` holds, checked now and after every message and pong */
+  const until = (pred: () => boolean) =>
+    new Promise<void>((resolve) => {
+      const check = () => pred() && (listeners.delete(check), resolve());
+      listeners.add(check);
+      check();
+    });
   const handlers: WireSocketHandlers = {
     open: () => (events.push('open'), onOpen()),
     refused: (status, text, body) => (events.push('refused'), (refusal = { status, text, body })),
-    message: (data) => messages.push(data.toString()),
-    pong: () => pongs++,
+    message: (data) => (messages.push(data.toString()), changed()),
+    pong: () => (pongs++, changed()),
     error: (err) => (events.push('error'), errors.push(err)),
     close: (code, reason) => (events.push('close'), onClose({ code, reason })),
   };
@@ -36,7 +45,7 @@ function connect(url: string, opts?: ConstructorParameters<typeof WireSocket>[2]
     ws.terminate();
     await closed;
   });
-  return { ws, events, messages, errors, opened, closed, refusal: () => refusal, pongs: () => pongs };
+  return { ws, events, messages, errors, opened, closed, until, refusal: () => refusal, pongs: () => pongs };
 }
 
 async function wsServer(opts: ConstructorParameters<typeof WebSocketServer>[0] = {}) {
@@ -49,6 +58,14 @@ async function wsServer(opts: ConstructorParameters<typeof WebSocketServer>[0] =
   const url = `ws://127.0.0.1:${(wss.address() as net.AddressInfo).port}`;
   const next = () => once(wss, 'connection').then(([s]) => s as ServerSocket);
   return { wss, url, next };
+}
+
+/** A WireSocket open to a fresh ws server, and the server's side of it. */
+async function pair() {
+  const { url, next } = await wsServer();
+  const c = connect(url);
+  const [server] = await Promise.all([next(), c.opened]);
+  return { c, server };
 }
 
 /** A raw TCP server that answers the upgrade properly, then writes whatever the test gives it. */
@@ -96,60 +113,52 @@ describe('WireSocket against ws', () => {
     for (const n of sizes) server.send('x'.repeat(n));
     server.send('ünïcode ✓');
     await new Promise<void>((r) => server.send('end', () => r()));
-    await waitFor(() => c.messages.length === sizes.length + 2);
+    await c.until(() => c.messages.length === sizes.length + 2);
     expect(c.messages.map((m) => m.length).slice(0, sizes.length)).toEqual(sizes);
     expect(c.messages.at(-2)).toBe('ünïcode ✓');
     expect(c.errors).toEqual([]);
   });
 
   it('sends large messages whole (16- and 64-bit lengths, masked)', async () => {
-    const { url, next } = await wsServer();
-    const c = connect(url);
-    const [server] = await Promise.all([next(), c.opened]);
+    const { c, server } = await pair();
     const got: number[] = [];
-    server.on('message', (d) => got.push(String(d).length));
+    const both = new Promise<void>((r) => server.on('message', (d) => got.push(String(d).length) === 2 && r()));
     for (const n of [126, 70_000]) c.ws.send('y'.repeat(n));
-    await waitFor(() => got.length === 2);
+    await both;
     expect(got).toEqual([126, 70_000]);
   });
 
   it('reassembles fragmented messages, control frames between the fragments', async () => {
-    const { url, next } = await wsServer();
-    const c = connect(url);
-    const [server] = await Promise.all([next(), c.opened]);
+    const { c, server } = await pair();
     server.send('ab', { fin: false });
     server.ping();
     server.send('cd', { fin: false });
     server.send('ef', { fin: true });
-    await waitFor(() => c.messages.length === 1);
+    await c.until(() => c.messages.length === 1);
     expect(c.messages).toEqual(['abcdef']);
   });
 
   it('answers pings unless autoPong is off, and hears the pong of its own ping', async () => {
-    const { url, next } = await wsServer();
-    const c = connect(url);
-    const [server] = await Promise.all([next(), c.opened]);
+    const { c, server } = await pair();
     const pong = once(server, 'pong');
     server.ping(Buffer.from('p1'));
     expect(String((await pong)[0])).toBe('p1');
     c.ws.ping();
-    await waitFor(() => c.pongs() === 1);
+    await c.until(() => c.pongs() === 1);
     // frozen: the ping goes unanswered, but a message sent after it still arrives
     c.ws.autoPong = false;
     let ponged = false;
     server.on('pong', () => (ponged = true));
     server.ping();
     server.send('after');
-    await waitFor(() => c.messages.includes('after'));
+    await c.until(() => c.messages.includes('after'));
     c.ws.ping();
-    await waitFor(() => c.pongs() === 2);
+    await c.until(() => c.pongs() === 2);
     expect(ponged).toBe(false);
   });
 
   it('reports the server close code and reason, and echoes the close', async () => {
-    const { url, next } = await wsServer();
-    const c = connect(url);
-    const [server] = await Promise.all([next(), c.opened]);
+    const { c, server } = await pair();
     const serverClosed = once(server, 'close');
     server.close(4008, 'too many connections');
     expect(await c.closed).toEqual({ code: 4008, reason: 'too many connections' });
@@ -159,9 +168,7 @@ describe('WireSocket against ws', () => {
   });
 
   it('closes from the client with a code the server hears', async () => {
-    const { url, next } = await wsServer();
-    const c = connect(url);
-    const [server] = await Promise.all([next(), c.opened]);
+    const { c, server } = await pair();
     const serverClosed = once(server, 'close');
     c.ws.close(1001);
     c.ws.send('dropped: closing');
@@ -172,9 +179,7 @@ describe('WireSocket against ws', () => {
   });
 
   it('terminate drops the connection: close 1006, the server sees no close frame', async () => {
-    const { url, next } = await wsServer();
-    const c = connect(url);
-    const [server] = await Promise.all([next(), c.opened]);
+    const { c, server } = await pair();
     const serverClosed = once(server, 'close');
     c.ws.terminate();
     expect((await c.closed).code).toBe(1006);
@@ -278,7 +283,7 @@ describe('WireSocket against a hostile or broken server', () => {
       drip();
     });
     const c = connect(url);
-    await waitFor(() => c.messages.length === 3);
+    await c.until(() => c.messages.length === 3);
     expect(c.messages).toEqual(['one', 'z'.repeat(200), 'three']);
     expect(c.errors).toEqual([]);
   });
@@ -289,7 +294,7 @@ describe('WireSocket against a hostile or broken server', () => {
       (accept) => Buffer.concat([Buffer.from(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: WebSocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`), frame(0x81, Buffer.from('early'))]),
     );
     const c = connect(url);
-    await waitFor(() => c.messages.length === 1);
+    await c.until(() => c.messages.length === 1);
     expect(c.messages).toEqual(['early']);
   });
 
@@ -364,12 +369,3 @@ describe('WireSocket against a hostile or broken server', () => {
     expect(c.messages).toEqual([]);
   });
 });
-
-/** Waits for a condition checked on every turn of the event loop (events, never a fixed sleep). */
-async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((r) => setImmediate(r));
-  }
-}
