@@ -42,9 +42,16 @@ export function countsOf(stats: StatsResponse): SocketCounts {
   };
 }
 
+type RequestOptions = { signal?: AbortSignal; timeoutMs?: number };
+
+/** A request's signal: its timeout (default 5 s), or the caller's signal, whichever comes first. */
+function requestSignal(opts: RequestOptions): AbortSignal {
+  return AbortSignal.any([AbortSignal.timeout(opts.timeoutMs ?? 5000), ...(opts.signal ? [opts.signal] : [])]);
+}
+
 /** GET /api/debug/websocket-stats. Throws MB_ERR_TARGET_UNREACHABLE or MB_ERR_PROTOCOL. */
-export async function fetchStats(httpUrl: string, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<StatsReading> {
-  const signal = AbortSignal.any([AbortSignal.timeout(opts.timeoutMs ?? 5000), ...(opts.signal ? [opts.signal] : [])]);
+export async function fetchStats(httpUrl: string, opts: RequestOptions = {}): Promise<StatsReading> {
+  const signal = requestSignal(opts);
   let res: Response;
   try {
     res = await fetch(httpUrl + ROUTES.stats, { signal });
@@ -89,8 +96,8 @@ export function sampleOfStats(r: StatsReading): ServerSample {
  * also build while it is being measured). Null when the target has no such endpoint or its
  * text lacks `miscord_connections`: read the stats route instead.
  */
-export async function fetchMetricsSample(httpUrl: string, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<ServerSample | null> {
-  const signal = AbortSignal.any([AbortSignal.timeout(opts.timeoutMs ?? 5000), ...(opts.signal ? [opts.signal] : [])]);
+export async function fetchMetricsSample(httpUrl: string, opts: RequestOptions = {}): Promise<ServerSample | null> {
+  const signal = requestSignal(opts);
   const res = await fetch(httpUrl + ROUTES.metrics, { signal });
   if (!res.ok || !(res.headers.get('content-type') ?? '').startsWith('text/plain')) {
     await res.body?.cancel();

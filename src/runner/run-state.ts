@@ -62,6 +62,8 @@ export class RunState implements RunContext {
   private indexHigh: number;
   private readonly password: string;
   private readonly credentials: Credentials[] | null;
+  /** a voice phase (or one in a soak cycle) may use any server's rooms */
+  private readonly hasVoice: boolean;
 
   constructor(init: RunStateInit) {
     this.scenario = init.scenario;
@@ -80,6 +82,7 @@ export class RunState implements RunContext {
     this.indexHigh = init.firstFreeIndex;
     this.connectLimit = pLimit(init.scenario.connectConcurrency);
     this.password = `mb-${init.shard.usernamePrefix}-pw`;
+    this.hasVoice = init.scenario.phases.some((p) => p.type === 'voice' || (p.type === 'soak' && p.cycle.some((c) => c.type === 'voice')));
   }
 
   onlineUsers(): SimulatedUser[] {
@@ -158,10 +161,6 @@ export class RunState implements RunContext {
     const servers = this.world.servers;
     if (servers.length <= 1 || this.hasVoice) return servers;
     return [servers[index % servers.length]!];
-  }
-
-  private get hasVoice(): boolean {
-    return this.scenario.phases.some((p) => p.type === 'voice' || (p.type === 'soak' && p.cycle.some((c) => c.type === 'voice')));
   }
 
   async userLeaves(user: SimulatedUser): Promise<void> {
