@@ -8,6 +8,7 @@ import { DeliveryTracker } from '../../src/client/delivery-tracker.js';
 import { UserLedger } from '../../src/client/ledger.js';
 import { silentLogger } from '../../src/log.js';
 import { testEnv } from './test-env.js';
+import { conditions } from '../helpers/until.js';
 
 /** A chat endpoint that records every frame its sockets receive. */
 async function chatServer() {
@@ -15,17 +16,10 @@ async function chatServer() {
   await once(wss, 'listening');
   onTestFinished(() => new Promise<void>((r) => (wss.clients.forEach((c) => c.terminate()), wss.close(() => r()))));
   const frames: string[] = [];
-  const listeners = new Set<() => void>();
-  wss.on('connection', (ws) => ws.on('message', (d) => (frames.push(String(d)), listeners.forEach((l) => l()))));
+  const { changed, until } = conditions();
+  wss.on('connection', (ws) => ws.on('message', (d) => (frames.push(String(d)), changed())));
   const port = (wss.address() as AddressInfo).port;
-  /** resolves once `pred` holds of the frames received so far */
-  const until = (pred: (f: string[]) => boolean) =>
-    new Promise<void>((resolve) => {
-      const check = () => pred(frames) && (listeners.delete(check), resolve());
-      listeners.add(check);
-      check();
-    });
-  return { http: `http://127.0.0.1:${port}`, ws: `ws://127.0.0.1:${port}`, frames, until };
+  return { http: `http://127.0.0.1:${port}`, ws: `ws://127.0.0.1:${port}`, frames, until: (pred: (f: string[]) => boolean) => until(() => pred(frames)) };
 }
 
 function owner(http: string, ws: string, heartbeatMs: number): ChatOwner {

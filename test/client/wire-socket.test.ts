@@ -5,6 +5,7 @@ import net from 'node:net';
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket as ServerSocket } from 'ws';
+import { conditions } from '../helpers/until.js';
 import { CLOSED, OPEN, WireSocket, WireSocketError, type WireSocketHandlers } from '../../src/client/wire-socket.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -23,15 +24,8 @@ function connect(url: string, opts?: ConstructorParameters<typeof WireSocket>[2]
   const closed = new Promise<{ code: number; reason: string }>((r) => (onClose = r));
   let refusal: { status: number; text: string; body: string } | null = null;
   let pongs = 0;
-  const listeners = new Set<() => void>();
-  const changed = () => listeners.forEach((l) => l());
-  /** resolves once `pred` holds, checked now and after every message and pong */
-  const until = (pred: () => boolean) =>
-    new Promise<void>((resolve) => {
-      const check = () => pred() && (listeners.delete(check), resolve());
-      listeners.add(check);
-      check();
-    });
+  // `until` checks again after every message and pong
+  const { changed, until } = conditions();
   const handlers: WireSocketHandlers = {
     open: () => (events.push('open'), onOpen()),
     refused: (status, text, body) => (events.push('refused'), (refusal = { status, text, body })),
