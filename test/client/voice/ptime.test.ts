@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { withPtime } from '../../../src/client/voice/voice-peer.js';
 import { parseScenario } from '../../../src/scenario/load-scenario.js';
-import { voiceFixture, waitUntil, type VoiceFixture } from './voice-fixture.js';
+import { useVoiceFixture, waitUntil } from './voice-fixture.js';
 
 const SDP = ['v=0', 't=0 0', 'm=audio 9 UDP/TLS/RTP/SAVPF 111', 'a=mid:0', 'a=rtpmap:111 opus/48000/2', 'a=ptime:20', 'm=video 9 UDP/TLS/RTP/SAVPF 96', 'a=rtpmap:96 VP8/90000', ''].join('\r\n');
 
@@ -22,13 +22,7 @@ describe('Opus packet duration (a=ptime)', () => {
   });
 
   describe('between two users at 60 ms', () => {
-    let fx: VoiceFixture;
-    beforeAll(async () => {
-      fx = await voiceFixture(2);
-    });
-    afterAll(async () => {
-      await fx?.close();
-    });
+    const fx = useVoiceFixture(2);
 
     it('each side sends one packet per 60 ms of audio, and the tone still arrives', async () => {
       const sessions = fx.users.map((u) => fx.session(u, { ptimeMs: 60 }));

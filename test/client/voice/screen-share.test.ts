@@ -1,17 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { VoiceSession } from '../../../src/client/voice/voice-session.js';
-import { voiceFixture, waitUntil, type VoiceFixture } from './voice-fixture.js';
+import { useVoiceFixture, waitUntil } from './voice-fixture.js';
 
 describe('screen share', () => {
-  let fx: VoiceFixture;
+  const fx = useVoiceFixture(2);
   const sessions: VoiceSession[] = [];
 
-  beforeAll(async () => {
-    fx = await voiceFixture(2);
-  });
-  afterAll(async () => {
-    await fx?.close();
-  });
 
   it('renegotiates on start and stop, even when both sides share at once (glare), and frames stop after', async () => {
     for (const u of fx.users) {

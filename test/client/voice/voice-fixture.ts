@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'vitest';
 import { createReferenceServer, type ReferenceServer } from '../../../src/server/index.js';
 import { HttpClient } from '../../../src/client/http-client.js';
 import { UserLedger } from '../../../src/client/ledger.js';
@@ -75,6 +76,23 @@ export async function voiceFixture(userCount: number, serverOptions: ReferenceSe
       await server.close();
     },
   };
+}
+
+/**
+ * A fixture for the enclosing describe: made in beforeAll, closed (every session left, the
+ * server stopped) in afterAll. Its fields are there from the first hook or test on.
+ */
+export function useVoiceFixture(userCount: number, serverOptions: ReferenceServerOptions = {}): VoiceFixture {
+  const fx = {} as VoiceFixture;
+  let made: VoiceFixture | undefined;
+  beforeAll(async () => {
+    made = await voiceFixture(userCount, serverOptions);
+    Object.assign(fx, made);
+  });
+  afterAll(async () => {
+    await made?.close();
+  });
+  return fx;
 }
 
 /** Waits for a condition re-checked every 20 ms (counters that change 100 times a second). */

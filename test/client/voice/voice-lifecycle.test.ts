@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { VoiceSession } from '../../../src/client/voice/voice-session.js';
 import type { UserIdentity } from '../../../src/client/client-env.js';
 import type { UserLedger } from '../../../src/client/ledger.js';
-import { openFds, threads, voiceFixture, waitUntil, type VoiceFixture } from './voice-fixture.js';
+import { openFds, threads, useVoiceFixture, waitUntil } from './voice-fixture.js';
 
 describe('voice lifecycle', () => {
-  let fx: VoiceFixture;
+  const fx = useVoiceFixture(3, { heartbeatMs: 300, missedPongs: 1 });
   const live = new Set<VoiceSession>();
 
   const session = (u: { identity: UserIdentity; ledger: UserLedger }, extra: Partial<ConstructorParameters<typeof VoiceSession>[0]> = {}) => {
@@ -19,13 +19,6 @@ describe('voice lifecycle', () => {
   };
   const meshed = (ss: VoiceSession[]) => () => ss.every((s) => s.peers.size === ss.length - 1 && [...s.peers.values()].every((p) => p.firstToneAt !== null));
 
-  beforeAll(async () => {
-    fx = await voiceFixture(3, { heartbeatMs: 300, missedPongs: 1 });
-  });
-  afterAll(async () => {
-    await leave(...live);
-    await fx?.close();
-  });
 
   it('records refusals: a bad token (4001) and an unknown room (4004)', async () => {
     const [u] = fx.users;

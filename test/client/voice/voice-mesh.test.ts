@@ -1,18 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { VoiceSession } from '../../../src/client/voice/voice-session.js';
 import { summariseVoice } from '../../../src/client/voice/voice-summary.js';
-import { voiceFixture, waitUntil, type VoiceFixture } from './voice-fixture.js';
+import { useVoiceFixture, waitUntil } from './voice-fixture.js';
 
 describe('voice mesh of three', () => {
-  let fx: VoiceFixture;
+  const fx = useVoiceFixture(3);
   const sessions: VoiceSession[] = [];
 
-  beforeAll(async () => {
-    fx = await voiceFixture(3);
-  });
-  afterAll(async () => {
-    await fx?.close();
-  });
 
   it('exchanges audio in every direction, the tone of each sender detected at each receiver', async () => {
     for (const u of fx.users) {

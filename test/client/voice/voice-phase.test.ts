@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import pLimit from 'p-limit';
 import { runVoicePhase } from '../../../src/runner/voice-phase.js';
 import type { RunContext } from '../../../src/runner/run-context.js';
 import { createRng } from '../../../src/runner/rng.js';
 import { ScenarioSchema, VoicePhase } from '../../../src/scenario/schema.js';
 import { VoiceUserSlot } from '../../../src/client/voice/voice-user-slot.js';
-import { voiceFixture, type VoiceFixture } from './voice-fixture.js';
+import { useVoiceFixture, type VoiceFixture } from './voice-fixture.js';
 
 /** The part of RunContext the voice phase uses, over fixture users standing in for SimulatedUsers. */
 function stubContext(fx: VoiceFixture, checkpoints: Array<{ name: string; views: unknown[] }>): RunContext {
@@ -38,13 +38,7 @@ function stubContext(fx: VoiceFixture, checkpoints: Array<{ name: string; views:
 }
 
 describe('voice phase', () => {
-  let fx: VoiceFixture;
-  beforeAll(async () => {
-    fx = await voiceFixture(3);
-  });
-  afterAll(async () => {
-    await fx?.close();
-  });
+  const fx = useVoiceFixture(3);
 
   it('joins a room, plays the actions, summarises and leaves everything closed', async () => {
     const checkpoints: Array<{ name: string; views: unknown[] }> = [];
