@@ -37,6 +37,10 @@ export interface ClientEnv {
   /** aborted when the run stops (Ctrl-C, server died) */
   signal: AbortSignal;
   events: ClientEvents;
+  /** socket upgrade timeout (ms); default DEFAULT_HANDSHAKE_TIMEOUT_MS (60 s) */
+  handshakeTimeoutMs?: number;
+  /** HTTP call timeout (ms); default DEFAULT_HTTP_TIMEOUT_MS (60 s) */
+  httpTimeoutMs?: number;
 }
 
 export type { UserLedger };

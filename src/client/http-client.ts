@@ -3,6 +3,9 @@ import { MbError } from '../errors.js';
 import { clock } from '../clock.js';
 import type { ClientEnv } from './client-env.js';
 
+/** Longer than a server's own stall (a pool exhausted answers after 30 s), so its answer is measured, not our timeout. */
+export const DEFAULT_HTTP_TIMEOUT_MS = 60_000;
+
 /** An HTTP answer outside 2xx, with its status and Miscord's `detail`. */
 export class HttpStatusError extends MbError {
   constructor(
@@ -48,10 +51,19 @@ export class HttpClient {
     const start = opts.startedAt ?? clock.now();
     env.metrics.inc('http.calls');
     let res: Response;
+    // every attempt is a sample: its time in the histogram (and `<histogram>.<outcome>` when it failed)
+    const sample = (outcome: 'ok' | 'refused' | 'timed-out' | 'error', ms: number) => {
+      if (!opts.histogram) return;
+      env.metrics.record(opts.histogram, ms);
+      if (outcome !== 'ok') env.metrics.record(`${opts.histogram}.${outcome}`, ms);
+      env.metrics.inc(`${opts.histogram}.attempts.${outcome}`);
+    };
     try {
-      res = await fetch(env.httpUrl + route, { method, headers, body, signal: AbortSignal.any([env.signal, AbortSignal.timeout(30_000)]) });
+      res = await fetch(env.httpUrl + route, { method, headers, body, signal: AbortSignal.any([env.signal, AbortSignal.timeout(env.httpTimeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS)]) });
     } catch (err) {
-      env.metrics.inc('errors.http.network');
+      const timedOut = !env.signal.aborted && (err as Error).name === 'TimeoutError';
+      if (!env.signal.aborted) sample(timedOut ? 'timed-out' : 'error', clock.now() - start);
+      env.metrics.inc(timedOut ? 'errors.http.timeout' : 'errors.http.network');
       env.tracer.emit({ ev: 'http', user: opts.user, method, route, status: 0, error: String((err as Error).cause ?? (err as Error).message) });
       if (env.signal.aborted) throw env.signal.reason;
       throw new MbError('MB_ERR_TARGET_UNREACHABLE', `${method} ${env.httpUrl}${route} failed: ${(err as Error).cause ?? (err as Error).message}`, undefined, { cause: err });
@@ -60,10 +72,11 @@ export class HttpClient {
     const ms = clock.now() - start;
     env.tracer.emit({ ev: 'http', user: opts.user, method, route, status: res.status, ms: Math.round(ms * 1000) / 1000 });
     if (!res.ok) {
+      sample(res.status >= 500 ? 'error' : 'refused', ms);
       env.metrics.inc(`errors.http.${res.status}`);
       throw new HttpStatusError(res.status, `${method} ${route}`, errorDetail(text) ?? text.slice(0, 200));
     }
-    if (opts.histogram) env.metrics.record(opts.histogram, ms);
+    sample('ok', ms);
     try {
       return (text ? JSON.parse(text) : null) as T;
     } catch {

@@ -13,6 +13,22 @@ const RECONNECT_CAP_MS = 5000;
 const RECONNECT_MAX_ATTEMPTS = 6;
 const CLOSE_GRACE_MS = 3000;
 
+/** How a connect attempt ended: every attempt is a sample in `ws.connect.<kind>`, whatever its outcome. */
+export type ConnectOutcome = 'ok' | 'refused' | 'timed-out' | 'error';
+
+/** Records one connect attempt: its time in `ws.connect.<kind>` (and `.<outcome>` when it failed), its outcome counted. */
+function recordAttempt(env: ClientEnv, kind: SocketKind, ms: number, outcome: ConnectOutcome): void {
+  env.metrics.record(`ws.connect.${kind}`, ms);
+  if (outcome !== 'ok') env.metrics.record(`ws.connect.${kind}.${outcome}`, ms);
+  env.metrics.inc(`ws.attempts.${kind}.${outcome}`);
+}
+
+/** Counts a refusal under `refusals.<status or code>` (old gates) and `refusals.<kind>.<status or code>`. */
+export function countRefusal(env: ClientEnv, kind: SocketKind, statusOrCode: number | undefined): void {
+  env.metrics.inc(`refusals.${statusOrCode}`);
+  env.metrics.inc(`refusals.${kind}.${statusOrCode}`);
+}
+
 /** What a socket needs from the simulated user that owns it. */
 export interface SocketOwner {
   readonly env: ClientEnv;
@@ -114,13 +130,17 @@ export class ManagedSocket {
           this.lastRefusal = refusal;
           ledger.socketRefused(rec, refusal);
           const what = refusal.status !== undefined ? `HTTP ${refusal.status}` : `close ${refusal.code}`;
-          env.metrics.inc(`refusals.${refusal.status ?? refusal.code}`);
+          recordAttempt(env, this.kind, clock.now() - intendedAt, 'refused');
+          countRefusal(env, this.kind, refusal.status ?? refusal.code);
           env.tracer.emit({ ev: 'socket.refused', user, socket: rec.id, kind: this.kind, status: refusal.status, code: refusal.code, reason: refusal.reason });
           caps.socketRefused(this.kind, `${what}${refusal.reason ? ` ${refusal.reason}` : ''}`);
         } else {
           ledger.socketClosed(rec, { code: 1006, reason: error, by: 'server' });
           ledger.error(this.kind, error ?? 'connection failed');
+          const timedOut = /timed out/i.test(error ?? '');
+          recordAttempt(env, this.kind, clock.now() - intendedAt, timedOut ? 'timed-out' : 'error');
           env.metrics.inc(`errors.ws.connect`);
+          if (timedOut) env.metrics.inc(`errors.ws.connect_timeout.${this.kind}`);
           env.tracer.emit({ ev: 'error', user, socket: rec.id, kind: this.kind, error });
         }
         resolve(null);
@@ -131,7 +151,7 @@ export class ManagedSocket {
         ledger.socketOpened(rec);
         caps.socketOpened(this.kind);
         env.metrics.inc('ws.opened');
-        env.metrics.record(`ws.connect.${this.kind}`, clock.now() - intendedAt);
+        recordAttempt(env, this.kind, clock.now() - intendedAt, 'ok');
         env.tracer.emit({ ev: 'socket.open', user, socket: rec.id, kind: this.kind, channel: this.channelId });
         const closed = new Promise<void>((r) => (resolveClosed = r));
         const c: Conn = { id: nextConnId++, ws, rec, closingByClient: false, frozen: false, abandoned: false, pingAt: 0, closed };
@@ -173,7 +193,7 @@ export class ManagedSocket {
           this.onClose(conn, code, reason);
           resolveClosed();
         },
-      });
+      }, env.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: env.handshakeTimeoutMs } : {});
       this.opening = ws;
     });
   }
@@ -186,7 +206,7 @@ export class ManagedSocket {
     const refused = by === 'server' && REFUSAL_CLOSE_CODES.has(code);
     if (refused) {
       // an accepted socket closed at once for a limit or a bad token is a refusal all the same
-      env.metrics.inc(`refusals.${code}`);
+      countRefusal(env, this.kind, code);
       env.tracer.emit({ ev: 'socket.refused', user: ledger.index, socket: conn.rec.id, kind: this.kind, code, reason });
       ledger.error(this.kind, `closed ${code} ${reason}`.trim());
       this.lastRefusal = { code, reason };

@@ -41,13 +41,16 @@ export interface WireSocketHandlers {
 }
 
 export interface WireSocketOptions {
-  /** abort the upgrade after this long (default 15 s) */
+  /** abort the upgrade after this long (default DEFAULT_HANDSHAKE_TIMEOUT_MS, 60 s: longer than a server's own stall) */
   handshakeTimeoutMs?: number;
   /** the largest message accepted, fragments included (default 64 MiB); beyond it the socket fails with 1009 */
   maxPayload?: number;
   /** for `wss://`: extra TLS options (a private CA, say) */
   tls?: tls.ConnectionOptions;
 }
+
+/** A server that stalls an upgrade (a pool exhausted, say) often answers after 30 s: wait longer, so it is a refusal, not our timeout. */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 60_000;
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 const MAX_HEAD = 16 * 1024;
@@ -122,7 +125,7 @@ export class WireSocket {
       `GET ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
         `Sec-WebSocket-Key: ${this.key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
     );
-    this.timer = clock.setTimeout(() => this.abort('opening handshake has timed out'), opts.handshakeTimeoutMs ?? 15_000);
+    this.timer = clock.setTimeout(() => this.abort('opening handshake has timed out'), opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS);
   }
 
   /** Sends a text message; dropped unless open. */

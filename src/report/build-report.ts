@@ -63,7 +63,8 @@ export function ratesOf(counters: Record<string, number>, durationMs: number): R
   let refusals = 0;
   for (const [k, v] of Object.entries(counters)) {
     if (k.startsWith('errors.')) errors += v;
-    if (k.startsWith('refusals.')) refusals += v;
+    // refusals.<code> counts each refusal once; refusals.<kind>.<code> says the same per kind
+    if (/^refusals\.\d+$/.test(k)) refusals += v;
   }
   const operations = c('chat.sent') + c('ws.opened') + c('http.calls');
   rates.errorRate = operations > 0 ? errors / operations : 0;
@@ -81,7 +82,7 @@ export function buildReport(input: ReportInput): Report {
   const unreliable = g.eventLoopDelayP99Ms > g.maxLoopDelayMs;
   const errors: Report['errors'] = [];
   for (const [k, v] of Object.entries(input.counters)) {
-    if (v > 0 && (k.startsWith('errors.') || k.startsWith('refusals.'))) errors.push({ kind: k, message: describe(k), count: v });
+    if (v > 0 && (k.startsWith('errors.') || /^refusals\.\d+$/.test(k))) errors.push({ kind: k, message: describe(k), count: v });
   }
   for (const note of input.notes) errors.push({ kind: 'target', message: note, count: 1 });
   if (input.abortReason) errors.push({ kind: 'run', message: input.abortReason, count: 1 });

@@ -51,8 +51,14 @@ describe('SimulatedUser against the reference server', () => {
     else expect(rec.closeCode).toBe(1008);
     expect(u.ledger.lastError).toMatch(/1008|403|refused/);
     expect(metrics.get('ws.reconnects')).toBe(0);
-    const refusals = [...metrics.counters].filter(([k]) => k.startsWith('refusals.'));
-    expect(refusals.length).toBe(1);
+    // once under its status or code, and once under refusals.<kind>.<status or code>
+    const refusals = [...metrics.counters].filter(([k]) => k.startsWith('refusals.')).map(([k]) => k);
+    expect(refusals).toHaveLength(2);
+    const code = refusals.find((k) => /^refusals\.\d+$/.test(k))!.split('.')[1];
+    expect(refusals).toContain(`refusals.chat.${code}`);
+    // the attempt is a sample whatever its outcome (an upgrade refused, or accepted then closed)
+    expect(metrics.get(rec.state === 'refused' ? 'ws.attempts.chat.refused' : 'ws.attempts.chat.ok')).toBe(1);
+    expect(metrics.histograms.get('ws.connect.chat')?.count).toBe(1);
   });
 
   it('leaky switching abandons the old socket open; leave closes everything', async () => {

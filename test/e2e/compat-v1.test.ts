@@ -55,7 +55,10 @@ describe.skipIf(!BUILT)('run against a plain (v1) Miscord', () => {
     expect(r.code, r.stderr).toBe(0);
     const rep = r.report;
     expect(rep.counters['refusals.403']).toBe(2);
-    expect(Object.keys(rep.counters).filter((k) => k.startsWith('refusals.'))).toEqual(['refusals.403']);
+    expect(Object.keys(rep.counters).filter((k) => k.startsWith('refusals.')).sort()).toEqual(['refusals.403', 'refusals.chat.403']);
+    expect(rep.counters['refusals.chat.403']).toBe(2);
+    // the refused attempts are samples of ws.connect.chat (a gate on refusals by kind can be written)
+    expect(rep.counters['ws.attempts.chat.refused']).toBe(2);
     expect(rep.rates.refusals).toBe(2);
     expect(rep.ledger.refusals).toBe(2);
     expect(rep.errors).toContainEqual(expect.objectContaining({ kind: 'refusals.403', count: 2, message: expect.stringMatching(/HTTP 403 on the upgrade/) }));
