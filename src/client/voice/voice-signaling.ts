@@ -73,6 +73,7 @@ export class VoiceSignaling {
               this.refusal = upgrade ?? { code, reason };
               this.ledger.socketRefused(rec, this.refusal);
               env.metrics.inc(`refusals.${this.refusal.status ?? code}`);
+              env.metrics.inc(`refusals.voice.${this.refusal.status ?? code}`);
               env.tracer.emit({ ev: 'socket.refused', user: user.index, socket: rec.id, kind: 'voice', status: this.refusal.status, code: this.refusal.code, reason: this.refusal.reason });
             } else {
               this.ledger.socketClosed(rec, { code, reason, by });

@@ -30,6 +30,7 @@ describe('voice signaling refusals', () => {
     const r = await s.join();
     expect(r).toEqual({ ok: false, refusal: { status: 403, reason: 'Not a member of this server' } });
     expect(metrics.get('refusals.403')).toBe(1);
+    expect(metrics.get('refusals.voice.403')).toBe(1);
     const [rec] = [...ledger.sockets.values()];
     expect(rec).toMatchObject({ kind: 'voice', channelId: 3, state: 'refused', refusedStatus: 403 });
     expect(closed).toEqual([rec!.id]);
