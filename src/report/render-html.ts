@@ -3,6 +3,7 @@ import { FindingClassSchema, type Finding, type Report, type ReportHistogram } f
 import { HTML_STYLE } from './html-style.js';
 import { resourceTrends } from './trend-text.js';
 import { barChart, esc, lineChart, type Series } from './svg-chart.js';
+import { DEFAULT_SUMMARY_STATS, statValue, type SummaryStat } from '../metrics/summary-stats.js';
 import { brief, bytes, duration, num, subjectText, verdictLine, verdictWord } from './verdict-text.js';
 
 /**
@@ -10,7 +11,7 @@ import { brief, bytes, duration, num, subjectText, verdictLine, verdictWord } fr
  * follows what a reader asks: did it pass, what failed and why, what leaked and how, then
  * the latency curves, the sockets over time (client beside server), and media quality.
  */
-export function renderHtml(r: Report): string {
+export function renderHtml(r: Report, opts: { stats?: readonly SummaryStat[] } = {}): string {
   const v = verdictWord(r);
   const sections = [
     header(r),
@@ -18,7 +19,7 @@ export function renderHtml(r: Report): string {
     notes(r),
     gates(r),
     findings(r),
-    latency(r),
+    latency(r, opts.stats ?? DEFAULT_SUMMARY_STATS),
     timeline(r),
     voice(r),
     checkpoints(r),
@@ -157,15 +158,16 @@ function orderedHistograms(r: Report): Array<[string, ReportHistogram]> {
   return Object.entries(r.histograms).sort(([a], [b]) => rank(a) - rank(b) || a.localeCompare(b));
 }
 
-function latency(r: Report): string {
+function latency(r: Report, stats: readonly SummaryStat[]): string {
+  const cols = stats.filter((s) => s !== 'count');
   const hs = orderedHistograms(r);
   if (!hs.length) return `<h2 id="latency">Latency</h2><p class="muted">Nothing was measured.</p>`;
   // an empty histogram has no percentiles: dashes, not zeros that read as "instant"
   const unmeasured = hs.filter(([, h]) => h.count === 0).map(([k]) => k);
-  const rows = hs.filter(([, h]) => h.count > 0).map(([k, h]) => `<tr><td><code>${esc(k)}</code></td><td class="n">${num(h.count)}</td>${[h.min, h.p50, h.p90, h.p99, h.p999, h.max].map((x) => `<td class="n">${h.count ? num(x) : '—'}</td>`).join('')}</tr>`);
+  const rows = hs.filter(([, h]) => h.count > 0).map(([k, h]) => `<tr><td><code>${esc(k)}</code></td><td class="n">${num(h.count)}</td>${cols.map((s) => `<td class="n">${num(statValue(h, s))}</td>`).join('')}</tr>`);
   const charts = hs.filter(([, h]) => h.count > 0).map(([k, h], i) => percentileChart(k, h, COLORS[i % COLORS.length]!));
   return `<h2 id="latency">Latency</h2>
-<table><tr><th>metric (ms)</th><th class="n">count</th><th class="n">min</th><th class="n">p50</th><th class="n">p90</th><th class="n">p99</th><th class="n">p99.9</th><th class="n">max</th></tr>${rows.join('')}</table>
+<table><tr><th>metric (ms)</th><th class="n">count</th>${cols.map((s) => `<th class="n">${esc(s)}</th>`).join('')}</tr>${rows.join('')}</table>
 ${unmeasured.length ? `<p class="muted">No samples: ${unmeasured.map((k) => `<code>${esc(k)}</code>`).join(', ')}.</p>` : ''}
 <p class="muted">Percentile distributions, decoded from the stored HDR histograms: the x axis is in "nines" (90 %, 99 %, 99.9 %…), so the tail gets as much room as the median.</p>
 <div class="grid3">${charts.join('')}</div>`;

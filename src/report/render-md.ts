@@ -1,11 +1,13 @@
 import type { Report } from './schema.js';
 import { brief, bytes, duration, num, subjectText, verdictLine, verdictWord } from './verdict-text.js';
+import { DEFAULT_SUMMARY_STATS, statValue, type SummaryStat } from '../metrics/summary-stats.js';
 
 /**
  * Markdown for a CI step summary ($GITHUB_STEP_SUMMARY): the verdict first, then what a
  * person needs to act on (failed gates, findings), then the numbers.
  */
-export function renderMarkdown(r: Report): string {
+export function renderMarkdown(r: Report, opts: { stats?: readonly SummaryStat[] } = {}): string {
+  const cols = (opts.stats ?? DEFAULT_SUMMARY_STATS).filter((s) => s !== 'count');
   const out: string[] = [];
   const v = verdictWord(r);
   const icon = { pass: '✅', fail: '❌', leak: '🚰', incomplete: '⚠️' }[v.tone];
@@ -48,7 +50,7 @@ export function renderMarkdown(r: Report): string {
   const unmeasured = Object.entries(r.histograms).filter(([, h]) => h.count === 0).map(([k]) => code(k));
   if (hs.length) {
     out.push('### Latency (ms)', '');
-    out.push(table(['metric', 'count', 'p50', 'p90', 'p99', 'p99.9', 'max'], hs.map(([k, h]) => [code(k), num(h.count), ...[h.p50, h.p90, h.p99, h.p999, h.max].map((x) => num(x))]), 'lrrrrrr'), '');
+    out.push(table(['metric', 'count', ...cols], hs.map(([k, h]) => [code(k), num(h.count), ...cols.map((s) => num(statValue(h, s)))]), 'lr' + 'r'.repeat(cols.length)), '');
   }
   if (unmeasured.length) out.push(`No samples: ${unmeasured.join(', ')}.`, '');
   const rates = Object.entries(r.rates);

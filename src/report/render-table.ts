@@ -3,12 +3,14 @@ import type { Report } from './schema.js';
 import { palette } from './palette.js';
 import { resourceTrends } from './trend-text.js';
 import { verdictLine, verdictWord, subjectText } from './verdict-text.js';
+import { DEFAULT_SUMMARY_STATS, statValue, type SummaryStat } from '../metrics/summary-stats.js';
 
 const fmtMs = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 const fmtNum = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(3));
 
 /** The run's summary for people (stderr): latencies, counts, rates, findings, failed gates, verdict. */
-export function renderSummary(r: Report, opts: { color: boolean }): string {
+export function renderSummary(r: Report, opts: { color: boolean; stats?: readonly SummaryStat[] }): string {
+  const stats = opts.stats ?? DEFAULT_SUMMARY_STATS;
   const c = palette(opts.color);
   const style = { head: opts.color ? ['cyan'] : [], border: opts.color ? ['grey'] : [] };
   // no rule between rows: the summary must fit a screen
@@ -19,8 +21,9 @@ export function renderSummary(r: Report, opts: { color: boolean }): string {
   // the reason first: an incomplete run's tables are the least of what a person needs
   if (incomplete) out.push(c.yellow.bold(`run incomplete: ${r.abortReason ?? 'no reason given'}`));
 
-  const lat = new Table({ head: ['latency (ms)', 'count', 'p50', 'p90', 'p99', 'max'], style, chars, colAligns: ['left', 'right', 'right', 'right', 'right', 'right'] });
-  for (const [name, h] of Object.entries(r.histograms)) if (h.count > 0 || !incomplete) lat.push([name, String(h.count), fmtMs(h.p50), fmtMs(h.p90), fmtMs(h.p99), fmtMs(h.max)]);
+  const cols = stats.filter((s) => s !== 'count');
+  const lat = new Table({ head: ['latency (ms)', 'count', ...cols], style, chars, colAligns: ['left', 'right', ...cols.map(() => 'right' as const)] });
+  for (const [name, h] of Object.entries(r.histograms)) if (h.count > 0 || !incomplete) lat.push([name, String(h.count), ...cols.map((s) => (h.count ? fmtMs(statValue(h, s)) : '—'))]);
   if (lat.length) out.push(lat.toString());
 
   const cnt = new Table({ head: ['count', 'value'], style, chars, colAligns: ['left', 'right'] });

@@ -12,6 +12,8 @@ import { renderGateSummary } from '../../report/render-gate-summary.js';
 import { renderMarkdown } from '../../report/render-md.js';
 import { renderJunit } from '../../report/render-junit.js';
 import { renderHtml } from '../../report/render-html.js';
+import { summaryStatsOption } from '../summary-stats-option.js';
+import { DEFAULT_SUMMARY_STATS, parseSummaryStats } from '../../metrics/summary-stats.js';
 import { wantColor } from '../../report/palette.js';
 import { COMPARE_EXIT_CODES_HELP, EXIT_CODES_HELP } from '../exit-codes.js';
 
@@ -100,9 +102,11 @@ and a percentile p with fewer than 1/(1-p) samples (100 for p99).`,
     .argument('<report>', 'report file')
     .addOption(new Option('--format <format>', 'output format').choices(['md', 'junit', 'html']).default('md'))
     .option('--out <file>', 'write to a file instead of stdout')
-    .action(async (file: string, o: { format: 'md' | 'junit' | 'html'; out?: string }) => {
+    .addOption(summaryStatsOption())
+    .action(async (file: string, o: { format: 'md' | 'junit' | 'html'; out?: string; summaryStats?: string }) => {
+      const stats = parseSummaryStats(o.summaryStats ?? DEFAULT_SUMMARY_STATS.join(','));
       const report = await readReport(file);
-      const text = o.format === 'md' ? renderMarkdown(report) : o.format === 'junit' ? renderJunit(report) : renderHtml(report);
+      const text = o.format === 'md' ? renderMarkdown(report, { stats }) : o.format === 'junit' ? renderJunit(report) : renderHtml(report, { stats });
       if (o.out) {
         await writeOut(o.out, text);
         process.stderr.write(`wrote ${o.out}\n`);

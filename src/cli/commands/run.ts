@@ -10,6 +10,8 @@ import { renderSummary } from '../../report/render-table.js';
 import { wantColor } from '../../report/palette.js';
 import { Progress } from '../progress.js';
 import { EXIT_CODES_HELP } from '../exit-codes.js';
+import { summaryStatsOption } from '../summary-stats-option.js';
+import { DEFAULT_SUMMARY_STATS, parseSummaryStats } from '../../metrics/summary-stats.js';
 
 interface RunFlags {
   target?: string;
@@ -33,6 +35,7 @@ interface RunFlags {
   trace?: string;
   traceBodies?: boolean;
   traceAddresses?: boolean;
+  summaryStats?: string;
 }
 
 function toOption(spec: RunOptionSpec): Option {
@@ -67,6 +70,7 @@ export function register(program: Command): void {
     .description('run a scenario (shipped name or path) and write its JSON report')
     .argument('<scenario>', 'shipped scenario name (see `scenarios`) or path to a scenario file');
   for (const spec of RUN_OPTION_TABLE) cmd.addOption(toOption(spec));
+  cmd.addOption(summaryStatsOption());
   cmd.addHelpText('after', `
 While a run goes, SIGUSR2 (or the key s on a terminal) prints the live state on stderr:
 each user's sockets and peers, the client's totals beside the server's.
@@ -74,6 +78,7 @@ ${EXIT_CODES_HELP}`);
   cmd.action(async (ref: string, f: RunFlags) => {
     if (f.logLevel !== undefined && !LOG_LEVELS.includes(f.logLevel as LogLevel)) throw new MbError('MB_ERR_USAGE', `--log-level must be one of ${LOG_LEVELS.join(', ')}`);
     if (f.users !== undefined && f.users < 1) throw new MbError('MB_ERR_USAGE', '--users must be a positive integer');
+    const stats = parseSummaryStats(f.summaryStats ?? DEFAULT_SUMMARY_STATS.join(','));
     if (f.json && f.quiet === undefined) f.quiet = false;
     const progress = new Progress(process.stderr, !f.quiet && !!process.stderr.isTTY);
     // a log line or the live state clears the progress line first; the next sample redraws it
@@ -129,7 +134,7 @@ ${EXIT_CODES_HELP}`);
     const path = writeReport(report, f.out ?? defaultReportPath(report.scenario.name, new Date(report.startedAt)));
     if (f.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
     if (!f.quiet) {
-      process.stderr.write(renderSummary(report, { color: wantColor(process.stderr) }));
+      process.stderr.write(renderSummary(report, { color: wantColor(process.stderr), stats }));
       process.stderr.write(`report: ${path}\n`);
     } else if (report.status === 'incomplete') {
       process.stderr.write(`miscord-bench: run incomplete: ${report.abortReason ?? 'unknown reason'} (partial report: ${path})\n`);
