@@ -17,3 +17,16 @@ Exit codes:
   2  usage error (bad flag or rule, unreadable report, incompatible schemaVersion)
   4  a regression
 `;
+
+const codes = (...lines: string[]) => `\nExit codes:\n  0  ${['success', ...lines].join('\n  ')}\n`;
+const USAGE_LINE = '2  usage error (bad flag or argument)';
+
+/** Exit codes of the commands that do not list their own (run, gate and compare do), added by main. */
+export const COMMAND_EXIT_CODES_HELP: Readonly<Record<string, string>> = {
+  merge: codes('1  internal error', '2  usage error (bad flag, unreadable report, incompatible schemaVersion)'),
+  report: codes('1  internal error', '2  usage error (bad flag or statistic, unreadable report, unwritable --out)'),
+  scenarios: codes('1  internal error', USAGE_LINE),
+  validate: codes('1  internal error', '2  the scenario is unknown or invalid (the message names the file and field)'),
+  serve: codes('1  internal error', '2  usage error (bad flag, unknown fault)', '3  the server could not start (port in use)'),
+  trace: codes('1  internal error', '2  usage error (bad flag, missing trace, a line that is not JSON)'),
+};

@@ -1,7 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { isMbError, EXIT } from '../errors.js';
 import { TOOL_VERSION } from '../version.js';
-import { EXIT_CODES_HELP } from './exit-codes.js';
+import { COMMAND_EXIT_CODES_HELP, EXIT_CODES_HELP } from './exit-codes.js';
 
 type Register = (program: Command) => void;
 
@@ -34,14 +34,25 @@ export async function buildProgram(argv?: readonly string[]): Promise<Command> {
   const program = new Command('miscord-bench')
     .description('Load-test and leak-check a Miscord WebSocket/WebRTC backend')
     .version(TOOL_VERSION)
-    .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', EXIT_CODES_HELP)
+    // commander's own errors are printed by start(), in the bench's format; help goes out as usual
+    .configureOutput({ outputError: () => {} })
     .exitOverride();
   const name = argv ? commandOf(argv) : null;
   const one = MODULES.find((m) => name !== null && m.commands.includes(name));
   const mods = await Promise.all((one ? [one] : MODULES).map((m) => m.load()));
   for (const m of mods) m.register(program);
+  for (const cmd of program.commands) {
+    const help = COMMAND_EXIT_CODES_HELP[cmd.name()];
+    if (help) cmd.addHelpText('after', help);
+  }
   return program;
+}
+
+/** Commander's `error: unknown option '--x'` in the bench's own format, on one line. */
+export function commanderLine(err: CommanderError): string {
+  const msg = err.message.replace(/^error:\s*/i, '').replace(/\s*\n\s*/g, ' ').trim();
+  return `miscord-bench: ${msg}; see --help (MB_ERR_USAGE)`;
 }
 
 export async function start(argv = process.argv): Promise<void> {
@@ -54,7 +65,8 @@ export async function start(argv = process.argv): Promise<void> {
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
-      // help and version exit 0; every usage mistake is exit 2 (commander printed the line)
+      // help and version exit 0; help shown for a missing command exits 2 without a line of ours
+      if (err.exitCode !== 0 && err.code !== 'commander.help' && err.code !== 'commander.helpDisplayed') process.stderr.write(`${commanderLine(err)}\n`);
       process.exitCode = err.exitCode === 0 ? 0 : EXIT.usage;
       return;
     }
