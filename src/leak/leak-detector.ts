@@ -230,11 +230,14 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
             cycle: cpOpts.cycle,
             values: { 'server.rss_bytes': p.rss_bytes, 'server.heap_used_bytes': p.heap_used_bytes, 'server.open_fds': p.open_fds, 'server.open_handles': p.open_handles, ...(bench.fds !== null ? { 'bench.fds': bench.fds } : {}) },
           });
-          for (const d of checkResourceGrowth(samples, trendOpts)) {
-            if (d.subject.resource?.startsWith('bench.')) d.class = 'bench-leak';
-            drafts.push(d);
-          }
         } else if (cpOpts.cycle !== undefined) notes.push('resource trend skipped: the server reports no process figures (no [ext] stats)');
+      }
+      // the trend is the whole run's verdict: judged once, at the end, never on a prefix
+      if (final) {
+        for (const d of checkResourceGrowth(samples, trendOpts)) {
+          if (d.subject.resource?.startsWith('bench.')) d.class = 'bench-leak';
+          drafts.push(d);
+        }
       }
       drafts.push(...watcher.findings());
       drafts.push(...checkPeers(users, { graceMs: opts.peerGraceMs, serverRooms }));

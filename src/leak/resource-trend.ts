@@ -4,7 +4,9 @@ import type { FindingDraft } from './types.js';
  * resource-growth: a least-squares line through settled samples taken at the checkpoints
  * of a soak, one per cycle. A leak is a slope that is both significant (t-statistic and R²)
  * and larger than the tolerance of its resource, so one noisy sample (a GC, a warm-up)
- * never makes a finding.
+ * never makes a finding. A garbage-collected heap is judged by its floor (floorOf). The
+ * verdict is the whole run's: the detector judges it at the final checkpoint only, so a
+ * slope seen on the early cycles and contradicted by later ones never stands as a finding.
  */
 export interface Trend {
   n: number;
@@ -52,6 +54,30 @@ export interface Tolerance {
   minR2?: number;
   /** shown in the trend, never a finding (RSS follows the allocator, not the program) */
   reportOnly?: boolean;
+  /**
+   * judge the floor, not the samples: a garbage-collected heap climbs between collections
+   * and drops at each one, so only its troughs (what survives a collection) can show a leak
+   */
+  floor?: boolean;
+}
+
+/**
+ * The lower envelope of a garbage-collector sawtooth: the local minima of the whole run (a
+ * sample no higher than its neighbours), each lowered to the least value seen at or after it,
+ * since memory that a later collection frees was never retained. A leak raises every trough;
+ * a sawtooth leaves them level.
+ */
+export function floorOf(points: Array<[number, number]>): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  let least = Infinity;
+  for (let i = points.length - 1; i >= 0; i--) {
+    const y = points[i]![1];
+    least = Math.min(least, y);
+    const prev = points[i - 1]?.[1] ?? Infinity;
+    const next = points[i + 1]?.[1] ?? Infinity;
+    if (y <= prev && y <= next) out.push([points[i]![0], least]);
+  }
+  return out.reverse();
 }
 
 /**
@@ -62,7 +88,7 @@ export interface Tolerance {
 export const DEFAULT_TOLERANCES: Record<string, Tolerance> = {
   'server.open_fds': { perCycle: 0.5 },
   'server.open_handles': { perCycle: 0.5 },
-  'server.heap_used_bytes': { perCycle: 1024 * 1024, relative: 0.03, minSamples: 6, minR2: 0.8 },
+  'server.heap_used_bytes': { perCycle: 256 * 1024, minSamples: 3, minR2: 0.6, floor: true },
   'server.rss_bytes': { perCycle: 4 * 1024 * 1024, relative: 0.05, reportOnly: true },
 };
 
@@ -73,7 +99,8 @@ export interface TrendOptions {
   tolerances?: Record<string, Tolerance>;
 }
 
-export type ResourceTrend = Trend & { perCycle: number; tolerance: number; rule: Tolerance };
+/** `n` counts the points fitted: the troughs for a floor rule, the samples otherwise; `samples` all of them */
+export type ResourceTrend = Trend & { perCycle: number; tolerance: number; rule: Tolerance; samples: number; floor?: boolean };
 
 export function trendsOf(samples: ResourceSample[], o: TrendOptions = {}): Record<string, ResourceTrend> {
   // the first cycle warms caches up: leave it out once there are enough others
@@ -83,12 +110,15 @@ export function trendsOf(samples: ResourceSample[], o: TrendOptions = {}): Recor
   const out: Record<string, ResourceTrend> = {};
   const names = new Set(use.flatMap((s) => Object.keys(s.values)));
   for (const name of names) {
-    const pts = use.filter((s) => Number.isFinite(s.values[name])).map((s) => [s.cycle, s.values[name]!] as [number, number]);
+    const tl = tol[name] ?? { perCycle: 0, relative: 0.02 };
+    // a floor is judged on the whole run: the first cycle's trough is as good as any other
+    const src = tl.floor ? samples : use;
+    const all = src.filter((s) => Number.isFinite(s.values[name])).map((s) => [s.cycle, s.values[name]!] as [number, number]);
+    const pts = tl.floor ? floorOf(all) : all;
     const t = fitTrend(pts);
     if (!t) continue;
     const mean = pts.reduce((a, [, y]) => a + y, 0) / pts.length;
-    const tl = tol[name] ?? { perCycle: 0, relative: 0.02 };
-    out[name] = { ...t, perCycle: t.slope, tolerance: Math.max(tl.perCycle, (tl.relative ?? 0) * mean), rule: tl };
+    out[name] = { ...t, perCycle: t.slope, tolerance: Math.max(tl.perCycle, (tl.relative ?? 0) * mean), rule: tl, samples: all.length, ...(tl.floor ? { floor: true } : {}) };
   }
   return out;
 }
@@ -99,11 +129,12 @@ export function checkResourceGrowth(samples: ResourceSample[], o: TrendOptions =
   const minR2 = o.minR2 ?? 0.6;
   const drafts: FindingDraft[] = [];
   for (const [name, t] of Object.entries(trendsOf(samples, o))) {
-    if (t.rule.reportOnly || t.n < Math.max(minSamples, t.rule.minSamples ?? 0) || t.slope <= t.tolerance || t.t < minT || t.r2 < Math.max(minR2, t.rule.minR2 ?? 0)) continue;
+    if (t.rule.reportOnly || t.n < (t.floor ? (t.rule.minSamples ?? 3) : Math.max(minSamples, t.rule.minSamples ?? 0)) || t.slope <= t.tolerance || t.t < minT || t.r2 < Math.max(minR2, t.rule.minR2 ?? 0)) continue;
     const unit = name.endsWith('bytes') ? ' bytes' : '';
+    const over = t.floor ? `${t.samples} cycles (its floor, ${t.n} troughs, ` : `${t.n} cycles (`;
     drafts.push({
       class: 'resource-growth',
-      message: `${name} grows by ${Math.round(t.slope)}${unit} per cycle over ${t.n} cycles (R² ${t.r2.toFixed(2)}, t ${Number.isFinite(t.t) ? t.t.toFixed(1) : '∞'}), beyond the tolerance of ${Math.round(t.tolerance)}${unit}`,
+      message: `${name} grows by ${Math.round(t.slope)}${unit} per cycle over ${over}R² ${t.r2.toFixed(2)}, t ${Number.isFinite(t.t) ? t.t.toFixed(1) : '∞'}), beyond the tolerance of ${Math.round(t.tolerance)}${unit}`,
       subject: { resource: name },
       expected: { maxPerCycle: t.tolerance },
       observed: { perCycle: t.slope, r2: t.r2, t: Number.isFinite(t.t) ? t.t : null, n: t.n },

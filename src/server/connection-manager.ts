@@ -5,6 +5,9 @@ import { CLOSE, type SocketKind, type StatsConnection, type StatsCounters } from
 import type { FaultName } from './faults.js';
 
 /** One accepted socket and what the server knows of it. */
+/** the heap-leak fault's hoard */
+const heapLeak: number[][] = [];
+
 export interface Conn {
   id: string;
   userId: number;
@@ -106,6 +109,10 @@ export class ConnectionManager {
       this.slots.set(key, conn.id);
     }
     this.addEntry(conn);
+    if (this.o.faults.has('heap-leak')) {
+      // fault: each socket leaves ~4 KB of JS heap behind, held for the server's lifetime
+      heapLeak.push(Array.from({ length: 512 }, (_, i) => i + this.counters.connections_opened));
+    }
     ws.on('pong', () => {
       conn.missed = 0;
       conn.lastSeenAt = clock.wall();

@@ -20,6 +20,10 @@ export const FAULTS = [
     name: 'slot-overwrite',
     description: "Miscord's bug: registry keyed by (user, kind, channel); a second socket replaces the first, closing either removes the entry",
   },
+  {
+    name: 'heap-leak',
+    description: 'every socket opened retains about 4 KB of heap that is never freed (a few hundred KB per soak cycle)',
+  },
 ] as const;
 
 export type FaultName = (typeof FAULTS)[number]['name'];

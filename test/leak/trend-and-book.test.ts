@@ -40,10 +40,19 @@ describe('checkResourceGrowth', () => {
     expect(checkResourceGrowth(series(wobble, 'server.heap_used_bytes'))).toEqual([]);
     // a short climb between two major GCs is not enough cycles to call
     expect(checkResourceGrowth(series([40, 41.5, 43, 44.5, 46].map((x) => x * mb), 'server.heap_used_bytes'))).toEqual([]);
-    const grow = [40, 44, 48, 53, 56, 61, 64, 69].map((x) => x * mb);
+    // a leaking sawtooth: every trough 2 MB above the one before
+    const grow = [40, 44, 41, 46, 43, 48, 45, 50, 47].map((x) => x * mb);
     expect(checkResourceGrowth(series(grow, 'server.heap_used_bytes')).map((d) => d.subject.resource)).toEqual(['server.heap_used_bytes']);
+  });
+
+  it('judges the heap by its floor: a recorded GC sawtooth of the healthy server is no leak', () => {
+    // soak on the bundled server, heap_used_bytes at cycles 0..16 (29.4 MB to 31.1 MB, down to 11.3 MB, up to 18.7 MB)
+    const rec = [29449176, 30235704, 31148736, 22785680, 21937904, 22703120, 23713792, 24029248, 25094000, 24670568, 11303872, 12991232, 13270592, 16930208, 16639952, 11955424, 18707672];
+    expect(checkResourceGrowth(series(rec, 'server.heap_used_bytes'))).toEqual([]);
+    // the early climb alone (a prefix) looks like a leak on its samples, but the floor rules it out too
+    expect(checkResourceGrowth(series(rec.slice(3, 10), 'server.heap_used_bytes'))).toEqual([]);
     // RSS is shown in the trend but never a finding
-    expect(checkResourceGrowth(series(grow, 'server.rss_bytes'))).toEqual([]);
+    expect(checkResourceGrowth(series(rec.map((_, i) => (40 + 4 * i) * 1024 * 1024), 'server.rss_bytes'))).toEqual([]);
   });
 });
 
