@@ -82,10 +82,8 @@ function withOverrides(s: Scenario, o: RunOptions): Scenario {
   if (o.users !== undefined) out.users = o.users;
   if (o.seed !== undefined) out.seed = o.seed;
   if (o.settleMs !== undefined) out.settle = o.settleMs;
-  if (o.durationMs !== undefined) {
-    out.duration = o.durationMs;
-    for (const p of out.phases) if (p.type === 'soak' || p.type === 'chat' || p.type === 'churn') p.duration = o.durationMs;
-  }
+  // the default for chat, churn and soak phases without their own (README, --help): a phase's own duration stays
+  if (o.durationMs !== undefined) out.duration = o.durationMs;
   if (o.faults?.length) out.bundledServer.faults = [...(out.bundledServer.faults ?? []), ...o.faults];
   if (o.serverHeartbeatMs !== undefined) out.bundledServer.heartbeatMs = o.serverHeartbeatMs;
   return out;
