@@ -7,6 +7,10 @@ import type { FaultName } from './faults.js';
 /** One accepted socket and what the server knows of it. */
 /** the heap-leak fault's hoard */
 const heapLeak: number[][] = [];
+/** arrays the heap-leak fault holds (process-wide), for its test */
+export function heapLeakRetained(): number {
+  return heapLeak.length;
+}
 
 export interface Conn {
   id: string;

@@ -1,10 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import type { ReferenceServer } from '../../src/server/index.js';
 import { FAULTS } from '../../src/server/index.js';
+import { heapLeakRetained } from '../../src/server/connection-manager.js';
 import { api, connect, signUp, startServer, statsHttp, statsUntil, world } from './helpers.js';
 
 /** Each scenario returns the symptom it saw through the stats (and members) routes. */
 const scenarios: Record<string, (s: ReferenceServer) => Promise<unknown>> = {
+  async 'heap-leak'(s) {
+    const w = await world(s);
+    const before = heapLeakRetained();
+    const c = await connect(s, `/ws/chat/${w.serverId}`, w.owner.token);
+    await c.close();
+    await statsUntil(s, (x) => x.counters!.connections_closed === 1);
+    return { retained: heapLeakRetained() - before };
+  },
   async 'zombie-socket'(s) {
     const w = await world(s);
     const c = await connect(s, `/ws/chat/${w.serverId}`, w.owner.token);
@@ -57,11 +66,13 @@ const scenarios: Record<string, (s: ReferenceServer) => Promise<unknown>> = {
 
 const clean: Record<string, unknown> = {
   'zombie-socket': { registered: 0, total: 0 },
+  'heap-leak': { retained: 0 },
   'voice-ghost': { roomSize: 1, members: 1, sockets: 1, toldLeft: true },
   'slow-deregister': { stillThereAfterClose: 0 },
   'slot-overwrite': { bothOpen: 2, afterClosingOne: 1, tab1Open: true },
 };
 const faulty: Record<string, unknown> = {
+  'heap-leak': { retained: 1 },
   'zombie-socket': { registered: 1, total: 1 },
   'voice-ghost': { roomSize: 2, members: 2, sockets: 1, toldLeft: false },
   'slow-deregister': { stillThereAfterClose: 1 },
