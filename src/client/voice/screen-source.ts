@@ -14,7 +14,8 @@ const FPS = 15;
 export class ScreenSource {
   private readonly tracks: SourceTracks<WrtcVideoSource>;
   private timer: NodeJS.Timeout | undefined;
-  private readonly frame = new Uint8Array((WIDTH * HEIGHT * 3) / 2);
+  /** made on the first frame: a session nobody shares a screen in never holds the 86,400 bytes */
+  private frame: Uint8Array | null = null;
   private n = 0;
   framesSent = 0;
 
@@ -38,11 +39,12 @@ export class ScreenSource {
   private tick(): void {
     // a moving bar: the encoder has something to send on every frame
     const luma = WIDTH * HEIGHT;
-    this.frame.fill(16, 0, luma);
+    const frame = (this.frame ??= new Uint8Array((luma * 3) / 2));
+    frame.fill(16, 0, luma);
     const x = (this.n++ * 8) % WIDTH;
-    for (let y = 0; y < HEIGHT; y++) this.frame.fill(235, y * WIDTH + x, y * WIDTH + Math.min(WIDTH, x + 16));
-    this.frame.fill(128, luma);
-    this.tracks.source?.onFrame({ width: WIDTH, height: HEIGHT, data: this.frame });
+    for (let y = 0; y < HEIGHT; y++) frame.fill(235, y * WIDTH + x, y * WIDTH + Math.min(WIDTH, x + 16));
+    frame.fill(128, luma);
+    this.tracks.source?.onFrame({ width: WIDTH, height: HEIGHT, data: frame });
     this.framesSent++;
   }
 
@@ -53,6 +55,7 @@ export class ScreenSource {
       this.timer = undefined;
       this.ledger.release('timer');
     }
+    this.frame = null;
     this.tracks.close();
   }
 }
