@@ -25,6 +25,15 @@ function userOut(u: User) {
   return { id: u.id, username: u.username, email: u.email, is_active: true, is_online: false, created_at: u.createdAt };
 }
 
+/** The path of a request-target; an unparsable target (`http://[/`, `http://x:99999/`) is a 400. */
+function requestPath(target: string): string {
+  try {
+    return new URL(target, 'http://localhost').pathname;
+  } catch {
+    throw new HttpError(400, 'Invalid request target');
+  }
+}
+
 /**
  * The HTTP routes of protocol.md, answered with Miscord's status codes and `{detail}` bodies.
  * Unknown paths are 404, known paths with another method 405, bad ids in the path 422.
@@ -63,9 +72,10 @@ export class HttpApi {
   }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    let path = req.url ?? '/';
     let routeName = 'unknown';
     try {
+      path = requestPath(path);
       if (path === '/metrics' && req.method === 'GET') {
         routeName = 'metrics';
         const text = await this.metrics.registry.metrics();

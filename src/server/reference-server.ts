@@ -62,7 +62,14 @@ export async function createReferenceServer(options: ReferenceServerOptions = {}
     // half-sent request hang far past them
     connectionsCheckingInterval: Math.max(20, Math.min(1000, Math.floor(opts.headersTimeoutMs / 4))),
   });
-  http.on('request', (req, res) => void api.handle(req, res));
+  http.on('request', (req, res) => {
+    // a handler's failure must never become an unhandled rejection that ends the process
+    api.handle(req, res).catch((err) => {
+      log.error('[HTTP]', `request failed: ${(err as Error)?.stack ?? err}`);
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    });
+  });
   http.on('upgrade', (req, socket, head) => {
     gateway.upgrade(req, socket, head).catch((err) => {
       log.error('[WS]', `upgrade failed: ${(err as Error)?.stack ?? err}`);
