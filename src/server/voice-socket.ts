@@ -59,14 +59,30 @@ const STATUS: Record<string, [field: string, out: string]> = {
   speaking: ['is_speaking', 'user_speaking'],
 };
 
+/** A relayed payload (an SDP, an ICE candidate) is one or two levels deep; a deeper one is refused before re-encoding, which would recurse once per level. */
+const MAX_RELAY_DEPTH = 32;
+
+/** Whether `value` nests objects or arrays deeper than `max`, measured without recursion. */
+function nestedDeeper(value: unknown, max: number): boolean {
+  let level: unknown[] = [value];
+  for (let depth = 0; level.length > 0; depth++) {
+    if (depth > max) return true;
+    const next: unknown[] = [];
+    for (const v of level) if (v !== null && typeof v === 'object') next.push(...Object.values(v));
+    level = next;
+  }
+  return false;
+}
+
 /** Returns false for an unknown type (the gateway answers with an error frame). */
 export function voiceMessage(hub: Hub, conn: Conn, m: Frame): boolean {
   const member = hub.voice.get(conn.channelId!, conn.id);
   if (!member) return fail(conn, 'not in a voice room');
-  const payloadField = RELAYS[m.type];
+  const payloadField = Object.hasOwn(RELAYS, m.type) ? RELAYS[m.type] : undefined;
   if (payloadField) {
     const bad = checkFields(m, { target_id: 'id', [payloadField]: 'object' });
     if (bad) return fail(conn, bad);
+    if (nestedDeeper(m[payloadField], MAX_RELAY_DEPTH)) return fail(conn, `${payloadField} nests deeper than ${MAX_RELAY_DEPTH} levels`);
     const target = m.target_id as number;
     const targets = hub.voice.members(conn.channelId!).filter((t) => t.userId === target && t.conn !== conn);
     if (targets.length === 0) {
@@ -79,7 +95,7 @@ export function voiceMessage(hub: Hub, conn: Conn, m: Frame): boolean {
     if (hub.log.enabled('debug')) hub.log.debug(TAG, `relay ${m.type} ${conn.userId} -> ${target} room=${conn.channelId}`);
     return true;
   }
-  const status = STATUS[m.type];
+  const status = Object.hasOwn(STATUS, m.type) ? STATUS[m.type] : undefined;
   if (status) {
     const [field, out] = status;
     const bad = checkFields(m, { [field]: 'boolean' });

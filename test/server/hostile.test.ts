@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { connect as netConnect, type Socket } from 'node:net';
 import { once } from 'node:events';
-import { connect, startServer, world } from './helpers.js';
+import { connect, signUp, startServer, world } from './helpers.js';
 import type { ReferenceServer } from '../../src/server/index.js';
 
 /** Sends one raw request and resolves with everything the server wrote until it closed or answered. */
@@ -45,5 +45,32 @@ describe('hostile clients: invalid request-targets', () => {
     const st = await s.stats();
     expect(st.total_connections).toBe(1);
     expect(st.counters).toMatchObject({ connections_opened: 1, connections_closed: 0 });
+  });
+});
+
+describe('hostile clients: voice messages', () => {
+  it('refuses a relayed payload nested 5,000 levels deep and answers prototype-named types as unknown, the peer and the server untouched', async () => {
+    const s = await startServer();
+    const b = await signUp(s);
+    const w = await world(s, { members: [b] });
+    const va = await connect(s, `/ws/voice/${w.voiceChannelId}`, w.owner.token);
+    await va.next('participants');
+    const vb = await connect(s, `/ws/voice/${w.voiceChannelId}`, b.token);
+    await vb.next('participants');
+    await va.next('user_joined_voice');
+    // built as text: 5,000 levels overflow JSON.stringify itself, which is the attack
+    const deep = '{"d":'.repeat(5000) + '{"type":"offer","sdp":"x"}' + '}'.repeat(5000);
+    va.ws.send(`{"type":"offer","target_id":${b.id},"offer":${deep}}`);
+    expect((await va.next('error')).message).toMatch(/nests deeper/);
+    for (const type of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      va.send({ type, target_id: b.id, offer: { type: 'offer', sdp: 'x' }, is_muted: true });
+      expect((await va.next((m) => m.type === 'error' && /unknown/i.test(String(m.message)))).type, type).toBe('error');
+    }
+    // a normal offer still reaches b, and it is the first offer b ever sees
+    va.send({ type: 'offer', target_id: b.id, offer: { type: 'offer', sdp: 'ok' } });
+    const got = await vb.next('offer');
+    expect((got.offer as { sdp: string }).sdp).toBe('ok');
+    expect((await fetch(`${s.url}/health`)).status).toBe(200);
+    expect((await s.stats()).total_connections).toBe(2);
   });
 });
