@@ -8,6 +8,7 @@ describe('one error format for every failure', () => {
     [['run', 'smoke', '--users', 'abc'], /^miscord-bench: option '--users <n>' argument 'abc' is invalid\. expected an integer; see --help \(MB_ERR_USAGE\)\n$/],
     [['run', 'smoke', '--summary-stats', 'min,avg'], /^miscord-bench: --summary-stats: unknown statistic 'avg'.* \(MB_ERR_USAGE\)\n$/],
     [['report', 'x.json', '--summary-stats', 'p42'], /^miscord-bench: --summary-stats: unknown statistic 'p42'.* \(MB_ERR_USAGE\)\n$/],
+    [['run', 'smoke', '--out', '/proc/nope/report.json'], /^miscord-bench: --out \/proc\/nope\/report.json cannot be written: ENOENT \(MB_ERR_USAGE\)\n$/],
   ])('%j: one line, exit 2', async (args, line) => {
     const r = await runCli(args);
     expect(r.stderr).toMatch(line);

@@ -1,4 +1,5 @@
 import { isatty } from 'node:tty';
+import { closeSync, existsSync, openSync, unlinkSync } from 'node:fs';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { MbError } from '../../errors.js';
 import { LOG_LEVELS, createLogger, type LogLevel } from '../../log.js';
@@ -63,6 +64,17 @@ function toOption(spec: RunOptionSpec): Option {
   }
 }
 
+/** --out is checked before the run starts: a path we cannot write is a usage error, not a lost report at the end. */
+function checkOutPath(path: string): void {
+  const existed = existsSync(path);
+  try {
+    closeSync(openSync(path, 'a'));
+    if (!existed) unlinkSync(path);
+  } catch (err) {
+    throw new MbError('MB_ERR_USAGE', `--out ${path} cannot be written: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
 /** `run <scenario>`: wires the option table to runScenario, writes the report, prints the summary, sets the exit code. */
 export function register(program: Command): void {
   const cmd = program
@@ -80,6 +92,7 @@ ${EXIT_CODES_HELP}`);
     if (f.users !== undefined && f.users < 1) throw new MbError('MB_ERR_USAGE', '--users must be a positive integer');
     const stats = parseSummaryStats(f.summaryStats ?? DEFAULT_SUMMARY_STATS.join(','));
     if (f.json && f.quiet === undefined) f.quiet = false;
+    if (f.out !== undefined) checkOutPath(f.out);
     const progress = new Progress(process.stderr, !f.quiet && !!process.stderr.isTTY);
     // a log line or the live state clears the progress line first; the next sample redraws it
     const toStderr = (text: string) => {
