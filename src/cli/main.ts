@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { isMbError, EXIT } from '../errors.js';
 import { TOOL_VERSION } from '../version.js';
 import { COMMAND_EXIT_CODES_HELP, EXIT_CODES_HELP } from './exit-codes.js';
+import { installInterrupts } from './interrupts.js';
 
 type Register = (program: Command) => void;
 
@@ -60,6 +61,8 @@ export async function start(argv = process.argv): Promise<void> {
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
   });
+  // a run catches SIGINT and SIGTERM from here on, while its modules still load
+  if (commandOf(argv) === 'run') installInterrupts();
   const program = await buildProgram(argv);
   try {
     await program.parseAsync(argv);

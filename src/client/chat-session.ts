@@ -192,9 +192,13 @@ export class ChatSession {
         caps.inBand = 'yes';
         conn.rec.textChannelId = textChannelId;
         ok = true;
+      } else if (answer === 'closing' || env.signal.aborted) {
+        // the session ends (or the run): no switch, and no evidence about the target
+        return false;
       } else {
         sub.filter = null;
-        caps.inBandUnsupported(answer);
+        // a socket that closed under the request says nothing about switch_channel
+        if (answer !== 'socket not open') caps.inBandUnsupported(answer);
         how = 'reconnect';
       }
     } else if (strategy === 'in-band') how = 'reconnect';

@@ -56,9 +56,7 @@ export async function connectPhase(ctx: RunContext, p: Cfg<typeof ConnectPhase>)
   const mine: number[] = [];
   for (let i = 0; i < n; i++) if (ctx.ownsIndex(i) && !online.has(i)) mine.push(i);
   const start = clock.now();
-  const pending: Promise<unknown>[] = [];
-  await runTimed(connectSchedule(mine, p.rampUp), start, (a, intended) => pending.push(connectUser(ctx, a.user, intended, p)), ctx.signal);
-  const results = await Promise.allSettled(pending);
+  const results = await runTimed(connectSchedule(mine, p.rampUp), start, (a, intended) => connectUser(ctx, a.user, intended, p), ctx.signal);
   for (const r of results) if (r.status === 'rejected') throw r.reason;
 }
 
@@ -120,7 +118,6 @@ export async function churnPhase(ctx: RunContext, p: Cfg<typeof ChurnPhase>): Pr
   const arrivals = churnSchedule(ctx.rng.fork(`churn:${ctx.phase}`), { arrivalsPerSec: p.arrivalsPerSec, durationMs: p.duration ?? ctx.scenario.duration, stay: p.stay, maxUsers: p.maxUsers });
   const base = ctx.reserveIndices(arrivals.length);
   const mine = arrivals.filter((a) => ctx.ownsIndex(base + a.n));
-  const stays: Promise<void>[] = [];
   const visit = async (index: number, intended: number, stayMs: number): Promise<void> => {
     const u = await connectUser(ctx, index, intended, { notifications: true, chat: true });
     if (!u) return;
@@ -153,8 +150,7 @@ export async function churnPhase(ctx: RunContext, p: Cfg<typeof ChurnPhase>): Pr
       await ctx.userLeaves(u);
     }
   };
-  await runTimed(mine, clock.now(), (a, intended) => stays.push(visit(base + a.n, intended, a.stayMs)), ctx.signal);
-  const results = await Promise.allSettled(stays);
+  const results = await runTimed(mine, clock.now(), (a, intended) => visit(base + a.n, intended, a.stayMs), ctx.signal);
   for (const r of results) if (r.status === 'rejected' && fatal(ctx, r.reason)) throw r.reason;
   await ctx.deliveries.drain(DRAIN_MS, ctx.signal);
 }
@@ -214,7 +210,6 @@ export async function idlePhase(ctx: RunContext, p: Cfg<typeof IdlePhase>): Prom
 export async function disconnectPhase(ctx: RunContext, p: Cfg<typeof DisconnectPhase>): Promise<void> {
   const users = ctx.onlineUsers();
   await ctx.deliveries.drain(DRAIN_MS, ctx.signal);
-  const leaving: Promise<void>[] = [];
-  await runTimed(connectSchedule(users.map((u) => u.index), p.rampDown), clock.now(), (a) => leaving.push(ctx.userLeaves(users.find((u) => u.index === a.user)!)), ctx.signal);
-  await Promise.all(leaving);
+  const results = await runTimed(connectSchedule(users.map((u) => u.index), p.rampDown), clock.now(), (a) => ctx.userLeaves(users.find((u) => u.index === a.user)!), ctx.signal);
+  for (const r of results) if (r.status === 'rejected') throw r.reason;
 }

@@ -29,6 +29,7 @@ import type { ShardInfo, World } from './run-context.js';
 import { FETCH_BLOCKED_PORTS, readUsersFile } from './run-options.js';
 import { FAULT_NAMES, isFaultName } from '../server/faults.js';
 import { installLiveStateTrigger, liveViewSource } from './live-state.js';
+import { watchTarget } from './target-watch.js';
 
 export interface RunOptions {
   /** a shipped scenario name, a path, or an already validated scenario */
@@ -63,6 +64,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** once a second while the run goes */
   onSample?(sample: TimelineSample, live: LiveState): void;
+  /** no answer to GET /health for this long ends the run as incomplete (default 15 s) */
+  targetStallMs?: number;
   /** swaps the leak detector (tests, workers) */
   leakDetectorFactory?(opts: Parameters<typeof createLeakDetector>[0]): LeakDetector;
 }
@@ -175,7 +178,7 @@ export async function runScenario(o: RunOptions): Promise<Report> {
   const cpu0 = process.cpuUsage();
   let peakRss = process.memoryUsage.rss();
   const stop = new AbortController();
-  const onOuterAbort = () => stop.abort(new MbError('MB_ERR_ABORTED', 'the run was interrupted'));
+  const onOuterAbort = () => stop.abort(isMbError(o.signal?.reason) ? o.signal.reason : new MbError('MB_ERR_ABORTED', 'the run was interrupted'));
   if (o.signal?.aborted) onOuterAbort();
   o.signal?.addEventListener('abort', onOuterAbort, { once: true });
   const signal = stop.signal;
@@ -194,9 +197,12 @@ export async function runScenario(o: RunOptions): Promise<Report> {
   let serverConfig: StatsConfig | null = null;
   const bundledCfg = scenario.bundledServer;
   let removeLiveState: (() => void) | null = null;
+  let watch: ReturnType<typeof watchTarget> | null = null;
   let worldReady = false;
 
   try {
+    // interrupted before it began (while the CLI loaded): nothing to start, an empty partial report
+    if (signal.aborted) throw signal.reason;
     if (!o.target) {
       server = await startBundledServer({ ...bundledCfg, logLevel: o.logLevel === 'debug' ? 'debug' : undefined, onDied: (err) => stop.abort(err) });
       targetUrl = server.url;
@@ -221,6 +227,8 @@ export async function runScenario(o: RunOptions): Promise<Report> {
       log.warn('[ChatService]', `no usable stats route (${(err as Error).message}): server-side counts are skipped`);
       caps.notes.push(`the target has no usable ${'/api/debug/websocket-stats'}: server-side counts and leak checks are limited`);
     }
+    // from here a target that dies, stalls or restarts ends the run (exit 3), however the users fare
+    watch = watchTarget({ httpUrl, signal, stallMs: o.targetStallMs, onLost: (err) => stop.abort(err) });
     const env: ClientEnv = {
       httpUrl,
       wsUrl,
@@ -283,6 +291,9 @@ export async function runScenario(o: RunOptions): Promise<Report> {
     await deliveries.drain(2000, signal);
     await st.everyoneLeaves();
     await st.checkpoint('final', { final: true });
+    // a target that died after the last phase: the final counts were not read from it
+    const lost = await watch.confirm();
+    if (lost) throw lost;
   } catch (err) {
     abortReason = signal.aborted && isMbError(signal.reason) ? signal.reason.message : isMbError(err) ? err.message : `internal error: ${(err as Error)?.stack ?? String(err)}`;
     // a 404 before the world exists: the URL points at something that is not a Miscord backend
@@ -291,7 +302,11 @@ export async function runScenario(o: RunOptions): Promise<Report> {
     // the CLI's summary (or its one line under --quiet) says why; this is for the debug log
     log.info('[Runner]', `run stopped: ${abortReason}`);
   } finally {
+    // an interrupt that came after the last await that listens to it
+    if (!abortReason && o.signal?.aborted) abortReason = isMbError(o.signal.reason) ? o.signal.reason.message : 'the run was interrupted';
     removeLiveState?.();
+    watch?.close();
+    if (watch?.state.disabled) caps.notes.push(watch.state.disabled);
     o.signal?.removeEventListener('abort', onOuterAbort);
     if (state) await state.everyoneLeaves();
     await deliveries.drain(0);

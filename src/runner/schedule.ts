@@ -107,17 +107,32 @@ export const FIRE_AHEAD_MS = 2;
  * Fires each event at its intended time (start + at), passing that time along. One loop
  * for all users, so a generator stall delays events without dropping them: the latency of
  * what fires late is still measured from when it was meant to fire.
+ *
+ * A `fire` that returns a promise starts a task that runTimed owns: it returns only once
+ * every task has settled, also when the signal aborts the schedule (the abort is rethrown
+ * after them), so no task's rejection is left without a listener. The settled results come
+ * back in firing order.
  */
-export async function runTimed<E extends { at: number }>(events: readonly E[], start: number, fire: (e: E, intended: number) => void, signal: AbortSignal, aheadMs = FIRE_AHEAD_MS): Promise<void> {
+export async function runTimed<E extends { at: number }>(events: readonly E[], start: number, fire: (e: E, intended: number) => unknown, signal: AbortSignal, aheadMs = FIRE_AHEAD_MS): Promise<PromiseSettledResult<unknown>[]> {
+  const tasks: Promise<PromiseSettledResult<unknown>>[] = [];
+  let settled: PromiseSettledResult<unknown>[] = [];
   let i = 0;
-  while (i < events.length) {
-    if (signal.aborted) throw signal.reason;
-    const now = clock.now();
-    while (i < events.length && start + events[i]!.at <= now + aheadMs) {
-      const e = events[i++]!;
-      const due = start + e.at;
-      fire(e, due < now ? due : now);
+  try {
+    while (i < events.length) {
+      if (signal.aborted) throw signal.reason;
+      const now = clock.now();
+      while (i < events.length && start + events[i]!.at <= now + aheadMs) {
+        const e = events[i++]!;
+        const due = start + e.at;
+        const task = fire(e, due < now ? due : now);
+        // settled at once, so a task that fails while the schedule sleeps is never an unhandled rejection
+        if (task instanceof Promise) tasks.push(task.then((value) => ({ status: 'fulfilled', value }) as const, (reason: unknown) => ({ status: 'rejected', reason }) as const));
+      }
+      if (i < events.length) await delay(Math.min(1000, Math.max(0, start + events[i]!.at - clock.now())), signal);
     }
-    if (i < events.length) await delay(Math.min(1000, Math.max(0, start + events[i]!.at - clock.now())), signal);
+  } finally {
+    // on the abort path too: the tasks listen to the same signal, so they end promptly
+    settled = await Promise.all(tasks);
   }
+  return settled;
 }

@@ -98,6 +98,7 @@ export async function runWithWorkers(o: RunOptions, n: number, wo: WorkersOption
       // the bundled server gets no ICE servers, as runScenario gives it
       iceServers: o.iceServers === undefined && !o.target ? [] : o.iceServers,
       settleMs: o.settleMs,
+      targetStallMs: o.targetStallMs,
       thresholds: o.thresholds,
       leakCheck: o.leakCheck,
       maxLoopDelayMs: o.maxLoopDelayMs,

@@ -1,7 +1,8 @@
 import { isatty } from 'node:tty';
 import { closeSync, existsSync, openSync, unlinkSync } from 'node:fs';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { MbError } from '../../errors.js';
+import { EXIT, MbError } from '../../errors.js';
+import { installInterrupts, interruptSignal, onInterrupt } from '../interrupts.js';
 import { LOG_LEVELS, createLogger, type LogLevel } from '../../log.js';
 import { RUN_OPTION_TABLE, parseDurationArg, parseIceServers, parseShard, type RunOptionSpec } from '../../runner/run-options.js';
 import { runScenario, type RunOptions } from '../../runner/run-scenario.js';
@@ -27,6 +28,7 @@ interface RunFlags {
   shard?: string;
   workers?: number;
   settle?: number;
+  targetStall?: number;
   threshold?: string[];
   leakCheck: boolean;
   fault?: string[];
@@ -88,6 +90,7 @@ While a run goes, SIGUSR2 (or the key s on a terminal) prints the live state on 
 each user's sockets and peers, the client's totals beside the server's.
 ${EXIT_CODES_HELP}`);
   cmd.action(async (ref: string, f: RunFlags) => {
+    installInterrupts(); // already, when main saw `run`; here for a program built by a test
     if (f.logLevel !== undefined && !LOG_LEVELS.includes(f.logLevel as LogLevel)) throw new MbError('MB_ERR_USAGE', `--log-level must be one of ${LOG_LEVELS.join(', ')}`);
     if (f.users !== undefined && f.users < 1) throw new MbError('MB_ERR_USAGE', '--users must be a positive integer');
     const stats = parseSummaryStats(f.summaryStats ?? DEFAULT_SUMMARY_STATS.join(','));
@@ -100,17 +103,10 @@ ${EXIT_CODES_HELP}`);
       process.stderr.write(text);
     };
     const log = createLogger((f.logLevel as LogLevel | undefined) ?? (f.quiet ? 'error' : 'warn'), toStderr);
-    const abort = new AbortController();
-    let interrupts = 0;
-    const onSignal = () => {
-      // the first Ctrl-C stops the run and still writes the partial report; a second one gives up
-      if (++interrupts > 1) process.exit(3);
+    const removeNotice = onInterrupt(() => {
       progress.done();
       process.stderr.write('miscord-bench: interrupted, stopping the run and writing a partial report (Ctrl-C again to quit now)\n');
-      abort.abort();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    });
     let report;
     try {
       const runner = f.workers !== undefined ? (o: RunOptions) => runWithWorkers(o, f.workers!) : runScenario;
@@ -124,6 +120,7 @@ ${EXIT_CODES_HELP}`);
         iceServers: f.iceServers === undefined ? undefined : parseIceServers(f.iceServers),
         shard: f.shard === undefined ? undefined : parseShard(f.shard),
         settleMs: f.settle,
+        targetStallMs: f.targetStall,
         thresholds: f.threshold,
         leakCheck: f.leakCheck,
         faults: f.fault,
@@ -136,13 +133,12 @@ ${EXIT_CODES_HELP}`);
         traceAddresses: f.traceAddresses,
         // SIGUSR2 always; a key press when stdin is a terminal (isatty first: touching process.stdin opens it)
         liveState: { write: toStderr, stdin: isatty(0) ? process.stdin : null },
-        signal: abort.signal,
+        signal: interruptSignal,
         onSample: (s, live) => progress.update(s, live),
       });
     } finally {
       progress.done();
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      removeNotice();
     }
     const path = writeReport(report, f.out ?? defaultReportPath(report.scenario.name, new Date(report.startedAt)));
     if (f.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
@@ -152,6 +148,7 @@ ${EXIT_CODES_HELP}`);
     } else if (report.status === 'incomplete') {
       process.stderr.write(`miscord-bench: run incomplete: ${report.abortReason ?? 'unknown reason'} (partial report: ${path})\n`);
     }
-    process.exitCode = report.verdict.exitCode;
+    // an interrupt after the run ended (while the report was written) still means exit 3
+    process.exitCode = interruptSignal.aborted ? EXIT.incomplete : report.verdict.exitCode;
   });
 }
