@@ -2,23 +2,21 @@ import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { clock } from '../clock.js';
 import { MbError, isMbError } from '../errors.js';
-import { createLogger, type Logger, type LogLevel } from '../log.js';
+import { createLogger } from '../log.js';
 import { Metrics } from '../metrics/metrics.js';
 import { fetchStats } from '../client/stats-client.js';
 import { HttpClient } from '../client/http-client.js';
 import { DeliveryTracker } from '../client/delivery-tracker.js';
 import { Capabilities } from '../client/capabilities.js';
 import type { ClientEnv } from '../client/client-env.js';
-import type { IceServer, StatsConfig } from '../protocol/messages.js';
+import type { StatsConfig } from '../protocol/messages.js';
 import type { Tracer } from '../trace/tracer.js';
 import { openTracer } from '../trace/create-tracer.js';
 import { createLeakDetector } from '../leak/leak-detector.js';
 import type { LeakDetector } from '../leak/types.js';
-import { loadScenario } from '../scenario/load-scenario.js';
-import type { PhaseConfig, Scenario } from '../scenario/schema.js';
+import type { Scenario } from '../scenario/schema.js';
 import { buildReport } from '../report/build-report.js';
-import { parseThreshold, type ThresholdSource } from '../report/gates.js';
-import type { Report, TimelineSample } from '../report/schema.js';
+import type { Report } from '../report/schema.js';
 import { startBundledServer, type BundledServer } from './bundled-server.js';
 import { createRng } from './rng.js';
 import { RunState, type Credentials } from './run-state.js';
@@ -26,102 +24,13 @@ import { TimelineSampler, clientCounts } from './timeline-sampler.js';
 import { dispatch } from './phase-registry.js';
 import { ledgerTotals } from './ledger-totals.js';
 import type { ShardInfo, World } from './run-context.js';
-import { FETCH_BLOCKED_PORTS, readUsersFile } from './run-options.js';
-import { FAULT_NAMES, isFaultName } from '../server/faults.js';
 import { installLiveStateTrigger, liveViewSource } from './live-state.js';
 import { watchTarget } from './target-watch.js';
+import { planRun, type LiveState, type RunOptions } from './run-plan.js';
 
-export interface RunOptions {
-  /** a shipped scenario name, a path, or an already validated scenario */
-  scenario: string | Scenario;
-  cwd?: string;
-  target?: string;
-  users?: number;
-  durationMs?: number;
-  seed?: number;
-  usersFile?: string;
-  credentials?: Credentials[];
-  /** replaces the server's ice_servers ([] = none) */
-  iceServers?: IceServer[] | null;
-  shard?: { index: number; count: number };
-  settleMs?: number;
-  thresholds?: string[];
-  /** default true; false: no detector at all */
-  leakCheck?: boolean;
-  faults?: string[];
-  serverHeartbeatMs?: number;
-  maxLoopDelayMs?: number;
-  logLevel?: LogLevel;
-  log?: Logger;
-  tracer?: Tracer;
-  traceFile?: string;
-  traceBodies?: boolean;
-  /** show ICE candidate and SDP addresses in the trace (`--trace-addresses`; `--trace-bodies` shows them too) */
-  traceAddresses?: boolean;
-  /** print the live state (per user sockets, peers, sinks; client totals beside the server's) on SIGUSR2, and on a key press when stdin is a TTY */
-  liveState?: { write(text: string): void; stdin?: NodeJS.ReadStream | null };
-  /** abort the run (Ctrl-C); the partial report is still built */
-  signal?: AbortSignal;
-  /** once a second while the run goes */
-  onSample?(sample: TimelineSample, live: LiveState): void;
-  /** no answer to GET /health for this long ends the run as incomplete (default 15 s) */
-  targetStallMs?: number;
-  /** swaps the leak detector (tests, workers) */
-  leakDetectorFactory?(opts: Parameters<typeof createLeakDetector>[0]): LeakDetector;
-}
-
-export interface LiveState {
-  phase: string;
-  elapsedMs: number;
-  users: number;
-  errors: number;
-}
+export type { LiveState, RunOptions };
 
 const isLoopback = (host: string) => /^(127\.\d+\.\d+\.\d+|localhost|\[?::1\]?)$/i.test(host);
-
-/** The scenario after CLI overrides (a copy; the file's content stays as written in the report's path). */
-function withOverrides(s: Scenario, o: RunOptions): Scenario {
-  const out: Scenario = structuredClone(s);
-  if (o.users !== undefined) out.users = o.users;
-  if (o.seed !== undefined) out.seed = o.seed;
-  if (o.settleMs !== undefined) out.settle = o.settleMs;
-  // the default for chat, churn and soak phases without their own (README, --help): a phase's own duration stays
-  if (o.durationMs !== undefined) out.duration = o.durationMs;
-  if (o.faults?.length) out.bundledServer.faults = [...(out.bundledServer.faults ?? []), ...o.faults];
-  if (o.serverHeartbeatMs !== undefined) out.bundledServer.heartbeatMs = o.serverHeartbeatMs;
-  return out;
-}
-
-/** The largest closed-model user count any phase asks for: open-model arrivals get indices above it. */
-function closedUsers(s: Scenario): number {
-  let n = s.users;
-  const visit = (p: PhaseConfig) => {
-    if (p.type === 'connect' && p.users) n = Math.max(n, p.users);
-    if (p.type === 'soak') p.cycle.forEach(visit);
-  };
-  s.phases.forEach(visit);
-  return n;
-}
-
-/** Refuses contradictory options up front, one line each. */
-function checkOptions(o: RunOptions): void {
-  if (o.target) {
-    if (o.faults?.length) throw new MbError('MB_ERR_USAGE', '--fault only applies to the bundled server: drop --target or the fault');
-    if (o.serverHeartbeatMs !== undefined) throw new MbError('MB_ERR_USAGE', '--server-heartbeat-ms only applies to the bundled server: drop --target or the option');
-    let u: URL;
-    try {
-      u = new URL(o.target);
-    } catch {
-      throw new MbError('MB_ERR_USAGE', `--target must be a URL such as http://127.0.0.1:8080, got '${o.target}'`);
-    }
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new MbError('MB_ERR_USAGE', `--target must be http:// or https://, got '${o.target}'`);
-    if (u.port && FETCH_BLOCKED_PORTS.has(Number(u.port))) throw new MbError('MB_ERR_USAGE', `--target port ${u.port} is one Node's fetch refuses to connect to (a "bad port" of the Fetch standard): serve the target on another port`);
-  } else if (o.usersFile || o.credentials) {
-    throw new MbError('MB_ERR_USAGE', '--users-file names accounts of an existing deployment: give its --target too');
-  }
-  for (const f of o.faults ?? []) if (!isFaultName(f)) throw new MbError('MB_ERR_USAGE', `--fault: unknown fault '${f}' (known: ${FAULT_NAMES.join(', ')})`);
-  if (o.users !== undefined && (!Number.isInteger(o.users) || o.users < 1)) throw new MbError('MB_ERR_USAGE', `--users must be a positive integer, got ${o.users}`);
-}
 
 /** The owner user sets up this run's world: its servers, text and voice channels. */
 async function setupWorld(env: ClientEnv, scenario: Scenario, shard: ShardInfo, owner: Credentials | null, password: string): Promise<World> {
@@ -160,12 +69,8 @@ async function setupWorld(env: ClientEnv, scenario: Scenario, shard: ShardInfo, 
  * unreachable, the server dying, an abort, ends in a report with status `incomplete`.
  */
 export async function runScenario(o: RunOptions): Promise<Report> {
-  const loaded = typeof o.scenario === 'string' ? loadScenario(o.scenario, o.cwd) : { scenario: o.scenario, path: null };
-  checkOptions(o);
-  const scenario = withOverrides(loaded.scenario, o);
-  const thresholds: ThresholdSource[] = [...scenario.thresholds.map((expr) => ({ expr, source: 'scenario' as const })), ...(o.thresholds ?? []).map((expr) => ({ expr, source: 'cli' as const }))];
-  for (const t of thresholds) parseThreshold(t.expr);
-  const credentials = o.credentials ?? (o.usersFile ? readUsersFile(o.usersFile) : null);
+  const plan = planRun(o);
+  const { loaded, scenario, thresholds, credentials } = plan;
   const shardArg = o.shard ?? { index: 0, count: 1 };
   const runTag = randomBytes(3).toString('hex');
   const shard: ShardInfo = { ...shardArg, usernamePrefix: `mb-${runTag}-s${shardArg.index}-` };
@@ -261,7 +166,7 @@ export async function runScenario(o: RunOptions): Promise<Report> {
       await leak.start();
     }
     const ownerCreds = credentials ? (credentials[shard.index] ?? credentials[0]!) : null;
-    state = new RunState({ scenario, rng: createRng(scenario.seed), target: { httpUrl, wsUrl, extStats, bundled: !o.target }, env, log, shard, leak, deliveries, caps, signal, credentials, firstFreeIndex: closedUsers(scenario) });
+    state = new RunState({ scenario, rng: createRng(scenario.seed), target: { httpUrl, wsUrl, extStats, bundled: !o.target }, env, log, shard, leak, deliveries, caps, signal, credentials, firstFreeIndex: plan.closedUsers });
     const st = state;
     Object.assign(st.world, await setupWorld(env, scenario, shard, ownerCreds, `mb-${shard.usernamePrefix}-pw`));
     worldReady = true;

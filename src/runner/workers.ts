@@ -6,9 +6,8 @@ import { mergeReports } from '../report/merge.js';
 import { combineSamples } from '../report/merge-timeline.js';
 import { regate } from '../report/regate.js';
 import type { Report, TimelineSample } from '../report/schema.js';
-import { loadScenario } from '../scenario/load-scenario.js';
+import { planRun } from './run-plan.js';
 import { PACKAGE_ROOT } from '../version.js';
-import { FAULT_NAMES, isFaultName } from '../server/faults.js';
 import { startBundledServer, type BundledServer } from './bundled-server.js';
 import type { LiveState, RunOptions } from './run-scenario.js';
 import type { FromWorker, ToWorker, WorkerRunOptions } from './worker-protocol.js';
@@ -45,11 +44,9 @@ interface Child {
 export async function runWithWorkers(o: RunOptions, n: number, wo: WorkersOptions = {}): Promise<Report> {
   if (!Number.isInteger(n) || n < 1) throw new MbError('MB_ERR_USAGE', `--workers must be a positive integer, got ${n}`);
   if (o.shard) throw new MbError('MB_ERR_USAGE', '--workers splits the run into shards itself: drop --shard (or run each shard with --shard and no --workers)');
-  if (o.target && (o.faults?.length || o.serverHeartbeatMs !== undefined)) throw new MbError('MB_ERR_USAGE', '--fault and --server-heartbeat-ms only apply to the bundled server: drop --target or the option');
-  for (const f of o.faults ?? []) if (!isFaultName(f)) throw new MbError('MB_ERR_USAGE', `--fault: unknown fault '${f}' (known: ${FAULT_NAMES.join(', ')})`);
   if (typeof o.scenario !== 'string') throw new MbError('MB_ERR_USAGE', 'runWithWorkers takes a scenario name or path (children load it themselves)');
-  // usage errors surface here, once, before anything is started
-  const { scenario } = loadScenario(o.scenario, o.cwd);
+  // usage errors surface here, once, before anything is started: the checks each child's run makes
+  const { scenario } = planRun(o);
 
   let server: BundledServer | null = null;
   const children: Child[] = [];
@@ -73,11 +70,9 @@ export async function runWithWorkers(o: RunOptions, n: number, wo: WorkersOption
   try {
     let target = o.target;
     if (!target) {
-      const cfg = scenario.bundledServer;
+      // the plan's scenario carries --fault and --server-heartbeat-ms already
       server = await startBundledServer({
-        ...cfg,
-        faults: [...(cfg.faults ?? []), ...(o.faults ?? [])],
-        heartbeatMs: o.serverHeartbeatMs ?? cfg.heartbeatMs,
+        ...scenario.bundledServer,
         logLevel: o.logLevel === 'debug' ? 'debug' : undefined,
         onDied: (err) => {
           died = err.message;

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { listScenarios, loadScenario } from '../../scenario/load-scenario.js';
+import { listScenarios } from '../../scenario/load-scenario.js';
+import { planRun } from '../../runner/run-plan.js';
 
 /** `scenarios` lists the shipped scenarios; `validate <file>` checks one file (exit 2 when invalid). */
 export function register(program: Command): void {
@@ -19,10 +20,11 @@ export function register(program: Command): void {
 
   program
     .command('validate')
-    .description('check a scenario file (or shipped name) against the schema')
+    .description("check a scenario file (or shipped name) as run would: the schema, its gates, its phases' needs")
     .argument('<file>', 'scenario file or shipped scenario name')
     .action((file: string) => {
-      const { display, scenario } = loadScenario(file);
-      process.stderr.write(`${display}: valid (${scenario.phases.length} phases, ${scenario.users} users, seed ${scenario.seed})\n`);
+      // the run's own plan: whatever run refuses before it starts, validate refuses with the same line
+      const { loaded, scenario, thresholds } = planRun({ scenario: file });
+      process.stderr.write(`${loaded.display}: valid (${scenario.phases.length} phases, ${scenario.users} users, ${thresholds.length} gates, seed ${scenario.seed})\n`);
     });
 }
