@@ -46,32 +46,35 @@ export interface PeerRecord {
   connectionState?: string;
 }
 
-export interface LedgerSnapshot {
-  index: number;
-  userId: number | null;
-  username: string;
-  connectionsCreated: number;
-  connectionsDestroyed: number;
-  reconnectAttempts: number;
-  lastError: string | null;
-  sockets: SocketRecord[];
-  peers: PeerRecord[];
-  peersCreated: number;
-  peersClosed: number;
-  resources: Record<MediaResource, { created: number; released: number }>;
+/**
+ * How many closed or refused socket records (and closed peer records) a ledger keeps as
+ * evidence; older ones are folded into `retired` counts. A soak's user logs in and out again
+ * and again into the same ledger, and its memory must not grow with the cycles.
+ */
+export const KEEP_ENDED_RECORDS = 16;
+
+export interface RetiredCounts {
+  byKind: Partial<Record<SocketKind, { opened: number; closed: number }>>;
+  refusals: number;
+  sockets: number;
+  peers: number;
 }
 
 export class UserLedger {
   userId: number | null = null;
+  /** logins of this account in the run (a soak cycle logs the same user in again) */
+  logins = 0;
+  /** ended records folded into counts (see KEEP_ENDED_RECORDS) */
+  readonly retired: RetiredCounts = { byKind: {}, refusals: 0, sockets: 0, peers: 0 };
   connectionsCreated = 0;
   connectionsDestroyed = 0;
   reconnectAttempts = 0;
   lastError: string | null = null;
   readonly sockets = new Map<string, SocketRecord>();
-  readonly peers: PeerRecord[] = [];
+  peers: PeerRecord[] = [];
   peersCreated = 0;
   peersClosed = 0;
-  readonly resources: LedgerSnapshot['resources'] = {
+  readonly resources: Record<MediaResource, { created: number; released: number }> = {
     track: { created: 0, released: 0 },
     source: { created: 0, released: 0 },
     sink: { created: 0, released: 0 },
@@ -79,6 +82,8 @@ export class UserLedger {
     transceiver: { created: 0, released: 0 },
   };
   private seq = 0;
+  private endedSockets = 0;
+  private endedPeers = 0;
 
   constructor(
     readonly index: number,
@@ -104,6 +109,7 @@ export class UserLedger {
     rec.closeCode = info.code;
     rec.closeReason = info.reason;
     this.lastError = `refused ${rec.kind}: ${info.status ?? info.code} ${info.reason ?? ''}`.trim();
+    this.socketEnded();
   }
 
   /** The client started closing (it sent a close frame). */
@@ -124,6 +130,22 @@ export class UserLedger {
     rec.closeCode = info.code;
     rec.closeReason = info.reason;
     if (wasOpen) this.connectionsDestroyed++;
+    this.socketEnded();
+  }
+
+  /** Folds the oldest ended socket records into counts once more than KEEP_ENDED_RECORDS are kept. */
+  private socketEnded(): void {
+    if (++this.endedSockets <= KEEP_ENDED_RECORDS) return;
+    for (const [id, s] of this.sockets) {
+      if (s.state !== 'closed' && s.state !== 'refused') continue;
+      const k = (this.retired.byKind[s.kind] ??= { opened: 0, closed: 0 });
+      if (s.openedAt !== undefined) k.opened++;
+      if (s.openedAt !== undefined && s.state === 'closed') k.closed++;
+      if (s.state === 'refused') this.retired.refusals++;
+      this.retired.sockets++;
+      this.sockets.delete(id);
+      if (--this.endedSockets <= KEEP_ENDED_RECORDS) return;
+    }
   }
 
   reconnectAttempt(): void {
@@ -145,6 +167,13 @@ export class UserLedger {
     if (p.closedAt !== undefined) return;
     p.closedAt = clock.now();
     this.peersClosed++;
+    if (++this.endedPeers > 2 * KEEP_ENDED_RECORDS) {
+      // keep the open ones and the latest closed ones (peersCreated/peersClosed hold the totals)
+      let drop = this.endedPeers - KEEP_ENDED_RECORDS;
+      this.peers = this.peers.filter((q) => q.closedAt === undefined || drop-- <= 0);
+      this.retired.peers += this.endedPeers - KEEP_ENDED_RECORDS;
+      this.endedPeers = KEEP_ENDED_RECORDS;
+    }
   }
 
   acquire(r: MediaResource, n = 1): void {
@@ -162,22 +191,5 @@ export class UserLedger {
 
   openPeers(): PeerRecord[] {
     return this.peers.filter((p) => p.closedAt === undefined);
-  }
-
-  snapshot(): LedgerSnapshot {
-    return {
-      index: this.index,
-      userId: this.userId,
-      username: this.username,
-      connectionsCreated: this.connectionsCreated,
-      connectionsDestroyed: this.connectionsDestroyed,
-      reconnectAttempts: this.reconnectAttempts,
-      lastError: this.lastError,
-      sockets: [...this.sockets.values()].map((s) => ({ ...s })),
-      peers: this.peers.map((p) => ({ ...p })),
-      peersCreated: this.peersCreated,
-      peersClosed: this.peersClosed,
-      resources: structuredClone(this.resources),
-    };
   }
 }

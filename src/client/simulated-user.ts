@@ -19,6 +19,8 @@ export interface SimulatedUserOptions {
   tracker: DeliveryTracker;
   /** the user's seeded stream */
   random: () => number;
+  /** the ledger of this account's earlier logins in the run (a soak cycle's returning user): it goes on in it */
+  ledger?: UserLedger;
 }
 
 /** Per-user voice state (see VoiceUserState in src/runner/run-context.ts). */
@@ -55,7 +57,7 @@ export class SimulatedUser implements ChatOwner {
     this.env = opts.env;
     this.caps = opts.caps;
     this.tracker = opts.tracker;
-    this.ledger = new UserLedger(opts.index, opts.username);
+    this.ledger = opts.ledger ?? new UserLedger(opts.index, opts.username);
     this.http = new HttpClient(opts.env);
   }
 
@@ -91,6 +93,7 @@ export class SimulatedUser implements ChatOwner {
     }
     const userId = userIdOfToken(token) ?? registeredId ?? (await this.http.me(token, this.index)).id;
     this.ledger.userId = userId;
+    this.ledger.logins++;
     this.identity = { index: this.index, userId, username, token };
     return this.identity;
   }

@@ -287,6 +287,8 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
           frozen: open.filter((s) => s.frozen).length,
           abandoned: open.filter((s) => s.abandoned).length,
           peersOpen: users.reduce((n, v) => n + v.ledger.openPeers().length, 0),
+          // what the bench holds in memory for its users: bounded by the users, not the cycles
+          records: { sockets: users.reduce((n, v) => n + v.ledger.sockets.size, 0), peers: users.reduce((n, v) => n + v.ledger.peers.length, 0), logins: users.reduce((n, v) => n + v.ledger.logins, 0) },
           bench,
           benchBaseline: benchBase,
           closeToDeregister: { measured: watcher.histogram.count, pending: watcher.pendingCount, unmeasured: watcher.unmeasured, neverDeregistered: watcher.givenUp },

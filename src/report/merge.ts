@@ -172,7 +172,7 @@ function mergeRates(reports: Report[], counters: Record<string, number>, unionMs
 
 function mergeLedgers(reports: Report[]): Report['ledger'] {
   const ls = reports.map((r) => r.ledger);
-  const s = (k: keyof Omit<Report['ledger'], 'byKind' | 'lastErrors'>) => sum(ls.map((l) => l[k]));
+  const s = (k: keyof Omit<Report['ledger'], 'byKind' | 'lastErrors'>) => sum(ls.map((l) => l[k] ?? 0));
   const byKind: Report['ledger']['byKind'] = {};
   for (const l of ls)
     for (const [k, v] of Object.entries(l.byKind)) {
@@ -182,6 +182,7 @@ function mergeLedgers(reports: Report[]): Report['ledger'] {
     }
   return {
     users: s('users'),
+    ...(ls.every((l) => l.logins !== undefined) ? { logins: s('logins') } : {}),
     connectionsCreated: s('connectionsCreated'),
     connectionsDestroyed: s('connectionsDestroyed'),
     reconnectAttempts: s('reconnectAttempts'),

@@ -178,7 +178,10 @@ export const ReportSchema = z.object({
   rates: z.record(z.string(), z.number()),
   timeline: z.array(TimelineSampleSchema),
   ledger: z.object({
+    /** distinct accounts the run used */
     users: z.number().int(),
+    /** their logins (a soak logs each user in once a cycle); absent in reports before 1.x */
+    logins: z.number().int().optional(),
     connectionsCreated: z.number().int(),
     connectionsDestroyed: z.number().int(),
     reconnectAttempts: z.number().int(),

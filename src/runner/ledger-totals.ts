@@ -1,10 +1,11 @@
 import type { UserLedger } from '../client/ledger.js';
 import type { Report } from '../report/schema.js';
 
-/** The report's ledger section: every simulated user's ledger summed. */
+/** The report's ledger section: every simulated user's ledger summed (one ledger per account, however often it logged in). */
 export function ledgerTotals(ledgers: readonly UserLedger[]): Report['ledger'] {
   const t: Report['ledger'] = {
     users: ledgers.length,
+    logins: 0,
     connectionsCreated: 0,
     connectionsDestroyed: 0,
     reconnectAttempts: 0,
@@ -20,6 +21,13 @@ export function ledgerTotals(ledgers: readonly UserLedger[]): Report['ledger'] {
     t.connectionsCreated += l.connectionsCreated;
     t.connectionsDestroyed += l.connectionsDestroyed;
     t.reconnectAttempts += l.reconnectAttempts;
+    t.logins! += l.logins;
+    t.refusals += l.retired.refusals;
+    for (const [kind, c] of Object.entries(l.retired.byKind)) {
+      const k = (t.byKind[kind] ??= { opened: 0, closed: 0 });
+      k.opened += c.opened;
+      k.closed += c.closed;
+    }
     t.peersCreated += l.peersCreated;
     t.peersClosed += l.peersClosed;
     t.openPeersAtEnd += l.peersCreated - l.peersClosed;

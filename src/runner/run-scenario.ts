@@ -146,7 +146,7 @@ export async function runScenario(o: RunOptions): Promise<Report> {
       signal,
       events: {
         onSocketClosed: (user, rec) => {
-          const ledger = state?.allUsers().find((u) => u.index === user.index)?.ledger;
+          const ledger = state?.ledgerOf(user.index);
           leak?.onSocketClosed(user.index, user.userId, rec, ledger);
         },
       },

@@ -9,7 +9,6 @@ import type { LeakDetector, LeakUserView } from '../leak/types.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Scenario } from '../scenario/schema.js';
-import type { Checkpoint } from '../report/schema.js';
 import type { Rng } from './rng.js';
 import type { RunContext, RunTarget, ShardInfo, VoiceSummary, World } from './run-context.js';
 
@@ -53,9 +52,9 @@ export class RunState implements RunContext {
   readonly caps: Capabilities;
   phase = 'setup';
   voice: VoiceSummary | null = null;
-  readonly checkpointsTaken: Checkpoint[] = [];
   private readonly online = new Map<number, SimulatedUser>();
-  private readonly everyone: SimulatedUser[] = [];
+  /** the latest login of every account the run used: a returning user replaces its departed self */
+  private readonly everyone = new Map<number, SimulatedUser>();
   private readonly creating = new Map<number, Promise<SimulatedUser>>();
   /** indices whose account exists and has joined the world (a returning user logs in only) */
   private readonly known = new Set<number>();
@@ -94,7 +93,12 @@ export class RunState implements RunContext {
   }
 
   allUsers(): SimulatedUser[] {
-    return this.everyone;
+    return [...this.everyone.values()];
+  }
+
+  /** The ledger of user `index` (every login of that account writes into the same one). */
+  ledgerOf(index: number): SimulatedUser['ledger'] | undefined {
+    return this.everyone.get(index)?.ledger;
   }
 
   ownsIndex(index: number): boolean {
@@ -136,8 +140,10 @@ export class RunState implements RunContext {
       caps: this.caps,
       tracker: this.deliveries,
       random: this.rng.fork(`user${index}`).next,
+      ledger: this.everyone.get(index)?.ledger,
     });
-    this.everyone.push(user);
+    // the departed login is released here: its figures live on in the shared ledger and the run's metrics
+    this.everyone.set(index, user);
     const id = await user.login(intendedAt);
     const http = new HttpClient(this.env);
     for (const s of this.known.has(index) ? [] : this.serversToJoin(index)) {
@@ -171,11 +177,11 @@ export class RunState implements RunContext {
   /** Every user leaves (end of run, abort); never throws. */
   async everyoneLeaves(): Promise<void> {
     await Promise.allSettled([...this.creating.values()]);
-    await Promise.allSettled(this.everyone.map((u) => this.userLeaves(u)));
+    await Promise.allSettled(this.allUsers().map((u) => this.userLeaves(u)));
   }
 
   leakViews(): LeakUserView[] {
-    return this.everyone.map((u) => {
+    return this.allUsers().map((u) => {
       const silent = u.chats.flatMap((c) => c.silentSockets());
       return {
         ledger: u.ledger,
@@ -190,7 +196,6 @@ export class RunState implements RunContext {
   async checkpoint(name: string, opts?: { final?: boolean; cycle?: number }): Promise<void> {
     if (!this.leak || this.signal.aborted) return;
     this.deliveries.flush();
-    const cp = await this.leak.checkpoint(name, this.leakViews(), opts);
-    this.checkpointsTaken.push(cp);
+    await this.leak.checkpoint(name, this.leakViews(), opts);
   }
 }

@@ -6,23 +6,41 @@ import { VoiceSession } from '../client/voice/voice-session.js';
 import { VoiceUserSlot } from '../client/voice/voice-user-slot.js';
 import { negotiationLimiter, type NegotiationLimiter } from '../client/voice/negotiation-limiter.js';
 import { summariseVoice } from '../client/voice/voice-summary.js';
+import type { PairSummary } from '../client/voice/voice-peer.js';
 import type { VoiceActionConfig, VoicePhaseConfig } from '../scenario/schema.js';
-import type { RunContext } from './run-context.js';
+import type { RunContext, VoiceSummary } from './run-context.js';
 import type { Rng } from './rng.js';
 
 /**
  * The `voice` phase: rooms x usersPerRoom online users join voice rooms (staggered), build
  * a real WebRTC mesh, hold while the scenario's actions play, and leave at the end unless
- * the phase keeps them. Every session of the run is remembered, so the report's voice
- * section covers all voice phases, left sessions included.
+ * the phase keeps them. A session that ended is summarised (its pairs) and released, so the
+ * report's voice section covers all voice phases, left sessions included, and a voice soak
+ * keeps no session of an earlier cycle.
  */
-const sessionsOf = new WeakMap<RunContext, VoiceSession[]>();
+interface VoiceBook {
+  /** sessions that may still hold peers (joined, or kept by a phase with leave: false) */
+  live: VoiceSession[];
+  /** the pairs of sessions that ended, summarised: the sessions themselves are released */
+  ended: PairSummary[];
+}
+const booksOf = new WeakMap<RunContext, VoiceBook>();
 
-/** Every voice session this process ran for `ctx` (for summariseVoice and live views). */
-export function voiceSessions(ctx: RunContext): VoiceSession[] {
-  let list = sessionsOf.get(ctx);
-  if (!list) sessionsOf.set(ctx, (list = []));
-  return list;
+function voiceBook(ctx: RunContext): VoiceBook {
+  let book = booksOf.get(ctx);
+  if (!book) booksOf.set(ctx, (book = { live: [], ended: [] }));
+  return book;
+}
+
+/** Folds the sessions that have ended into their pair summaries, then the run's voice section. */
+function summariseBook(book: VoiceBook): VoiceSummary | null {
+  const live: VoiceSession[] = [];
+  for (const s of book.live) {
+    if (s.state === 'left' || s.state === 'refused') book.ended.push(...s.pairs());
+    else live.push(s);
+  }
+  book.live = live;
+  return summariseVoice([...live, { pairs: () => book.ended }]);
 }
 
 interface Room {
@@ -75,7 +93,7 @@ export async function runVoicePhase(ctx: RunContext, phase: VoicePhaseConfig): P
     driver.abort();
     // a failed or aborted phase must not leave peers behind, whatever `leave` says
     if (phase.leave || ctx.signal.aborted) await Promise.all(users.map((u) => (u.voice as VoiceUserSlot | null)?.close()));
-    ctx.voice = summariseVoice(voiceSessions(ctx));
+    ctx.voice = summariseBook(voiceBook(ctx));
   }
 }
 
@@ -123,7 +141,7 @@ async function joinRoom(ctx: RunContext, user: SimulatedUser, roomId: number, ph
   if (!(slot instanceof VoiceUserSlot)) user.voice = slot = new VoiceUserSlot();
   // a second tab sits in the room without media: the mesh keeps one peer per user
   const s = new VoiceSession({ env: ctx.env, identity, ledger: user.ledger, roomId, audio: phase.audio, ptimeMs: phase.ptime, limiter, media: main });
-  voiceSessions(ctx).push(s);
+  voiceBook(ctx).live.push(s);
   slot.add(s, main);
   const r = await ctx.connectLimit(() => s.join());
   if (!r.ok) {
