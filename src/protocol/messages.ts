@@ -227,6 +227,8 @@ export interface StatsCounters {
   connections_closed: number;
   rejected: number;
   reaped: number;
+  /** sockets closed because their send queue passed the server's bound (reference server) */
+  slow_consumers_dropped?: number;
 }
 
 export interface StatsProcess {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import { clock } from '../clock.js';
 import type { Logger } from '../log.js';
@@ -24,8 +25,15 @@ export interface Conn {
   connectedAt: number;
   lastSeenAt: number;
   ws: WebSocket;
-  /** pings sent since the last pong */
+  /** pings sent since the last one answered */
   missed: number;
+  /** the heartbeat's pings carry this nonce and their sequence number; a pong must echo one outstanding */
+  pingNonce: Buffer;
+  pingsSent: number;
+  /** sequence number of the latest ping answered */
+  pingsAnswered: number;
+  /** closed for a send queue over maxSendQueueBytes */
+  dropped: boolean;
   /** terminated by the heartbeat */
   reaped: boolean;
   /** the close was handled (guards against double deregistration) */
@@ -42,6 +50,7 @@ export interface ConnectionManagerOptions {
   missedPongs: number;
   maxPerUser: number;
   maxTotal: number;
+  maxSendQueueBytes: number;
   faults: ReadonlySet<FaultName>;
   faultDelayMs: number;
   log: Logger;
@@ -67,13 +76,17 @@ export class ConnectionManager {
   private readonly delayed = new Set<NodeJS.Timeout>();
   private heartbeat: NodeJS.Timeout | undefined;
   private seq = 0;
-  readonly counters: StatsCounters = { connections_opened: 0, connections_closed: 0, rejected: 0, reaped: 0 };
+  readonly counters: Required<StatsCounters> = { connections_opened: 0, connections_closed: 0, rejected: 0, reaped: 0, slow_consumers_dropped: 0 };
 
   constructor(private readonly o: ConnectionManagerOptions) {}
 
-  /** Checks the limits for one more socket of `userId`; counts a refusal in `rejected`. */
-  admit(userId: number): Refusal | null {
-    if (this.registry.size >= this.o.maxTotal) {
+  /**
+   * Checks the limits for one more socket of `userId`. `pending` counts the sockets the
+   * gateway holds outside the registry (handshakes in flight, refused sockets still closing):
+   * they take their share of the total limit.
+   */
+  admit(userId: number, pending = 0): Refusal | null {
+    if (this.registry.size + pending >= this.o.maxTotal) {
       return { code: CLOSE.tryAgainLater, reason: `server full: ${this.o.maxTotal} connections (MAX_TOTAL_CONNECTIONS)` };
     }
     const n = this.perUser.get(userId) ?? 0;
@@ -101,6 +114,10 @@ export class ConnectionManager {
       lastSeenAt: now,
       ws,
       missed: 0,
+      pingNonce: randomBytes(8),
+      pingsSent: 0,
+      pingsAnswered: 0,
+      dropped: false,
       reaped: false,
       closed: false,
     };
@@ -117,10 +134,7 @@ export class ConnectionManager {
       // fault: each socket leaves ~4 KB of JS heap behind, held for the server's lifetime
       heapLeak.push(Array.from({ length: 512 }, (_, i) => i + this.counters.connections_opened));
     }
-    ws.on('pong', () => {
-      conn.missed = 0;
-      conn.lastSeenAt = clock.wall();
-    });
+    ws.on('pong', (data) => this.pong(conn, data));
     this.o.log.debug(TAG, `register ${conn.id} user=${userId} kind=${kind} channel=${channelId} total=${this.registry.size}`);
     return conn;
   }
@@ -176,6 +190,46 @@ export class ConnectionManager {
     else this.perUser.delete(conn.userId);
   }
 
+  /**
+   * Liveness comes only from answers to the heartbeat's own pings: a pong must echo the nonce
+   * and the sequence number of a ping still outstanding. An unsolicited pong (a client that
+   * never reads cannot know the nonce) changes nothing; with slow-consumer-unbounded any does.
+   */
+  private pong(conn: Conn, data: Buffer): void {
+    if (this.o.faults.has('slow-consumer-unbounded')) {
+      // fault: any pong, unsolicited ones included, resets the heartbeat
+      conn.missed = 0;
+      conn.lastSeenAt = clock.wall();
+      return;
+    }
+    if (data.length !== PING_BYTES || !data.subarray(0, 8).equals(conn.pingNonce)) return;
+    const seq = data.readUInt32BE(8);
+    if (seq <= conn.pingsAnswered || seq > conn.pingsSent) return;
+    conn.pingsAnswered = seq;
+    conn.missed = conn.pingsSent - seq;
+    conn.lastSeenAt = clock.wall();
+  }
+
+  /** The payload of the next heartbeat ping of `conn`: its nonce and the ping's sequence number. */
+  private nextPing(conn: Conn): Buffer {
+    const b = Buffer.allocUnsafe(PING_BYTES);
+    conn.pingNonce.copy(b, 0);
+    b.writeUInt32BE(++conn.pingsSent % 0x1_0000_0000, 8);
+    return b;
+  }
+
+  /**
+   * Closes a socket whose send queue passed maxSendQueueBytes (it does not read, or not fast
+   * enough) with 1008; the close frame waits behind the queue, so the close timeout ends it.
+   */
+  dropSlowConsumer(conn: Conn, queued: number): void {
+    if (conn.dropped || conn.closed) return;
+    conn.dropped = true;
+    this.counters.slow_consumers_dropped++;
+    this.o.log.debug(TAG, `drop ${conn.id} user=${conn.userId} kind=${conn.kind}: slow consumer, ${queued} bytes queued`);
+    conn.ws.close(CLOSE.policyViolation, `slow consumer: ${queued} bytes queued (limit ${this.o.maxSendQueueBytes})`);
+  }
+
   touch(conn: Conn): void {
     conn.lastSeenAt = clock.wall();
   }
@@ -201,7 +255,7 @@ export class ConnectionManager {
         }
         conn.missed++;
         try {
-          conn.ws.ping();
+          conn.ws.ping(this.nextPing(conn));
         } catch {
           // the socket is closing; its close event will deregister it
         }
@@ -226,6 +280,9 @@ export class ConnectionManager {
     this.delayed.clear();
   }
 }
+
+/** nonce (8 bytes) + sequence number (uint32) */
+const PING_BYTES = 12;
 
 function slotKey(c: Conn): string {
   return `${c.userId}:${c.kind}:${c.channelId ?? '-'}`;

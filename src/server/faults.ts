@@ -24,6 +24,10 @@ export const FAULTS = [
     name: 'heap-leak',
     description: 'every socket opened retains about 4 KB of heap that is never freed (a few hundred KB per soak cycle)',
   },
+  {
+    name: 'slow-consumer-unbounded',
+    description: 'no send-queue bound (a socket that never reads grows the heap without limit), and any pong, unsolicited ones included, keeps a socket alive',
+  },
 ] as const;
 
 export type FaultName = (typeof FAULTS)[number]['name'];

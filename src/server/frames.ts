@@ -2,7 +2,42 @@ import { WebSocket } from 'ws';
 
 /** Sends one JSON frame if the socket is open; a closing socket silently drops it. */
 export function send(ws: WebSocket, msg: object): void {
-  if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
+  if (ws.readyState !== WebSocket.OPEN) return;
+  ws.send(JSON.stringify(msg));
+  // a corked socket is checked when it is uncorked, once its frames of this turn are written
+  const socket = socketOf(ws);
+  if (!socket || !corked.has(socket)) checkQueue(ws);
+}
+
+/** A socket's send-queue bound: past `limit` bytes buffered, `over` runs, once. */
+interface QueueWatch {
+  limit: number;
+  over: (queued: number) => void;
+  fired: boolean;
+}
+const watches = new WeakMap<WebSocket, QueueWatch>();
+
+/**
+ * Bounds what the server holds for one socket: after every write (and after every uncork),
+ * if `ws.bufferedAmount` (bytes the kernel has not taken yet) exceeds `limit`, `over` is
+ * called once with the amount. A reader that keeps up never gets near it: the kernel takes
+ * everything and bufferedAmount stays 0.
+ */
+export function watchSendQueue(ws: WebSocket, limit: number, over: (queued: number) => void): void {
+  watches.set(ws, { limit, over, fired: false });
+}
+
+function checkQueue(ws: WebSocket): void {
+  const w = watches.get(ws);
+  if (!w || w.fired) return;
+  const queued = ws.bufferedAmount;
+  if (queued <= w.limit) return;
+  w.fired = true;
+  w.over(queued);
+}
+
+function socketOf(ws: WebSocket): import('node:net').Socket | null | undefined {
+  return (ws as unknown as { _socket?: import('node:net').Socket | null })._socket;
 }
 
 const TEXT_FRAME = { binary: false, compress: false, fin: true } as const;
@@ -23,14 +58,14 @@ export function sendText(ws: WebSocket, text: string | Buffer): void {
  * turns them into one write syscall per socket instead of one per frame; the frames still
  * leave in the same loop iteration.
  */
-const corked = new Set<import('node:net').Socket>();
+const corked = new Map<import('node:net').Socket, WebSocket>();
 let uncorkScheduled = false;
 
 function cork(ws: WebSocket): void {
-  const socket = (ws as unknown as { _socket?: import('node:net').Socket | null })._socket;
+  const socket = socketOf(ws);
   if (!socket || corked.has(socket)) return;
   socket.cork();
-  corked.add(socket);
+  corked.set(socket, ws);
   if (!uncorkScheduled) {
     uncorkScheduled = true;
     setImmediate(uncorkAll);
@@ -39,8 +74,13 @@ function cork(ws: WebSocket): void {
 
 function uncorkAll(): void {
   uncorkScheduled = false;
-  for (const socket of corked) if (!socket.destroyed) socket.uncork();
+  const batch = [...corked];
   corked.clear();
+  for (const [socket, ws] of batch) {
+    if (socket.destroyed) continue;
+    socket.uncork();
+    checkQueue(ws);
+  }
 }
 
 /** Serialises a frame once for many receivers. */

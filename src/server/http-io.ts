@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { clock } from '../clock.js';
 
 /** An HTTP failure answered as `{detail}` with its status. */
 export class HttpError extends Error {
@@ -26,12 +27,60 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
-/** Answers `{detail}` on a raw socket (an upgrade or a request Node could not parse) and ends it. */
-export function endRawJson(socket: Duplex, status: number, text: string, detail = text): void {
+function rawJson(status: number, text: string, detail: string): string {
   const body = JSON.stringify({ detail });
-  socket.end(
-    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
+  return `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+}
+
+/**
+ * Answers on raw sockets (an upgrade refused before it is accepted, a request Node could not
+ * parse or that timed out) and closes them fully. `end()` alone only half-closes: a peer that
+ * never sends its FIN would keep the socket, and its fd, forever. So after the answer the
+ * socket is read to its end (the peer's FIN completes the close) and destroyed after
+ * `timeoutMs` if the peer has not closed by then. At most `maxLingering` sockets wait so;
+ * beyond, a socket is destroyed as soon as its answer is written.
+ */
+export class RawAnswers {
+  private readonly lingering = new Set<Duplex>();
+
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly maxLingering: number,
+  ) {}
+
+  /** Answers `{detail}` with `status`, then closes the socket (see the class). */
+  end(socket: Duplex, status: number, text: string, detail = text): void {
+    if (socket.destroyed) return;
+    if (!socket.writable) {
+      // answered already (a second parse error on the same socket): nothing more to say
+      socket.destroy();
+      return;
+    }
+    const answer = rawJson(status, text, detail);
+    if (this.lingering.size >= this.maxLingering) {
+      socket.end(answer, () => socket.destroy());
+      return;
+    }
+    this.lingering.add(socket);
+    const timer = clock.setTimeout(() => socket.destroy(), this.timeoutMs);
+    socket.once('close', () => {
+      clock.clearTimeout(timer);
+      this.lingering.delete(socket);
+    });
+    socket.end(answer);
+    // an upgrade socket nobody reads would never see the peer's FIN
+    socket.resume();
+  }
+
+  /** Sockets answered and waiting for their peer to close. */
+  get size(): number {
+    return this.lingering.size;
+  }
+
+  /** Destroys every waiting socket (shutdown). */
+  destroyAll(): void {
+    for (const socket of this.lingering) socket.destroy();
+  }
 }
 
 function mediaType(req: IncomingMessage): string {

@@ -3,6 +3,7 @@ import type { ConnectionManager, Conn } from './connection-manager.js';
 import type { ResolvedOptions } from './options.js';
 import type { Store } from './store.js';
 import type { VoiceRooms } from './voice-rooms.js';
+import type { RawAnswers } from './http-io.js';
 import { encode, sendText } from './frames.js';
 
 /** What every socket handler shares: state, registry and the delivery sets. */
@@ -18,6 +19,8 @@ export interface Hub {
   notifications: Map<number, Set<Conn>>;
   /** relays and deliveries since start, for /metrics */
   delivered: { chat: number; voice: number; notifications: number };
+  /** raw HTTP answers (refused upgrades, unparsable or timed-out requests), fully closed */
+  raw: RawAnswers;
 }
 
 export function addTo<K>(map: Map<K, Set<Conn>>, key: K, conn: Conn): void {

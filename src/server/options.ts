@@ -49,6 +49,18 @@ export interface ReferenceServerOptions {
   refuse?: SocketKind[];
   /** scrypt cost N; default 2^14 would make hundreds of simulated sign-ups CPU-bound, so 2^12 */
   scryptCost?: number;
+  /**
+   * bytes a socket may have queued for sending (ws bufferedAmount: what the kernel has not
+   * taken yet); a socket over it is a slow consumer, closed with 1008 and counted in
+   * `slow_consumers_dropped`; default 1 MiB
+   */
+  maxSendQueueBytes?: number;
+  /**
+   * how long the server waits for a peer to finish a close it started: the answer to its close
+   * frame, or the FIN after a raw HTTP answer (404, 403, 408, 503); then the socket is destroyed;
+   * default 2000
+   */
+  closeTimeoutMs?: number;
 }
 
 export interface ResolvedOptions {
@@ -72,6 +84,8 @@ export interface ResolvedOptions {
   compat: CompatMode | null;
   refuse: Set<SocketKind>;
   scryptCost: number;
+  maxSendQueueBytes: number;
+  closeTimeoutMs: number;
 }
 
 /**
@@ -86,6 +100,8 @@ export const SERVE_OPTIONS = {
   maxPerUser: { default: 3, min: 1 },
   maxTotal: { default: 1000, min: 1 },
   faultDelayMs: { default: 1500, min: 0, max: 3_600_000 },
+  maxSendQueueBytes: { default: 1024 * 1024, min: 1024 },
+  closeTimeoutMs: { default: 2000, min: 10, max: 60_000 },
 } as const satisfies { host: { default: string } } & Record<string, { default: unknown; min?: number; max?: number }>;
 
 type IntOption = Exclude<keyof typeof SERVE_OPTIONS, 'host'>;
@@ -144,6 +160,8 @@ export function resolveOptions(o: ReferenceServerOptions = {}): ResolvedOptions 
     compat,
     refuse: new Set(o.refuse ?? []),
     scryptCost: int('scryptCost', o.scryptCost ?? 4096, 2),
+    maxSendQueueBytes: intOption('maxSendQueueBytes', o.maxSendQueueBytes),
+    closeTimeoutMs: intOption('closeTimeoutMs', o.closeTimeoutMs),
   };
   if (typeof r.host !== 'string' || r.host.length === 0) throw usage('host must be a non-empty string');
   if (o.jwtSecret !== undefined && o.jwtSecret.length < 8) throw usage('jwtSecret must be at least 8 characters');

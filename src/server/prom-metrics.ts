@@ -49,6 +49,7 @@ export class ServerMetrics {
     counter('miscord_connections_closed_total', 'Sockets closed since start', () => hub.cm.counters.connections_closed);
     counter('miscord_connections_rejected_total', 'Sockets refused at accept since start', () => hub.cm.counters.rejected);
     counter('miscord_connections_reaped_total', 'Sockets terminated by the heartbeat since start', () => hub.cm.counters.reaped);
+    counter('miscord_slow_consumers_dropped_total', 'Sockets closed because their send queue passed maxSendQueueBytes since start', () => hub.cm.counters.slow_consumers_dropped);
     gauge('miscord_voice_members', 'Entries in all voice rooms', () => hub.voice.memberCount());
     counter('miscord_messages_total', 'Chat messages stored since start', () => hub.store.messageCount());
     new Counter({

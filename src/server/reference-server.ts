@@ -7,7 +7,7 @@ import { TokenService } from './auth.js';
 import { ConnectionManager } from './connection-manager.js';
 import { send } from './frames.js';
 import { HttpApi } from './http-api.js';
-import { endRawJson } from './http-io.js';
+import { RawAnswers } from './http-io.js';
 import type { Hub } from './hub.js';
 import { resolveOptions, type ReferenceServerOptions, type ResolvedOptions } from './options.js';
 import { ServerMetrics } from './prom-metrics.js';
@@ -49,6 +49,8 @@ export async function createReferenceServer(options: ReferenceServerOptions = {}
     chat: new Map(),
     notifications: new Map(),
     delivered: { chat: 0, voice: 0, notifications: 0 },
+    // answered sockets waiting for their peer's FIN count under the total limit too
+    raw: new RawAnswers(opts.closeTimeoutMs, opts.maxTotal),
   };
   const tokens = new TokenService(opts.jwtSecret, opts.tokenTtlSec);
   const metrics = new ServerMetrics(hub);
@@ -77,9 +79,8 @@ export async function createReferenceServer(options: ReferenceServerOptions = {}
     });
   });
   http.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-    if (!socket.writable) return socket.destroy();
     const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-    endRawJson(socket, status, status === 408 ? 'Request Timeout' : 'Bad Request');
+    hub.raw.end(socket, status, status === 408 ? 'Request Timeout' : 'Bad Request');
   });
 
   try {
@@ -116,6 +117,7 @@ export async function createReferenceServer(options: ReferenceServerOptions = {}
         http.closeIdleConnections();
         await gateway.close();
         http.closeAllConnections();
+        hub.raw.destroyAll();
         await httpClosed;
         hub.voice.clear();
         log.info('[ConnectionManager]', 'closed');

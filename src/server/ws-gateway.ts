@@ -8,9 +8,8 @@ import type { Conn, Refusal } from './connection-manager.js';
 import { chatClose, chatMessage, chatOpen } from './chat-socket.js';
 import { notificationsClose, notificationsOpen } from './notifications-socket.js';
 import { voiceClose, voiceMessage, voiceOpen } from './voice-socket.js';
-import { parseTextFrame, send, sendError, type Frame } from './frames.js';
+import { parseTextFrame, send, sendError, watchSendQueue, type Frame } from './frames.js';
 import type { Hub } from './hub.js';
-import { endRawJson } from './http-io.js';
 
 const TAGS: Record<SocketKind, string> = { chat: '[WS_CHAT]', voice: '[VOICE_WS]', notifications: '[ConnectionManager]' };
 
@@ -37,36 +36,68 @@ function routeOf(pathname: string): Route | null {
  *
  * Binary frames are answered with an error frame and the socket stays open; frames over
  * maxPayloadBytes close it with 1009 (ws enforces the cap).
+ *
+ * Bounds against hostile clients: the total limit counts every socket the gateway holds,
+ * not only registered ones: handshakes in flight (token check) and refused sockets whose
+ * close handshake is not done. When those already fill it, an upgrade is answered 503 before
+ * it is accepted; a close the server starts waits at most closeTimeoutMs for the peer's
+ * answer (ws's own default is 30 s); a registered socket whose send queue passes
+ * maxSendQueueBytes is dropped (see frames.ts watchSendQueue).
  */
 export class WsGateway {
   private readonly wss: WebSocketServer;
   /** every accepted socket, refused ones included, until its close event */
   private readonly sockets = new Set<WebSocket>();
+  /** accepted and refused with a close code, until their close event */
+  private readonly refusing = new Set<WebSocket>();
+  /** upgrades between their request and their acceptance (the token check) */
+  private inFlight = 0;
   private closing = false;
 
   constructor(
     private readonly hub: Hub,
     private readonly tokens: TokenService,
   ) {
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: hub.opts.maxPayloadBytes, clientTracking: false });
+    // closeTimeout: ws 8.19+ reads it (its types do not list it yet)
+    const options = { noServer: true, maxPayload: hub.opts.maxPayloadBytes, clientTracking: false, closeTimeout: hub.opts.closeTimeoutMs };
+    this.wss = new WebSocketServer(options);
+  }
+
+  /** Sockets held outside the registry: handshakes in flight and refused sockets still closing. */
+  get pending(): number {
+    return this.inFlight + this.refusing.size;
   }
 
   async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     // a reset during the token check must not crash the process; ws adds its own handler later
     socket.on('error', () => socket.destroy());
-    if (this.closing) return endRawJson(socket, 503, 'Service Unavailable');
+    const { hub } = this;
+    const raw = hub.raw;
+    if (this.closing) return raw.end(socket, 503, 'Service Unavailable');
     const url = new URL(req.url ?? '/', 'http://localhost');
     const route = routeOf(url.pathname);
-    if (!route) return endRawJson(socket, 404, 'Not Found');
-    const { hub } = this;
+    if (!route) return raw.end(socket, 404, 'Not Found');
     if (hub.opts.refuse.has(route.kind)) {
       // a deployment lacking this endpoint
       hub.cm.countRejected();
       hub.log.debug(TAGS[route.kind], `refuse ${route.kind}/${route.id ?? ''}: 403 endpoint refused (--refuse)`);
-      return endRawJson(socket, 403, 'Forbidden');
+      return raw.end(socket, 403, 'Forbidden');
     }
-    const userId = await this.tokens.verify(url.searchParams.get('token'));
-    if (this.closing) return endRawJson(socket, 503, 'Service Unavailable');
+    if (this.pending > 0 && hub.cm.size + this.pending >= hub.opts.maxTotal) {
+      // handshakes and unfinished refusals fill the total limit: refuse before accepting, so a
+      // flood of upgrades that never finish closing cannot hold more sockets than the limit
+      hub.cm.countRejected();
+      hub.log.debug(TAGS[route.kind], `refuse ${route.kind}/${route.id ?? ''}: 503 server full (${hub.cm.size} registered, ${this.pending} pending)`);
+      return raw.end(socket, 503, 'Service Unavailable', `server full: ${hub.opts.maxTotal} connections (MAX_TOTAL_CONNECTIONS)`);
+    }
+    this.inFlight++;
+    let userId: number | null;
+    try {
+      userId = await this.tokens.verify(url.searchParams.get('token'));
+    } finally {
+      this.inFlight--;
+    }
+    if (this.closing) return raw.end(socket, 503, 'Service Unavailable');
     if (hub.opts.compat === 'v1') {
       // a plain Miscord refuses before accepting: every refusal is a 403 on the upgrade.
       // handleUpgrade accepts synchronously, so no other socket slips in between check and register
@@ -75,7 +106,7 @@ export class WsGateway {
       if (refusal) {
         hub.cm.countRejected();
         hub.log.debug(TAGS[route.kind], `refuse ${route.kind}/${route.id ?? ''} user=${userId ?? '?'}: 403 ${refusal.reason}`);
-        return endRawJson(socket, 403, 'Forbidden', refusal.reason);
+        return raw.end(socket, 403, 'Forbidden', refusal.reason);
       }
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, route, userId));
@@ -92,10 +123,16 @@ export class WsGateway {
     if (refusal) {
       hub.cm.countRejected();
       hub.log.debug(TAGS[route.kind], `refuse ${route.kind}/${route.id ?? ''} user=${userId ?? '?'}: ${refusal.code} ${refusal.reason}`);
+      // held until the close handshake is done, or closeTimeoutMs (ws's close timer)
+      this.refusing.add(ws);
+      ws.once('close', () => this.refusing.delete(ws));
       ws.close(refusal.code, refusal.reason);
       return;
     }
     const conn = hub.cm.register(ws, user!.id, user!.username, route.kind, route.id);
+    if (!hub.opts.faults.has('slow-consumer-unbounded')) {
+      watchSendQueue(ws, hub.opts.maxSendQueueBytes, (queued) => hub.cm.dropSlowConsumer(conn, queued));
+    }
     ws.on('message', (data, isBinary) => this.onMessage(conn, data, isBinary));
     ws.once('close', (code) => {
       if (conn.kind === 'chat') chatClose(hub, conn, code);
@@ -130,11 +167,13 @@ export class WsGateway {
         if (!server.members.has(userId)) return { code: CLOSE.policyViolation, reason: `not a member of server ${route.id}` };
       }
     }
-    return cm.admit(userId);
+    return cm.admit(userId, this.pending);
   }
 
   private onMessage(conn: Conn, data: RawData, isBinary: boolean): void {
     const { hub } = this;
+    // a socket the server is closing (dropped, shutting down) is not served any more
+    if (conn.ws.readyState !== WebSocket.OPEN) return;
     hub.cm.touch(conn);
     if (isBinary) return sendError(conn.ws, 'binary frames are not supported: send JSON text');
     const parsed = parseTextFrame(data.toString());

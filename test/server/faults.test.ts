@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ReferenceServer } from '../../src/server/index.js';
+import type { ReferenceServer, ReferenceServerOptions } from '../../src/server/index.js';
 import { FAULTS } from '../../src/server/index.js';
 import { heapLeakRetained } from '../../src/server/connection-manager.js';
 import { api, connect, signUp, startServer, statsHttp, statsUntil, world } from './helpers.js';
@@ -49,6 +49,32 @@ const scenarios: Record<string, (s: ReferenceServer) => Promise<unknown>> = {
     await statsUntil(s, (x) => x.total_connections === 0);
     return { stillThereAfterClose: stillThere };
   },
+  async 'slow-consumer-unbounded'(s) {
+    // the issue's attack: a chat socket that never reads, floods, and sends unsolicited pongs
+    const w = await world(s);
+    const path = `/ws/chat/${w.serverId}`;
+    const attacker = await connect(s, path, w.owner.token);
+    attacker.ws.pause();
+    const pongs = setInterval(() => attacker.ws.readyState === attacker.ws.OPEN && attacker.ws.pong(), 20);
+    try {
+      const big = JSON.stringify({ type: 'message', content: 'x'.repeat(4000), text_channel_id: w.textChannels[0] });
+      for (let i = 0; i < 200; i++) attacker.ws.send(big);
+      // an honest socket opened after it: once it has had missedPongs + 1 pings, a socket
+      // that answers none has had as many heartbeat ticks and must be gone
+      const honest = await connect(s, '/ws/notifications', w.owner.token);
+      let pings = 0;
+      await new Promise<void>((resolve) => honest.ws.on('ping', () => ++pings === s.options.missedPongs + 1 && resolve()));
+      const c = (await statsHttp(s)).counters!;
+      const lost = c.reaped + (c.slow_consumers_dropped ?? 0);
+      // dropped: its close frame waits behind the queue it never reads, until the close timeout
+      if (lost > 0) await statsUntil(s, (x) => x.counters!.connections_closed === 1);
+      return { lost, registered: (await statsHttp(s)).connections!.filter((x) => x.kind === 'chat').length };
+    } finally {
+      clearInterval(pongs);
+      // it never reads the server's close frame: a clean close would wait 30 s
+      attacker.ws.terminate();
+    }
+  },
   async 'slot-overwrite'(s) {
     const w = await world(s);
     const path = `/ws/chat/${w.serverId}`;
@@ -70,6 +96,7 @@ const clean: Record<string, unknown> = {
   'voice-ghost': { roomSize: 1, members: 1, sockets: 1, toldLeft: true },
   'slow-deregister': { stillThereAfterClose: 0 },
   'slot-overwrite': { bothOpen: 2, afterClosingOne: 1, tab1Open: true },
+  'slow-consumer-unbounded': { lost: 1, registered: 0 },
 };
 const faulty: Record<string, unknown> = {
   'heap-leak': { retained: 1 },
@@ -77,6 +104,11 @@ const faulty: Record<string, unknown> = {
   'voice-ghost': { roomSize: 2, members: 2, sockets: 1, toldLeft: false },
   'slow-deregister': { stillThereAfterClose: 1 },
   'slot-overwrite': { bothOpen: 1, afterClosingOne: 0, tab1Open: true },
+  'slow-consumer-unbounded': { lost: 0, registered: 1 },
+};
+/** server options a scenario needs, with the fault and without */
+const serverOptions: Record<string, ReferenceServerOptions> = {
+  'slow-consumer-unbounded': { heartbeatMs: 100, missedPongs: 2, maxSendQueueBytes: 64 * 1024, closeTimeoutMs: 200 },
 };
 
 describe('faults', () => {
@@ -87,13 +119,13 @@ describe('faults', () => {
 
   for (const name of Object.keys(scenarios)) {
     it(`${name}: the clean server shows no symptom`, async () => {
-      const s = await startServer();
+      const s = await startServer(serverOptions[name]);
       const got = await scenarios[name]!(s);
       expect(got).toEqual(clean[name]);
     });
 
     it(`${name}: the fault shows its symptom through the stats route`, async () => {
-      const s = await startServer({ faults: [name], ...(name === 'slow-deregister' ? { faultDelayMs: 300 } : {}) });
+      const s = await startServer({ ...serverOptions[name], faults: [name], ...(name === 'slow-deregister' ? { faultDelayMs: 300 } : {}) });
       const started = performance.now();
       const got = await scenarios[name]!(s);
       expect(got).toEqual(faulty[name]);

@@ -28,7 +28,7 @@ function collectKind(v: string, prev: SocketKind[] = []): SocketKind[] {
 }
 
 /** The parsed flags: the server's own options under their own names, plus the CLI's. */
-type ServeFlags = Pick<ReferenceServerOptions, 'host' | 'port' | 'heartbeatMs' | 'missedPongs' | 'maxPerUser' | 'maxTotal' | 'faultDelayMs' | 'logLevel' | 'jwtSecret' | 'messageFormat'> & {
+type ServeFlags = Pick<ReferenceServerOptions, 'host' | 'port' | 'heartbeatMs' | 'missedPongs' | 'maxPerUser' | 'maxTotal' | 'faultDelayMs' | 'logLevel' | 'jwtSecret' | 'messageFormat' | 'maxSendQueueBytes' | 'closeTimeoutMs'> & {
   fault?: string[];
   compat?: CompatMode;
   refuse?: SocketKind[];
@@ -45,7 +45,9 @@ export function register(program: Command): void {
     .option('--heartbeat-ms <ms>', 'protocol ping frame interval on every socket', intArg(O.heartbeatMs), O.heartbeatMs.default)
     .option('--missed-pongs <n>', 'missed pongs in a row before a socket is reaped', intArg(O.missedPongs), O.missedPongs.default)
     .option('--max-per-user <n>', 'sockets per user, all kinds (close 4008 beyond)', intArg(O.maxPerUser), O.maxPerUser.default)
-    .option('--max-total <n>', 'sockets in all (close 1013 beyond)', intArg(O.maxTotal), O.maxTotal.default)
+    .option('--max-total <n>', 'sockets in all (close 1013 beyond); handshakes in flight and refused sockets still closing count too (503 on the upgrade beyond)', intArg(O.maxTotal), O.maxTotal.default)
+    .option('--max-send-queue-bytes <n>', 'bytes a socket may have queued unsent (it does not read); beyond, it is closed with 1008 and counted in slow_consumers_dropped', intArg(O.maxSendQueueBytes), O.maxSendQueueBytes.default)
+    .option('--close-timeout-ms <ms>', "wait for a peer to finish a close the server started (close frame, or FIN after a raw HTTP answer), then destroy the socket", intArg(O.closeTimeoutMs), O.closeTimeoutMs.default)
     .option('--fault <name>', 'inject a named fault (repeatable; see below)', collectFault)
     .option('--fault-delay-ms <ms>', `lag of the slow-deregister fault (default ${O.faultDelayMs.default})`, intArg(O.faultDelayMs))
     .addOption(new Option('--log-level <level>', 'stderr log level').choices(LOG_LEVELS).default('silent'))
