@@ -214,7 +214,8 @@ export interface StatsV1 {
 
 /** [ext] One registered socket. */
 export interface StatsConnection {
-  id: string;
+  /** an integer, like every id of the protocol */
+  id: number;
   user_id: number;
   kind: SocketKind;
   channel_id: number | null;
