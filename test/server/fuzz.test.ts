@@ -16,7 +16,7 @@ import { api, signUp, type TestUser } from './helpers.js';
  * modest, so the suite is deterministic and takes a few seconds.
  */
 const SEED = Number(process.env.MB_FUZZ_SEED ?? 0x19_2026);
-/** MB_FUZZ_SEED and MB_FUZZ_SCALE explore further by hand; `npm test` runs the fixed seed once */
+/** MB_FUZZ_SEED, MB_FUZZ_SCALE (and MB_FUZZ_COMPAT=v1) explore further by hand; `npm test` runs the fixed seed once */
 const SCALE = Number(process.env.MB_FUZZ_SCALE ?? 1);
 const MAX_PAYLOAD = 64 * 1024;
 const DEADLINE_MS = 10_000;
@@ -111,7 +111,7 @@ async function invariants(label: string): Promise<void> {
 
 beforeAll(async () => {
   const logger = createLogger('error', (l) => errorLines.push(l));
-  s = await createReferenceServer({ port: 0, maxPerUser: 50, maxPayloadBytes: MAX_PAYLOAD, maxBodyBytes: 4096, logger });
+  s = await createReferenceServer({ port: 0, maxPerUser: 50, maxPayloadBytes: MAX_PAYLOAD, maxBodyBytes: 4096, logger, compat: process.env.MB_FUZZ_COMPAT === 'v1' ? 'v1' : null });
   owner = await signUp(s);
   fuzzer = await signUp(s);
   const created = await api(s, owner.token).post('/api/channels/', { name: 'fuzz' });
