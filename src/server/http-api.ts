@@ -27,10 +27,11 @@ function userOut(u: User, online: boolean) {
 }
 
 /**
- * Why a username cannot be registered, or null. Checked on the NFC form: ill-formed UTF-16
- * (a lone surrogate cannot survive the login form's UTF-8), control characters (Cc), line and
- * paragraph separators, and format characters (Cf: bidi overrides and isolates, zero-width
- * characters, the BOM) would make names that look alike or break the lines they are printed on.
+ * Why a username cannot be registered, or null (NFC neither adds nor removes any of these, so
+ * the raw name is checked): ill-formed UTF-16 (a lone surrogate cannot survive the login form's
+ * UTF-8), control characters (Cc), line and paragraph separators, and format characters (Cf:
+ * bidi overrides and isolates, zero-width characters, the BOM) would make names that look
+ * alike or break the lines they are printed on.
  */
 export function usernameProblem(name: string): string | null {
   if (/\p{Cs}/u.test(name)) return 'Username is not valid Unicode (it contains a lone surrogate)';
