@@ -17,6 +17,7 @@ export const ROUTES = {
   servers: '/api/channels/',
   server: (id: number) => `/api/channels/${id}`,
   joinServer: (id: number) => `/api/channels/${id}/join`,
+  serverMembers: (id: number) => `/api/channels/${id}/members`,
   textChannels: (id: number) => `/api/channels/${id}/text-channels`,
   voiceChannels: (id: number) => `/api/channels/${id}/voice-channels`,
   voiceMembers: (voiceChannelId: number) => `/api/channels/voice/${voiceChannelId}/members`,
@@ -214,7 +215,8 @@ export interface StatsV1 {
 
 /** [ext] One registered socket. */
 export interface StatsConnection {
-  id: string;
+  /** an integer, like every id of the protocol */
+  id: number;
   user_id: number;
   kind: SocketKind;
   channel_id: number | null;

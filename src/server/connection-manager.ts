@@ -290,7 +290,7 @@ function slotKey(c: Conn): string {
 
 export function toStatsConnection(c: Conn): StatsConnection & { text_channel_id?: number | null } {
   const out: StatsConnection & { text_channel_id?: number | null } = {
-    id: c.id,
+    id: Number(c.id.slice(1)), // the protocol's ids are integers; `c<n>` is the log name
     user_id: c.userId,
     kind: c.kind,
     channel_id: c.channelId,

@@ -5,7 +5,7 @@ import type { Hub } from './hub.js';
 import type { ServerMetrics } from './prom-metrics.js';
 import { buildStats } from './stats.js';
 import { buildV1Stats } from './compat.js';
-import type { Server, User } from './store.js';
+import { StoreLimitError, type Server, type User } from './store.js';
 
 interface Ctx {
   req: IncomingMessage;
@@ -21,8 +21,42 @@ interface Route {
 
 const UNAUTHORIZED = () => new HttpError(401, 'Could not validate credentials', { 'www-authenticate': 'Bearer' });
 
-function userOut(u: User) {
-  return { id: u.id, username: u.username, email: u.email, is_active: true, is_online: false, created_at: u.createdAt };
+/** A user as protocol.md serializes it; `online` is presence (at least one open socket). */
+function userOut(u: User, online: boolean) {
+  return { id: u.id, username: u.username, email: u.email, is_active: true, is_online: online, created_at: u.createdAt };
+}
+
+/**
+ * Why a username cannot be registered, or null (NFC neither adds nor removes any of these, so
+ * the raw name is checked): ill-formed UTF-16 (a lone surrogate cannot survive the login form's
+ * UTF-8), control characters (Cc), line and paragraph separators, and format characters (Cf:
+ * bidi overrides and isolates, zero-width characters, the BOM) would make names that look
+ * alike or break the lines they are printed on.
+ */
+export function usernameProblem(name: string): string | null {
+  if (/\p{Cs}/u.test(name)) return 'Username is not valid Unicode (it contains a lone surrogate)';
+  const bad = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.exec(name);
+  if (bad) {
+    const cp = `U+${bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+    const what = /\p{Cc}/u.test(bad[0]) ? 'a control character' : /\p{Cf}/u.test(bad[0]) ? 'an invisible formatting character (bidi or zero-width)' : 'a line separator';
+    return `Username must not contain ${what} (${cp} at position ${bad.index})`;
+  }
+  return null;
+}
+
+/** A request the client abandoned (reset or closed before its body arrived): not a server error. */
+function clientAborted(req: IncomingMessage, err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code === 'ECONNRESET' || code === 'ECONNABORTED' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (req.destroyed && !req.complete);
+}
+
+/** Runs a store add whose quota protocol.md answers with 400 (register, join). */
+function asBadRequest<T>(add: () => T): T {
+  try {
+    return add();
+  } catch (err) {
+    throw err instanceof StoreLimitError ? new HttpError(400, err.message) : err;
+  }
 }
 
 /** The path of a request-target; an unparsable target (`http://[/`, `http://x:99999/`) is a 400. */
@@ -36,7 +70,9 @@ function requestPath(target: string): string {
 
 /**
  * The HTTP routes of protocol.md, answered with Miscord's status codes and `{detail}` bodies.
- * Unknown paths are 404, known paths with another method 405, bad ids in the path 422.
+ * Unknown paths are 404, known paths with another method 405, bad ids in the path 422; HEAD
+ * answers as GET without the body. A request the client aborted is counted under status 499
+ * (nginx's "client closed request") and logged at debug level only.
  */
 export class HttpApi {
   private readonly routes: Route[];
@@ -55,13 +91,17 @@ export class HttpApi {
     this.routes = [
       R('POST', '/api/auth/register', 'register', (c) => this.register(c)),
       R('POST', '/api/auth/login', 'login', (c) => this.login(c)),
-      R('GET', '/api/auth/me', 'me', async (c) => userOut(await this.auth(c))),
+      R('GET', '/api/auth/me', 'me', async (c) => {
+        const u = await this.auth(c);
+        return userOut(u, this.onlineUsers().has(u.id));
+      }),
       R('POST', '/api/channels/?', 'create_server', (c) => this.createServer(c)),
       R('GET', '/api/channels/?', 'list_servers', async (c) => {
         const u = await this.auth(c);
         return this.hub.store.serversOf(u.id).map((s) => this.serverOut(s));
       }),
       R('GET', '/api/channels/voice/{id}/members', 'voice_members', (c) => this.voiceMembers(c)),
+      R('GET', '/api/channels/{id}/members', 'server_members', (c) => this.members(c)),
       R('GET', '/api/channels/{id}/?', 'get_server', async (c) => this.serverOut(await this.memberServer(c))),
       R('POST', '/api/channels/{id}/join', 'join_server', (c) => this.join(c)),
       R('POST', '/api/channels/{id}/text-channels', 'create_text_channel', (c) => this.createChannel(c, 'text')),
@@ -74,9 +114,12 @@ export class HttpApi {
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let path = req.url ?? '/';
     let routeName = 'unknown';
+    let status: string | null = null;
+    // HEAD is GET without the body (Node writes no body for HEAD)
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
     try {
       path = requestPath(path);
-      if (path === '/metrics' && req.method === 'GET') {
+      if (path === '/metrics' && method === 'GET') {
         routeName = 'metrics';
         const text = await this.metrics.registry.metrics();
         res.writeHead(200, { 'content-type': this.metrics.registry.contentType });
@@ -85,20 +128,29 @@ export class HttpApi {
       }
       const matches = this.routes.map((r) => ({ r, m: r.re.exec(path) })).filter((x) => x.m);
       if (matches.length === 0) throw new HttpError(404, 'Not Found');
-      const hit = matches.find((x) => x.r.method === req.method);
-      if (!hit) throw new HttpError(405, 'Method Not Allowed', { allow: [...new Set(matches.map((x) => x.r.method))].join(', ') });
+      const hit = matches.find((x) => x.r.method === method);
+      if (!hit) {
+        const allow = new Set(matches.flatMap((x) => (x.r.method === 'GET' ? ['GET', 'HEAD'] : [x.r.method])));
+        throw new HttpError(405, 'Method Not Allowed', { allow: [...allow].join(', ') });
+      }
       routeName = hit.r.name;
       const body = await hit.r.handler({ req, params: hit.m!.slice(1) });
       sendJson(res, 200, body);
     } catch (err) {
+      // a store quota: 403 on creation routes; register and join turn theirs into 400 (protocol.md)
+      if (err instanceof StoreLimitError) err = new HttpError(403, err.message);
       if (err instanceof HttpError) {
         sendJson(res, err.status, { detail: err.detail }, err.headers);
+      } else if (clientAborted(req, err)) {
+        status = '499';
+        this.hub.log.debug('[HTTP]', `${req.method} ${path}: the client aborted the request (${(err as Error)?.message ?? err})`);
+        res.destroy();
       } else {
         this.hub.log.error('[HTTP]', `${req.method} ${path}: ${(err as Error)?.stack ?? err}`);
         sendJson(res, 500, { detail: 'Internal Server Error' });
       }
     } finally {
-      this.metrics.http.inc({ route: routeName, status: String(res.statusCode) });
+      this.metrics.http.inc({ route: routeName, status: status ?? String(res.statusCode) });
     }
   }
 
@@ -122,7 +174,7 @@ export class HttpApi {
   private async register(c: Ctx) {
     const body = await readJson(c.req, this.hub.opts.maxBodyBytes);
     const v = new BodyCheck(body);
-    const username = v.str('username', { min: 1, max: 100 });
+    const raw = v.str('username', { min: 1, max: 100 });
     const email = v.str('email', { min: 3, max: 254 });
     const password = v.str('password', { min: 1, max: 256 });
     if (email !== undefined) {
@@ -130,12 +182,16 @@ export class HttpApi {
       if (problem) v.fail('email', 'value_error', problem, email);
     }
     v.done();
+    const problem = usernameProblem(raw!);
+    if (problem) throw new HttpError(400, problem);
+    // café in NFC and in NFD is one user
+    const username = raw!.normalize('NFC');
     const { store } = this.hub;
-    if (store.userTaken(username!, email!)) throw new HttpError(400, 'Username or email already registered');
+    if (store.userTaken(username, email!)) throw new HttpError(400, 'Username or email already registered');
     const hash = await hashPassword(password!, this.hub.opts.scryptCost);
     // a concurrent registration may have taken the name while we hashed
-    if (store.userTaken(username!, email!)) throw new HttpError(400, 'Username or email already registered');
-    return userOut(store.addUser(username!, email!, hash));
+    if (store.userTaken(username, email!)) throw new HttpError(400, 'Username or email already registered');
+    return userOut(asBadRequest(() => store.addUser(username, email!, hash)), false);
   }
 
   private async login(c: Ctx) {
@@ -144,7 +200,7 @@ export class HttpApi {
     const password = form.get('password');
     const missing = (['username', 'password'] as const).filter((f) => !form.get(f));
     if (missing.length) throw new HttpError(422, missing.map((f) => ({ type: 'missing', loc: ['body', f], msg: 'Field required' })));
-    const user = this.hub.store.userByName(username!);
+    const user = this.hub.store.userByName(username!.normalize('NFC'));
     if (!user || !(await verifyPassword(password!, user.passwordHash))) {
       throw new HttpError(401, 'Incorrect username or password', { 'www-authenticate': 'Bearer' });
     }
@@ -177,7 +233,7 @@ export class HttpApi {
     const user = await this.auth(c);
     const s = this.serverOf(c);
     if (s.members.has(user.id)) throw new HttpError(400, 'Already a member of this channel');
-    s.members.add(user.id);
+    asBadRequest(() => this.hub.store.addMember(s, user.id));
     return { detail: 'Successfully joined channel' };
   }
 
@@ -198,6 +254,24 @@ export class HttpApi {
     }
     const vc = this.hub.store.addVoiceChannel(s, name!, position, maxUsers ?? 10);
     return { id: vc.id, name: vc.name, channel_id: s.id, position: vc.position, max_users: vc.maxUsers, type: 'voice' };
+  }
+
+  /** Users holding at least one open socket of any kind (the live set, not the registry). */
+  private onlineUsers(): Set<number> {
+    const ids = new Set<number>();
+    for (const conn of this.hub.cm.live) ids.add(conn.userId);
+    return ids;
+  }
+
+  private async members(c: Ctx) {
+    const s = await this.memberServer(c);
+    const online = this.onlineUsers();
+    const out = [];
+    for (const id of [...s.members].sort((a, b) => a - b)) {
+      const u = this.hub.store.users.get(id);
+      if (u) out.push(userOut(u, online.has(id)));
+    }
+    return out;
   }
 
   private async voiceMembers(c: Ctx) {

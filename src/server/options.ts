@@ -61,6 +61,18 @@ export interface ReferenceServerOptions {
    * default 2000
    */
   closeTimeoutMs?: number;
+  /** registered users in all (register answers 400 beyond); default 100000 */
+  maxUsers?: number;
+  /** servers in all (create answers 403 beyond); default 10000 */
+  maxServers?: number;
+  /** servers one user belongs to, owned and joined (create 403, join 400 beyond); default 100 */
+  maxServersPerUser?: number;
+  /** text and voice channels of one server, the two created with it included (403 beyond); default 100 */
+  maxChannelsPerServer?: number;
+  /** members of one server, its owner included (join answers 400 beyond); default 100000 */
+  maxMembersPerServer?: number;
+  /** message history kept in all, in estimated bytes (2 per UTF-16 unit + 96 per message); the oldest go first; default 16 MiB */
+  maxHistoryBytes?: number;
 }
 
 export interface ResolvedOptions {
@@ -86,6 +98,12 @@ export interface ResolvedOptions {
   scryptCost: number;
   maxSendQueueBytes: number;
   closeTimeoutMs: number;
+  maxUsers: number;
+  maxServers: number;
+  maxServersPerUser: number;
+  maxChannelsPerServer: number;
+  maxMembersPerServer: number;
+  maxHistoryBytes: number;
 }
 
 /**
@@ -102,6 +120,12 @@ export const SERVE_OPTIONS = {
   faultDelayMs: { default: 1500, min: 0, max: 3_600_000 },
   maxSendQueueBytes: { default: 1024 * 1024, min: 1024 },
   closeTimeoutMs: { default: 2000, min: 10, max: 60_000 },
+  maxUsers: { default: 100_000, min: 1 },
+  maxServers: { default: 10_000, min: 1 },
+  maxServersPerUser: { default: 100, min: 1 },
+  maxChannelsPerServer: { default: 100, min: 2 },
+  maxMembersPerServer: { default: 100_000, min: 1 },
+  maxHistoryBytes: { default: 16 * 1024 * 1024, min: 0 },
 } as const satisfies { host: { default: string } } & Record<string, { default: unknown; min?: number; max?: number }>;
 
 type IntOption = Exclude<keyof typeof SERVE_OPTIONS, 'host'>;
@@ -162,6 +186,12 @@ export function resolveOptions(o: ReferenceServerOptions = {}): ResolvedOptions 
     scryptCost: int('scryptCost', o.scryptCost ?? 4096, 2),
     maxSendQueueBytes: intOption('maxSendQueueBytes', o.maxSendQueueBytes),
     closeTimeoutMs: intOption('closeTimeoutMs', o.closeTimeoutMs),
+    maxUsers: intOption('maxUsers', o.maxUsers),
+    maxServers: intOption('maxServers', o.maxServers),
+    maxServersPerUser: intOption('maxServersPerUser', o.maxServersPerUser),
+    maxChannelsPerServer: intOption('maxChannelsPerServer', o.maxChannelsPerServer),
+    maxMembersPerServer: intOption('maxMembersPerServer', o.maxMembersPerServer),
+    maxHistoryBytes: intOption('maxHistoryBytes', o.maxHistoryBytes),
   };
   if (typeof r.host !== 'string' || r.host.length === 0) throw usage('host must be a non-empty string');
   if (o.jwtSecret !== undefined && o.jwtSecret.length < 8) throw usage('jwtSecret must be at least 8 characters');

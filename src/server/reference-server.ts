@@ -1,4 +1,4 @@
-import { createServer, type Server as HttpServer } from 'node:http';
+import { STATUS_CODES, createServer, type Server as HttpServer } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { MbError } from '../errors.js';
@@ -43,7 +43,7 @@ export async function createReferenceServer(options: ReferenceServerOptions = {}
   const hub: Hub = {
     opts,
     log,
-    store: new Store(),
+    store: new Store(opts),
     cm: new ConnectionManager(opts),
     voice: new VoiceRooms(),
     chat: new Map(),
@@ -80,7 +80,7 @@ export async function createReferenceServer(options: ReferenceServerOptions = {}
   });
   http.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-    hub.raw.end(socket, status, status === 408 ? 'Request Timeout' : 'Bad Request');
+    hub.raw.end(socket, status, STATUS_CODES[status]!);
   });
 
   try {

@@ -27,7 +27,7 @@ export function close(v: LeakUserView, r: SocketRecord, agoMs = 0): SocketRecord
 let seq = 0;
 export function entry(userId: number, kind: SocketKind, channelId: number | null, connectedAt = new Date()): StatsConnection {
   const iso = connectedAt.toISOString();
-  return { id: `s${++seq}`, user_id: userId, kind, channel_id: channelId, connected_at: iso, last_seen_at: iso };
+  return { id: ++seq, user_id: userId, kind, channel_id: channelId, connected_at: iso, last_seen_at: iso };
 }
 
 /** An [ext] stats body listing exactly these entries (and rooms). */

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { connect, signUp } from './helpers.js';
+import { api, connect, signUp } from './helpers.js';
 
 const BIN = fileURLToPath(new URL('../../bin/miscord-bench.js', import.meta.url));
 const BUILT = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
@@ -47,6 +47,25 @@ describe.skipIf(!existsSync(BUILT))('miscord-bench serve (child process, from th
     expect(p.stdout.filter((l) => l !== line)).toEqual([]);
   });
 
+  it('passes the store limits to the server and lists them in --help', async () => {
+    const p = serve(['--port', '0', '--max-channels-per-server', '3', '--max-users', '2']);
+    const url = (await firstLine(p)).slice('listening '.length);
+    const user = await signUp({ url });
+    const s = { url } as Parameters<typeof api>[0];
+    const id = (await api(s, user.token).post('/api/channels/', { name: 'x' })).body.id as number;
+    expect((await api(s, user.token).post(`/api/channels/${id}/text-channels`, { name: 'a', channel_id: id })).status).toBe(200);
+    const over = await api(s, user.token).post(`/api/channels/${id}/text-channels`, { name: 'b', channel_id: id });
+    expect(over.status).toBe(403);
+    expect(over.body.detail).toMatch(/limit 3, --max-channels-per-server/);
+    await signUp({ url });
+    await expect(signUp({ url })).rejects.toThrow(/register 400 .*--max-users/);
+    const help = serve(['--help']);
+    expect(await help.exited).toBe(0);
+    const text = help.stdout.join('\n');
+    for (const flag of ['--max-users', '--max-servers', '--max-servers-per-user', '--max-channels-per-server', '--max-members-per-server', '--max-history-bytes']) expect(text).toContain(flag);
+    expect((await fetch(`${url}/health`)).status).toBe(200);
+  });
+
   it('exits 3 with one clear line when the port is in use, 2 on a bad flag', async () => {
     const first = serve(['--port', '0']);
     const url = (await firstLine(first)).slice('listening '.length);
@@ -57,5 +76,7 @@ describe.skipIf(!existsSync(BUILT))('miscord-bench serve (child process, from th
     expect(second.stdout).toEqual([]);
     const bad = serve(['--missed-pongs', '0']);
     expect(await bad.exited).toBe(2);
+    const badLimit = serve(['--max-channels-per-server', '1']);
+    expect(await badLimit.exited).toBe(2);
   });
 });

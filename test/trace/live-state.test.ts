@@ -42,10 +42,10 @@ function stats(extra: Partial<StatsResponse> = {}): StatsReading {
     connections_by_type: {},
     redis_connected: false,
     connections: [
-      { id: 's1', user_id: 10, kind: 'notifications', channel_id: null, connected_at: '', last_seen_at: '' },
-      { id: 's2', user_id: 10, kind: 'chat', channel_id: 1, connected_at: '', last_seen_at: '' },
-      { id: 's3', user_id: 10, kind: 'chat', channel_id: 1, connected_at: '', last_seen_at: '' }, // the zombie
-      { id: 's4', user_id: 11, kind: 'voice', channel_id: 7, connected_at: '', last_seen_at: '' },
+      { id: 1, user_id: 10, kind: 'notifications', channel_id: null, connected_at: '', last_seen_at: '' },
+      { id: 2, user_id: 10, kind: 'chat', channel_id: 1, connected_at: '', last_seen_at: '' },
+      { id: 3, user_id: 10, kind: 'chat', channel_id: 1, connected_at: '', last_seen_at: '' }, // the zombie
+      { id: 4, user_id: 11, kind: 'voice', channel_id: 7, connected_at: '', last_seen_at: '' },
     ],
     voice_rooms: { '7': [11] },
     ...extra,

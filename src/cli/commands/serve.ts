@@ -28,7 +28,8 @@ function collectKind(v: string, prev: SocketKind[] = []): SocketKind[] {
 }
 
 /** The parsed flags: the server's own options under their own names, plus the CLI's. */
-type ServeFlags = Pick<ReferenceServerOptions, 'host' | 'port' | 'heartbeatMs' | 'missedPongs' | 'maxPerUser' | 'maxTotal' | 'faultDelayMs' | 'logLevel' | 'jwtSecret' | 'messageFormat' | 'maxSendQueueBytes' | 'closeTimeoutMs'> & {
+type ServeFlags = Pick<ReferenceServerOptions, 'host' | 'port' | 'heartbeatMs' | 'missedPongs' | 'maxPerUser' | 'maxTotal' | 'faultDelayMs' | 'logLevel' | 'jwtSecret' | 'messageFormat' | 'maxSendQueueBytes' | 'closeTimeoutMs'
+  | 'maxUsers' | 'maxServers' | 'maxServersPerUser' | 'maxChannelsPerServer' | 'maxMembersPerServer' | 'maxHistoryBytes'> & {
   fault?: string[];
   compat?: CompatMode;
   refuse?: SocketKind[];
@@ -48,6 +49,12 @@ export function register(program: Command): void {
     .option('--max-total <n>', 'sockets in all (close 1013 beyond); handshakes in flight and refused sockets still closing count too (503 on the upgrade beyond)', intArg(O.maxTotal), O.maxTotal.default)
     .option('--max-send-queue-bytes <n>', 'bytes a socket may have queued unsent (it does not read); beyond, it is closed with 1008 and counted in slow_consumers_dropped', intArg(O.maxSendQueueBytes), O.maxSendQueueBytes.default)
     .option('--close-timeout-ms <ms>', "wait for a peer to finish a close the server started (close frame, or FIN after a raw HTTP answer), then destroy the socket", intArg(O.closeTimeoutMs), O.closeTimeoutMs.default)
+    .option('--max-users <n>', 'registered users in all (register answers 400 beyond)', intArg(O.maxUsers), O.maxUsers.default)
+    .option('--max-servers <n>', 'servers in all (create answers 403 beyond)', intArg(O.maxServers), O.maxServers.default)
+    .option('--max-servers-per-user <n>', 'servers a user belongs to, owned and joined (create 403, join 400 beyond)', intArg(O.maxServersPerUser), O.maxServersPerUser.default)
+    .option('--max-channels-per-server <n>', 'text and voice channels of a server, general and General included (403 beyond)', intArg(O.maxChannelsPerServer), O.maxChannelsPerServer.default)
+    .option('--max-members-per-server <n>', 'members of a server, its owner included (join answers 400 beyond)', intArg(O.maxMembersPerServer), O.maxMembersPerServer.default)
+    .option('--max-history-bytes <n>', 'chat history kept in all, estimated (2 bytes per UTF-16 unit + 96 per message); oldest dropped first', intArg(O.maxHistoryBytes), O.maxHistoryBytes.default)
     .option('--fault <name>', 'inject a named fault (repeatable; see below)', collectFault)
     .option('--fault-delay-ms <ms>', `lag of the slow-deregister fault (default ${O.faultDelayMs.default})`, intArg(O.faultDelayMs))
     .addOption(new Option('--log-level <level>', 'stderr log level').choices(LOG_LEVELS).default('silent'))
