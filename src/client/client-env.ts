@@ -17,6 +17,26 @@ export interface UserIdentity {
 export interface ClientEvents {
   /** a socket of this user finished closing (any side) */
   onSocketClosed?(user: UserIdentity, rec: SocketRecord): void;
+  /** every event of a voice signaling socket: the history the promise checks judge */
+  onVoice?(e: VoiceWireEvent): void;
+}
+
+/**
+ * One event of one voice signaling socket, as its client saw it (clock.now() time). `recv`
+ * carries the message's type and its subject (`user_id`, or `from_id` for relayed
+ * signaling), `sent` the client's own message type and its `target_id`.
+ */
+export interface VoiceWireEvent {
+  kind: 'open' | 'recv' | 'sent' | 'closing' | 'closed' | 'crashed';
+  t: number;
+  user: number;
+  userId: number;
+  socket: string;
+  room: number;
+  type?: string;
+  subject?: number | null;
+  /** `participants`: the user ids listed, in order, duplicates kept */
+  participants?: number[];
 }
 
 /** What every client session (chat, notifications, voice) gets from the runner. */

@@ -1,6 +1,6 @@
 import { clock } from '../../clock.js';
 import { ROUTES, parseFrame, type VoiceClientMessage } from '../../protocol/messages.js';
-import type { ClientEnv, UserIdentity } from '../client-env.js';
+import type { ClientEnv, UserIdentity, VoiceWireEvent } from '../client-env.js';
 import type { SocketRecord, UserLedger } from '../ledger.js';
 import { OPEN, WireSocket } from '../wire-socket.js';
 import { REFUSAL_CLOSE_CODES, upgradeRefusal, type Refusal } from '../managed-socket.js';
@@ -49,6 +49,7 @@ export class VoiceSignaling {
           open: () => {
             env.metrics.record('ws.connect.voice', clock.now() - t0);
             this.ledger.socketOpened(rec);
+            this.publish('open');
             env.tracer.emit({ ev: 'socket.open', user: user.index, socket: rec.id, kind: 'voice', channel: this.roomId });
             resolve(null);
           },
@@ -62,6 +63,11 @@ export class VoiceSignaling {
             this.gotFirstMessage = true;
             if (env.tracer.writing) env.tracer.emit({ ev: 'msg.recv', user: user.index, socket: rec.id, type: m.type, ...(env.tracer.bodies ? { body: m } : {}) });
             if (m.type === 'ping') return void this.send({ type: 'pong' } as unknown as VoiceClientMessage);
+            if (env.events.onVoice) {
+              const subject = m.user_id ?? m.from_id;
+              const participants = m.type === 'participants' && Array.isArray(m.participants) ? (m.participants as Array<{ user_id?: unknown }>).map((p) => Number(p?.user_id)) : undefined;
+              this.publish('recv', { type: m.type, subject: subject === undefined ? null : Number(subject), participants });
+            }
             this.onMessage(m);
           },
           pong: () => {},
@@ -80,6 +86,7 @@ export class VoiceSignaling {
               env.tracer.emit({ ev: 'socket.close', user: user.index, socket: rec.id, kind: 'voice', code, reason, by });
             }
             env.events.onSocketClosed?.(user, rec);
+            if (!refused) this.publish(this.crashed ? 'crashed' : 'closed');
             this.ws = null;
             this.onClose({ code, reason, by, refused });
             this.resolveClosed();
@@ -96,6 +103,24 @@ export class VoiceSignaling {
   }
 
   private markClientClose: () => void = () => {};
+  private crashed = false;
+
+  private publish(kind: VoiceWireEvent['kind'], more: Partial<VoiceWireEvent> = {}): void {
+    this.env.events.onVoice?.({ kind, t: clock.now(), user: this.user.index, userId: this.user.userId, socket: this.rec.id, room: this.roomId, ...more });
+  }
+
+  /**
+   * A killed tab or a lost network: the TCP connection is destroyed with no close frame. The
+   * server learns of it only from its heartbeat (or the socket error); what it promised after
+   * that window is checked by the leak detector.
+   */
+  crash(): void {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== OPEN) return;
+    this.crashed = true;
+    this.markClientClose();
+    ws.terminate();
+  }
 
   get isOpen(): boolean {
     return this.ws?.readyState === OPEN;
@@ -105,6 +130,7 @@ export class VoiceSignaling {
     const ws = this.ws;
     if (this.frozen || !ws || ws.readyState !== OPEN) return false;
     ws.send(JSON.stringify(m));
+    if (this.env.events.onVoice && (m.type as string) !== 'pong') this.publish('sent', { type: m.type, subject: 'target_id' in m ? Number(m.target_id) : null });
     if (this.env.tracer.writing && m.type !== 'ice_candidate' && m.type !== 'offer' && m.type !== 'answer') {
       this.env.tracer.emit({ ev: 'msg.sent', user: this.user.index, socket: this.rec.id, type: m.type });
     }
@@ -125,6 +151,7 @@ export class VoiceSignaling {
       this.markClientClose();
       if (ws.readyState === OPEN) {
         this.ledger.socketClosing(this.rec);
+        this.publish('closing');
         ws.close(1000, 'leave');
         // a frozen or vanished server must not hold the leave forever
         const t = clock.setTimeout(() => ws.terminate(), 5000);
