@@ -100,7 +100,7 @@ describe('renderers', () => {
     const merged = regate(mergeReports([makeReport({ shard: { index: 0, count: 2 } }), makeReport({ shard: { index: 1, count: 2 }, startedAt: '2026-01-01T00:00:01.000Z' })]));
     keep('merged.html', renderHtml(merged));
     expect(renderHtml(merged)).toContain('2 shards merged');
-    expect(renderMarkdown(merged)).toContain('merged from 2 reports: s0, s1');
+    expect(renderMarkdown(merged)).toContain('merged from 2 reports (shards of one run): s0, s1');
     const empty = regate(makeReport({ samples: {}, timelineSeconds: 0 }));
     expect(renderHtml(empty)).toContain('Nothing was measured');
     expect(renderMarkdown(empty).split('\n')[0]).toMatch(/passed$/);
