@@ -237,7 +237,7 @@ function mergeInfo(kind: MergeKind, reports: Report[], tags: string[]): NonNulla
   return {
     kind,
     runIds: [...new Set(reports.flatMap(runIdsOf))],
-    parts: reports.map((r, i) => ({ tag: tags[i]!, runId: r.runId ?? null, startedAt: r.startedAt, durationMs: r.durationMs })),
+    parts: reports.map((r, i) => ({ tag: tags[i]!, runId: r.runId ?? null, runIds: runIdsOf(r), startedAt: r.startedAt, durationMs: r.durationMs })),
   };
 }
 

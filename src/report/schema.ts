@@ -139,6 +139,8 @@ export const MergeInfoSchema = z.object({
       /** how findings and checkpoints of this part are qualified, e.g. s1 (s1/F3) or r2 */
       tag: z.string(),
       runId: z.string().nullable(),
+      /** the runs this part holds: its own id, or every run of a part that is itself a merge */
+      runIds: z.array(z.string()),
       startedAt: z.string(),
       durationMs: z.number(),
     }),

@@ -139,9 +139,9 @@ describe('mergeReports: what kind of merge, and its time', () => {
       kind: 'shards',
       runIds: ['run-s0', 'run-s1', 'run-s2'],
       parts: [
-        { tag: 's0', runId: 'run-s0', startedAt: s0.startedAt, durationMs: 10_000 },
-        { tag: 's1', runId: 'run-s1', startedAt: s1.startedAt, durationMs: 12_000 },
-        { tag: 's2', runId: 'run-s2', startedAt: s2.startedAt, durationMs: 9_000 },
+        { tag: 's0', runId: 'run-s0', runIds: ['run-s0'], startedAt: s0.startedAt, durationMs: 10_000 },
+        { tag: 's1', runId: 'run-s1', runIds: ['run-s1'], startedAt: s1.startedAt, durationMs: 12_000 },
+        { tag: 's2', runId: 'run-s2', runIds: ['run-s2'], startedAt: s2.startedAt, durationMs: 9_000 },
       ],
     });
     expect(m.notes![0]).toBe('merged from 3 reports (shards of one run): s0, s1, s2');
@@ -195,7 +195,7 @@ describe('mergeReports: what kind of merge, and its time', () => {
   it('reports without a runId (written before it) are each their own run', () => {
     const old = (startedAt: string) => run(startedAt, 4000, null);
     const m = mergeReports([old('2026-01-01T00:00:00.000Z'), old('2026-01-01T00:00:00.000Z')]);
-    expect(m.merge).toMatchObject({ kind: 'repeats', runIds: [], parts: [{ runId: null }, { runId: null }] });
+    expect(m.merge).toMatchObject({ kind: 'repeats', runIds: [], parts: [{ runId: null, runIds: [] }, { runId: null, runIds: [] }] });
     expect(m.durationMs).toBe(8000);
     expect(m.counters['chat.sent']).toBe(200);
   });
