@@ -34,7 +34,8 @@ th{font-weight:600;color:var(--muted);font-size:12px;background:#fafbfc}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 td.n{white-space:nowrap;overflow-wrap:normal}
 tr.failed td{background:#fff4ed}
-.ok{color:var(--pass);font-weight:700} .ko{color:var(--fail);font-weight:700}
+.ok{color:var(--pass);font-weight:700} .ko{color:var(--fail);font-weight:700} .nj{color:var(--warn);font-weight:700}
+tr.unjudged td{background:#fffaeb}
 .badge{display:inline-block;border-radius:10px;padding:1px 8px;font-size:12px;font-weight:600;background:#fee4e2;color:var(--leak)}
 .badge.clean{background:#dcfae6;color:var(--pass)}
 .muted{color:var(--muted);fill:#667085}

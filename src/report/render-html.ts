@@ -1,5 +1,7 @@
 import { LatencyHistogram } from '../metrics/latency-histogram.js';
-import { FindingClassSchema, type Finding, type Report, type ReportHistogram } from './schema.js';
+import { FindingClassSchema, type Finding, type Gate, type Report, type ReportHistogram } from './schema.js';
+import { gateJudged, gateObserved, gateRank } from './gates.js';
+import { formatRate } from './format-value.js';
 import { HTML_STYLE } from './html-style.js';
 import { resourceTrends } from './trend-text.js';
 import { barChart, esc, lineChart, type Series } from './svg-chart.js';
@@ -59,16 +61,18 @@ function header(r: Report): string {
 function tiles(r: Report): string {
   const t: Array<{ k: string; v: string; tone?: 'bad' | 'good' }> = [];
   const ratio = r.rates.deliveryRatio;
-  if (ratio !== undefined) t.push({ k: 'delivery ratio', v: ratio === 1 ? '1' : ratio.toFixed(4), tone: ratio < 1 ? 'bad' : 'good' });
+  if (ratio !== undefined) t.push({ k: 'delivery ratio', v: formatRate('deliveryRatio', ratio), tone: ratio < 1 ? 'bad' : 'good' });
   const d = r.histograms['chat.deliver'];
   if (d?.count) t.push({ k: 'chat.deliver p99', v: `${num(d.p99)} ms` });
-  const failed = r.gates.filter((g) => !g.passed).length;
-  t.push({ k: 'gates failed', v: `${failed} / ${r.gates.length}`, tone: failed ? 'bad' : r.gates.length ? 'good' : undefined });
+  const failed = r.gates.filter((g) => !g.passed && gateJudged(g)).length;
+  const unjudged = r.gates.filter((g) => !gateJudged(g)).length;
+  t.push({ k: 'gates failed', v: `${failed} / ${r.gates.length}`, tone: failed ? 'bad' : r.gates.length && !unjudged ? 'good' : undefined });
+  if (unjudged) t.push({ k: 'gates not judged', v: `${unjudged} / ${r.gates.length}`, tone: 'bad' });
   t.push({ k: 'findings', v: String(r.findings.length), tone: r.findings.length ? 'bad' : 'good' });
   t.push({ k: 'sockets opened', v: num(r.ledger.connectionsCreated) });
   t.push({ k: 'open at the end', v: num(r.ledger.openSocketsAtEnd), tone: r.ledger.openSocketsAtEnd ? 'bad' : undefined });
   const chatted = (r.counters['chat.sent'] ?? 0) > 0;
-  if (r.rates.deliveriesPerSec !== undefined && (chatted || !r.voice)) t.push({ k: 'deliveries / s', v: num(r.rates.deliveriesPerSec, 1) });
+  if (r.rates.deliveriesPerSec !== undefined && (chatted || !r.voice)) t.push({ k: 'deliveries / s', v: formatRate('deliveriesPerSec', r.rates.deliveriesPerSec) });
   if (r.voice && r.voice.totals.audioFramesExpected > 0) {
     const q = r.voice.totals.audioFramesReceived / r.voice.totals.audioFramesExpected;
     t.push({ k: 'audio frames received', v: `${(q * 100).toFixed(1)}%`, tone: q < 0.99 ? 'bad' : 'good' });
@@ -88,9 +92,10 @@ function notes(r: Report): string {
 
 function gates(r: Report): string {
   if (!r.gates.length) return `<h2 id="gates">Gates</h2><p class="muted">No gates: the scenario has no thresholds and none were given.</p>`;
+  const mark = (g: Gate) => (g.passed ? '<span class="ok">✓</span>' : gateJudged(g) ? '<span class="ko">✗</span>' : '<span class="nj" title="not judged">?</span>');
   const rows = [...r.gates]
-    .sort((a, b) => Number(a.passed) - Number(b.passed))
-    .map((g) => `<tr class="${g.passed ? '' : 'failed'}"><td>${g.passed ? '<span class="ok">✓</span>' : '<span class="ko">✗</span>'}</td><td><code>${esc(g.name)}</code></td><td>${g.source}</td><td class="n">${num(g.observed)}</td><td>${esc(g.reason)}</td></tr>`);
+    .sort((a, b) => gateRank(a) - gateRank(b))
+    .map((g) => `<tr class="${g.passed ? '' : gateJudged(g) ? 'failed' : 'unjudged'}"><td>${mark(g)}</td><td><code>${esc(g.name)}</code></td><td>${g.source}</td><td class="n">${esc(gateObserved(g))}</td><td>${gateJudged(g) ? '' : '<b>not judged:</b> '}${esc(g.reason)}</td></tr>`);
   return `<h2 id="gates">Gates</h2><table><tr><th></th><th>gate</th><th>source</th><th class="n">observed</th><th>why</th></tr>${rows.join('')}</table>`;
 }
 
@@ -320,6 +325,6 @@ function errors(r: Report): string {
 
 function footer(r: Report): string {
   const g = r.generator;
-  const rates = Object.entries(r.rates).map(([k, x]) => `${esc(k)} ${num(x, 4)}`).join(' · ');
+  const rates = Object.entries(r.rates).map(([k, x]) => `${esc(k)} ${esc(formatRate(k, x))}`).join(' · ');
   return `<footer>rates: ${rates}<br>generator: ${g.processes} process${g.processes === 1 ? '' : 'es'}, event-loop delay p99 ${num(g.eventLoopDelayP99Ms)} ms (max ${num(g.eventLoopDelayMaxMs)}), CPU ${num((g.cpuUserMs + g.cpuSystemMs) / 1000)} s, peak RSS ${bytes(g.peakRssBytes)}<br>miscord-bench ${esc(r.tool.version)} · report schema ${r.schemaVersion} · ${esc(r.startedAt)} → ${esc(r.endedAt)}</footer>`;
 }

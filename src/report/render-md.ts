@@ -1,5 +1,7 @@
 import type { Report } from './schema.js';
 import { brief, bytes, duration, num, subjectText, verdictLine, verdictWord } from './verdict-text.js';
+import { formatRate } from './format-value.js';
+import { gateJudged, gateObserved, gateRank } from './gates.js';
 import { DEFAULT_SUMMARY_STATS, statValue, type SummaryStat } from '../metrics/summary-stats.js';
 
 /**
@@ -25,8 +27,8 @@ export function renderMarkdown(r: Report, opts: { stats?: readonly SummaryStat[]
   out.push('### Gates', '');
   if (!r.gates.length) out.push('_No gates: the scenario has no thresholds._', '');
   else {
-    const gates = [...r.gates].sort((a, b) => Number(a.passed) - Number(b.passed));
-    out.push(table(['', 'gate', 'source', 'observed', 'why'], gates.map((g) => [g.passed ? '✅' : '❌', code(g.name), g.source, num(g.observed), esc(g.reason)])), '');
+    const gates = [...r.gates].sort((a, b) => gateRank(a) - gateRank(b));
+    out.push(table(['', 'gate', 'source', 'observed', 'why'], gates.map((g) => [g.passed ? '✅' : gateJudged(g) ? '❌' : '❔ not judged', code(g.name), g.source, gateObserved(g), esc(g.reason)])), '');
   }
 
   out.push(`### Findings (${r.findings.length})`, '');
@@ -56,7 +58,7 @@ export function renderMarkdown(r: Report, opts: { stats?: readonly SummaryStat[]
   const rates = Object.entries(r.rates);
   if (rates.length) {
     out.push('### Rates', '');
-    out.push(table(['rate', 'value'], rates.map(([k, v]) => [code(k), num(v, 4)]), 'lr'), '');
+    out.push(table(['rate', 'value'], rates.map(([k, v]) => [code(k), formatRate(k, v)]), 'lr'), '');
   }
   if (r.voice) {
     const t = r.voice.totals;
