@@ -1,6 +1,7 @@
 import type { Report } from './schema.js';
 import { brief, bytes, duration, num, subjectText, verdictLine, verdictWord } from './verdict-text.js';
 import { formatRate } from './format-value.js';
+import { errorTotals } from './error-totals.js';
 import { gateJudged, gateObserved, gateRank } from './gates.js';
 import { DEFAULT_SUMMARY_STATS, statValue, type SummaryStat } from '../metrics/summary-stats.js';
 
@@ -82,7 +83,8 @@ export function renderMarkdown(r: Report, opts: { stats?: readonly SummaryStat[]
     '',
   );
   if (r.errors.length) {
-    out.push('### Errors', '');
+    const e = errorTotals(r);
+    out.push('### Errors', '', `${num(e.errors)} errors · ${num(e.refusals)} refusals${e.notes ? ` · ${num(e.notes)} notes about the target or the run` : ''}`, '');
     out.push(table(['kind', 'count', 'message'], r.errors.slice(0, 30).map((e) => [code(e.kind), num(e.count), esc(e.message)]), 'lrl'), '');
   }
   const g = r.generator;

@@ -4,6 +4,7 @@ import { palette } from './palette.js';
 import { resourceTrends } from './trend-text.js';
 import { gateJudged } from './gates.js';
 import { formatRate } from './format-value.js';
+import { errorTotals } from './error-totals.js';
 import { verdictLine, verdictWord, subjectText } from './verdict-text.js';
 import { DEFAULT_SUMMARY_STATS, statValue, type SummaryStat } from '../metrics/summary-stats.js';
 
@@ -35,7 +36,8 @@ export function renderSummary(r: Report, opts: { color: boolean; stats?: readonl
   out.push(cnt.toString());
 
   if (r.errors.length) {
-    out.push(c.bold('errors'));
+    const e = errorTotals(r);
+    out.push(c.bold(`errors ${e.errors}, refusals ${e.refusals}${e.notes ? `, notes ${e.notes}` : ''}`));
     for (const e of r.errors) out.push(`  ${c.yellow(String(e.count).padStart(6))}  ${e.kind}: ${e.message}`);
   }
   if (!r.generator.reliable) out.push(c.yellow(`generator unreliable: ${r.generator.unreliableReason}`));
