@@ -1,6 +1,7 @@
 import type { Report } from './schema.js';
 import { brief, bytes, duration, num, subjectText, verdictLine, verdictWord } from './verdict-text.js';
 import { formatRate } from './format-value.js';
+import { groupFindings } from './finding-groups.js';
 import { errorTotals } from './error-totals.js';
 import { gateJudged, gateObserved, gateRank } from './gates.js';
 import { DEFAULT_SUMMARY_STATS, statValue, type SummaryStat } from '../metrics/summary-stats.js';
@@ -35,9 +36,9 @@ export function renderMarkdown(r: Report, opts: { stats?: readonly SummaryStat[]
   out.push(`### Findings (${r.findings.length})`, '');
   if (!r.findings.length) out.push('_No leak found._', '');
   else {
-    const byClass = new Map<string, number>();
-    for (const f of r.findings) byClass.set(f.class, (byClass.get(f.class) ?? 0) + 1);
-    out.push([...byClass].map(([k, n]) => `**${k}** × ${n}`).join(' · '), '');
+    // one line per group (class, kind, checkpoint): one fault's dozens of findings read as one
+    for (const g of groupFindings(r.findings)) out.push(`- **${g.class}** × ${g.findings.length}${g.kind ? ` · ${esc(g.kind)}` : ''} · at ${esc(g.checkpoint)}`);
+    out.push('');
     const shown = r.findings.slice(0, 50);
     out.push(
       table(

@@ -37,6 +37,9 @@ describe('html report of a leak', () => {
     for (const f of r.findings) expect(html).toContain(`<tr id="f-${f.id}">`);
     // one story per group, not 63
     expect(html.match(/<table class="trace">/g)).toHaveLength(2);
+    // markdown says the same groups
+    const md = renderMarkdown(r);
+    expect(md).toContain('- **zombie-socket** × 63 · chat · at final\n- **stale-voice-member** × 2 · voice · at after voice\n');
   });
 
   it('groups by class, then kind and checkpoint', () => {
