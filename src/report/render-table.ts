@@ -5,6 +5,10 @@ import { resourceTrends } from './trend-text.js';
 import { gateJudged } from './gates.js';
 import { formatRate } from './format-value.js';
 import { errorTotals } from './error-totals.js';
+import { groupFindings, groupTitle } from './finding-groups.js';
+
+/** Findings printed per group; the rest are counted (every one is in the report). */
+const SHOWN_PER_GROUP = 3;
 import { verdictLine, verdictWord, subjectText } from './verdict-text.js';
 import { DEFAULT_SUMMARY_STATS, statValue, type SummaryStat } from '../metrics/summary-stats.js';
 
@@ -50,7 +54,14 @@ export function renderSummary(r: Report, opts: { color: boolean; stats?: readonl
 
   out.push(c.bold('findings'));
   if (!r.findings.length) out.push(c.dim(r.checkpoints.length ? '  none' : '  none (no leak check ran)'));
-  for (const f of r.findings) out.push(`  ${c.red(f.id)} ${c.red(f.class)} ${subjectText(f)}: ${f.message}`);
+  // one fault is often dozens of findings: a line per group, then its first few
+  const groups = groupFindings(r.findings);
+  for (const g of groups) {
+    if (groups.length > 1 || g.findings.length > SHOWN_PER_GROUP) out.push(`  ${c.red(groupTitle(g))}`);
+    const shown = g.findings.length > SHOWN_PER_GROUP + 1 ? g.findings.slice(0, SHOWN_PER_GROUP) : g.findings;
+    for (const f of shown) out.push(`    ${c.red(f.id)} ${c.red(f.class)} ${subjectText(f)}: ${f.message}`);
+    if (shown.length < g.findings.length) out.push(c.dim(`    … and ${g.findings.length - shown.length} more in the report`));
+  }
 
   // a gate that could not be judged is said once, as not judged, never also as failed; a run
   // that stopped early measured little, so there they are one line, not a wall

@@ -37,6 +37,12 @@ describe('html report of a leak', () => {
     for (const f of r.findings) expect(html).toContain(`<tr id="f-${f.id}">`);
     // one story per group, not 63
     expect(html.match(/<table class="trace">/g)).toHaveLength(2);
+    // the terminal too: a line per group and its first few findings
+    const text = renderSummary(r, { color: false });
+    expect(text).toContain('  zombie-socket × 63 · chat · at final\n    F1 zombie-socket user 0 chat socket u0-chat-1: zombie-socket on user 0\n');
+    expect(text.match(/^ {4}F\d+ zombie-socket/gm)).toHaveLength(3);
+    expect(text).toContain('    … and 60 more in the report\n  stale-voice-member × 2 · voice · at after voice\n');
+    expect(text.match(/^ {4}F\d+ stale-voice-member/gm)).toHaveLength(2);
     // markdown says the same groups
     const md = renderMarkdown(r);
     expect(md).toContain('- **zombie-socket** × 63 · chat · at final\n- **stale-voice-member** × 2 · voice · at after voice\n');
