@@ -5,7 +5,7 @@ Exit codes:
   1  internal error
   2  usage or configuration error (bad flag, unknown or invalid scenario, unreadable report)
   3  run could not complete (target unreachable, server died; a partial report is still written)
-  4  a threshold or a comparison failed
+  4  a threshold failed or could not be judged (nothing measured, no leak check), or a comparison failed
   5  a leak was found (wins over 4)
 `;
 
@@ -23,10 +23,10 @@ const USAGE_LINE = '2  usage error (bad flag or argument)';
 
 /** Exit codes of the commands that do not list their own (run, gate and compare do), added by main. */
 export const COMMAND_EXIT_CODES_HELP: Readonly<Record<string, string>> = {
-  merge: codes('1  internal error', '2  usage error (bad flag, unreadable report, incompatible schemaVersion)'),
+  merge: codes('1  internal error', '2  usage error (bad flag, unreadable report, incompatible schemaVersion, the same run twice, shards beside whole runs)'),
   report: codes('1  internal error', '2  usage error (bad flag or statistic, unreadable report, unwritable --out)'),
   scenarios: codes('1  internal error', USAGE_LINE),
   validate: codes('1  internal error', '2  the scenario is unknown or invalid (the message names the file and field)'),
   serve: codes('1  internal error', '2  usage error (bad flag, unknown fault)', '3  the server could not start (port in use)'),
-  trace: codes('1  internal error', '2  usage error (bad flag, missing trace, a line that is not JSON)'),
+  trace: codes('1  internal error', '2  usage error (bad flag, missing trace, a line that is not JSON, a report of another run)'),
 };

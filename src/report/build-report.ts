@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { SCHEMA_VERSION, type Report } from './schema.js';
 import { evaluateGates, verdictOf, type ThresholdSource } from './gates.js';
 import { TOOL_VERSION } from '../version.js';
@@ -8,6 +9,8 @@ import { TOOL_VERSION } from '../version.js';
  * the gates and gives the verdict. Works the same for a run that could not complete.
  */
 export interface ReportInput {
+  /** the run's unique id, also written in its trace (a fresh one when absent) */
+  runId?: string;
   scenario: Report['scenario'];
   target: Report['target'];
   shards: Report['shards'];
@@ -90,6 +93,7 @@ export function buildReport(input: ReportInput): Report {
   const report: Report = {
     schemaVersion: SCHEMA_VERSION,
     tool: { name: 'miscord-bench', version: TOOL_VERSION },
+    runId: input.runId ?? randomUUID(),
     scenario: input.scenario,
     target: input.target,
     shards: input.shards,

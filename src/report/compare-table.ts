@@ -1,6 +1,7 @@
 import Table from 'cli-table3';
 import type { CompareResult, CompareRow } from './compare.js';
 import { fmt } from './regression-rule.js';
+import { formatRate } from './format-value.js';
 import { palette } from './palette.js';
 
 /**
@@ -30,7 +31,7 @@ export function renderCompareTable(res: CompareResult, opts: { color: boolean; b
     table.push([
       r.metric,
       baseCell(r, multi),
-      r.head === null ? c.dim('—') : fmt(r.head),
+      r.head === null ? c.dim('—') : value(r, r.head),
       r.delta === null ? '' : paint(signed(r.delta)),
       r.deltaPct === null ? '' : paint(`${signed(r.deltaPct, 1)}%`),
       r.rule ? c.dim(r.rule.replace(/^[^=]*=/, '')) : '',
@@ -53,10 +54,15 @@ const GROUP_TITLE: Record<CompareRow['group'], string> = {
   finding: 'findings per class',
 };
 
+/** Rates as every renderer writes them (format-value.ts); other metrics as compare always did. */
+function value(r: CompareRow, v: number): string {
+  return r.metric.startsWith('rates.') ? formatRate(r.metric.slice('rates.'.length), v) : fmt(v);
+}
+
 function baseCell(r: CompareRow, multi: boolean): string {
   if (!r.base) return '—';
-  if (!multi) return fmt(r.base.mean);
-  return r.base.min === r.base.max ? `${fmt(r.base.mean)}` : `${fmt(r.base.mean)} (${fmt(r.base.min)}–${fmt(r.base.max)})`;
+  if (!multi) return value(r, r.base.mean);
+  return r.base.min === r.base.max ? `${value(r, r.base.mean)}` : `${value(r, r.base.mean)} (${value(r, r.base.min)}–${value(r, r.base.max)})`;
 }
 
 /** Worse beyond 1 % paints red, better beyond 1 % green; metrics with no known sense stay plain. */

@@ -1,5 +1,6 @@
 import { MbError, EXIT } from '../errors.js';
 import { FindingClassSchema, type Gate, type Report } from './schema.js';
+import { formatRate } from './format-value.js';
 
 /**
  * Thresholds ("gates") over a report: `chat.deliver.p99<250ms`, `rates.deliveryRatio>=1`,
@@ -101,8 +102,10 @@ function trim(v: number): string {
   return a === 0 ? '0' : String(Number(v.toPrecision(3)));
 }
 
-/** Prints a canonical value in the unit the user wrote. */
-function show(t: ParsedThreshold, v: number): string {
+/** Prints a canonical value in the unit the user wrote (a rate as every renderer writes it). */
+function show(t: ParsedThreshold, v: number, threshold = false): string {
+  // a threshold reads as written (0.99), an observed rate as every renderer writes it
+  if (t.kind === 'rate' && t.unit === '' && !threshold) return formatRate(t.metric, v);
   if (t.unit === 's') return `${trim(v / 1000)} s`;
   if (t.unit === 'ms') return `${trim(v)} ms`;
   if (t.unit === '%') return `${trim(v * 100)}%`;
@@ -131,6 +134,10 @@ function observe(report: Report, t: ParsedThreshold): { value: number; note?: st
   switch (t.kind) {
     case 'findings': {
       const n = t.metric === 'total' ? report.findings.length : report.findings.filter((f) => f.class === t.metric).length;
+      // no findings where nothing was looked at is not a pass: a count that satisfies the gate
+      // is only worth something if the check behind it ran (a finding found is found anyway)
+      const why = unlookedFindings(report, t.metric);
+      if (why && holds(t.op, n, t.value)) return { value: null, missing: why };
       return { value: n };
     }
     case 'rate': {
@@ -152,6 +159,41 @@ function observe(report: Report, t: ParsedThreshold): { value: number; note?: st
   }
 }
 
+/** Finding classes the client side finds on its own (its ledgers, its peers, its own memory). */
+const CLIENT_SIDE_CLASSES = new Set<string>(['unclosed-peer', 'bench-leak']);
+
+/**
+ * Why findings of `metric` (a class or 'total') could not have been found, or null when the
+ * checks ran: no checkpoint at all (leak check off, or the run stopped first), or none that
+ * read the server's counts (the target's stats never answered).
+ */
+function unlookedFindings(report: Report, metric: string): string | null {
+  if (!report.checkpoints.length) return 'no leak check ran (no checkpoint): 0 findings proves nothing';
+  if (CLIENT_SIDE_CLASSES.has(metric)) return null;
+  const read = report.checkpoints.some((c) => c.mode !== 'none' && c.server !== null);
+  return read ? null : "no checkpoint read the server's counts (its stats never answered): 0 findings proves nothing";
+}
+
+/** A gate whose metric the report lacks (nothing measured, nothing checked) was not judged. */
+export function gateJudged(g: Gate): boolean {
+  return g.observed !== null;
+}
+
+/** A gate's observed value as its reason writes it; '—' when it was not judged. */
+export function gateObserved(g: Gate): string {
+  if (g.observed === null) return '—';
+  try {
+    return show(parseThreshold(g.name), g.observed);
+  } catch {
+    return String(g.observed);
+  }
+}
+
+/** Sort order for people: failed first, then not judged, then passed. */
+export function gateRank(g: Gate): number {
+  return g.passed ? 2 : gateJudged(g) ? 0 : 1;
+}
+
 function metricName(t: ParsedThreshold): string {
   if (t.kind === 'histogram') return `${t.metric}.${t.stat}`;
   if (t.kind === 'rate') return `rates.${t.metric}`;
@@ -170,8 +212,8 @@ export function evaluateGate(report: Report, th: ThresholdSource): Gate {
   const passed = holds(t.op, o.value, t.value);
   const note = 'note' in o && o.note ? ` (${o.note})` : '';
   const reason = passed
-    ? `${name} = ${show(t, o.value)}${note}, holds ${t.op} ${show(t, t.value)}`
-    : `${name} = ${show(t, o.value)}${note}, ${failWord(t.op, o.value, t.value)} ${show(t, t.value)}`;
+    ? `${name} = ${show(t, o.value)}${note}, holds ${t.op} ${show(t, t.value, true)}`
+    : `${name} = ${show(t, o.value)}${note}, ${failWord(t.op, o.value, t.value)} ${show(t, t.value, true)}`;
   return { name: th.expr, source: th.source, passed, observed: o.value, threshold: t.value, reason };
 }
 
@@ -189,18 +231,22 @@ function expectedClasses(report: Report): Set<string> {
 
 /**
  * The verdict: 3 when the run could not complete, else 5 when a leak was found (wins over
- * 4), else 4 when a gate failed, else 0. Findings of a class the scenario lists in
- * `expectFindings` are reported but do not count as leaks.
+ * 4), else 4 when a gate failed or could not be judged (a threshold nobody could check is
+ * not met), else 0. A gate not judged is counted once, in `unjudgedGates`, never also in
+ * `failedGates`. Findings of a class the scenario lists in `expectFindings` are reported
+ * but do not count as leaks.
  */
 export function verdictOf(report: Report): Report['verdict'] {
   const expected = expectedClasses(report);
   const leaks = report.findings.filter((f) => !expected.has(f.class)).length;
-  const failedGates = report.gates.filter((g) => !g.passed).length;
-  const exitCode = report.status === 'incomplete' ? EXIT.incomplete : leaks > 0 ? EXIT.leak : failedGates > 0 ? EXIT.thresholds : EXIT.passed;
-  return { exitCode, passed: exitCode === EXIT.passed, leaks, failedGates };
+  const unjudgedGates = report.gates.filter((g) => !gateJudged(g)).length;
+  const failedGates = report.gates.filter((g) => !g.passed && gateJudged(g)).length;
+  const exitCode =
+    report.status === 'incomplete' ? EXIT.incomplete : leaks > 0 ? EXIT.leak : failedGates > 0 || unjudgedGates > 0 ? EXIT.thresholds : EXIT.passed;
+  return { exitCode, passed: exitCode === EXIT.passed, leaks, failedGates, unjudgedGates };
 }
 
-/** One line per failed gate, for the summary. */
+/** One line per failed or unjudged gate, for the summary. */
 export function failedGateLines(gates: Gate[]): string[] {
-  return gates.filter((g) => !g.passed).map((g) => `gate failed: ${g.name} (${g.source}): ${g.reason}`);
+  return gates.filter((g) => !g.passed).map((g) => `gate ${gateJudged(g) ? 'failed' : 'not judged'}: ${g.name} (${g.source}): ${g.reason}`);
 }

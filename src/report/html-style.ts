@@ -34,7 +34,8 @@ th{font-weight:600;color:var(--muted);font-size:12px;background:#fafbfc}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 td.n{white-space:nowrap;overflow-wrap:normal}
 tr.failed td{background:#fff4ed}
-.ok{color:var(--pass);font-weight:700} .ko{color:var(--fail);font-weight:700}
+.ok{color:var(--pass);font-weight:700} .ko{color:var(--fail);font-weight:700} .nj{color:var(--warn);font-weight:700}
+tr.unjudged td{background:#fffaeb}
 .badge{display:inline-block;border-radius:10px;padding:1px 8px;font-size:12px;font-weight:600;background:#fee4e2;color:var(--leak)}
 .badge.clean{background:#dcfae6;color:var(--pass)}
 .muted{color:var(--muted);fill:#667085}
@@ -52,6 +53,8 @@ pre{background:#f2f4f7;border-radius:6px;padding:8px;overflow:auto;max-height:32
 .chart .grid{stroke:#eef0f3} .chart .axis{stroke:#98a2b3}
 .chart .tick{font-size:10.5px;fill:#475467} .chart .al{font-size:10.5px;fill:#667085}
 .chart .ct{font-size:12.5px;font-weight:600;fill:#1d2330} .chart .lg{font-size:11px;fill:#344054}
-.chart .band{fill:#f2f4f7} .chart .bl{font-size:9.5px;fill:#98a2b3} .chart .track{fill:#f2f4f7}
+.chart .band{fill:#f2f4f7} .chart .band.clear{fill:transparent} .chart .bl{font-size:9.5px;fill:#98a2b3} .chart .track{fill:#f2f4f7}
+.phases{display:flex;flex-wrap:wrap;gap:4px 14px;color:var(--muted);font-size:12px;margin:4px 0 0}
+.phases b{display:inline-block;min-width:16px;text-align:center;border-radius:8px;background:#f2f4f7;color:var(--fg);margin-right:3px}
 footer{margin-top:32px;color:var(--muted);font-size:12px}
 `;

@@ -1,20 +1,31 @@
+import { createHash } from 'node:crypto';
 import { MbError } from '../errors.js';
 import { LatencyHistogram } from '../metrics/latency-histogram.js';
-import { SCHEMA_VERSION, type Checkpoint, type Finding, type Report, type ReportHistogram, type VoiceRoom } from './schema.js';
+import { SCHEMA_VERSION, type Checkpoint, type Finding, type MergeKind, type Report, type ReportHistogram, type TimelineSample, type VoiceRoom } from './schema.js';
 import { mergeTimelines } from './merge-timeline.js';
 import { ratesOf } from './build-report.js';
 
 /**
- * Exact merge of reports from shards (`run --shard i/n`, `run --workers N`) or repeated runs.
+ * Exact merge of reports from shards of one run (`run --shard i/n`, `run --workers N`) or of
+ * repeated runs. Which of the two it is decides time, so it is decided first and refused
+ * when it cannot be told:
  *
- * - histograms: decoded and added bucket by bucket, percentiles recomputed from the result;
- * - counters and ledger totals: summed; rates: recomputed from the merged counters over the
- *   union of time (first start to last end);
- * - findings and checkpoints: kept, qualified by their shard (`s1/F3`, `[s1] final`);
- * - timelines: aligned on wall time in 1 s buckets; client counts summed, server counts taken
- *   as the max when every part measured the same target (it is one server seen n times),
- *   summed when each part had its own (bundled) server;
- * - status: incomplete if any part was.
+ * - a run merged twice is refused (two parts holding the same `runId`); reports written
+ *   before runIds existed are each their own run;
+ * - shards (every part a slice i/n of the same n, each index once): the duration is the
+ *   run's wall time, first start to last end (the longest part when times are unreadable);
+ *   timelines are aligned on wall time;
+ * - repeats (every part a whole run, possibly itself a merge of its shards): the duration
+ *   is the sum of the runs' own durations; timelines are laid end to end;
+ * - shards beside whole runs, or a shard index twice, is refused: merge each run's shards
+ *   first, then the merged runs as repeats.
+ *
+ * Then: histograms are decoded and added bucket by bucket, percentiles recomputed; counters
+ * and ledger totals summed; rates recomputed from the merged counters over that duration;
+ * findings and checkpoints kept, qualified by their part (`s1/F3`, `[s1] final`); server
+ * counts on a shards timeline are the max when every part watched the same target (one
+ * server seen n times), the sum when each had its own; status incomplete if any part was.
+ * The result says what it is in `merge` and gets a runId derived from its parts.
  * Gates are not judged here: the caller (merge/gate commands, workers) calls regate().
  */
 export interface MergeOptions {
@@ -41,28 +52,31 @@ export function mergeReports(reports: Report[], opts: MergeOptions = {}): Report
         );
     });
   }
+  refuseRepeatedRuns(reports, names);
+  const kind = mergeKind(reports, names);
   const notes: string[] = [];
-  const tags = partTags(reports);
+  const tags = partTags(reports, kind);
 
-  const startMs = Math.min(...reports.map((r) => Date.parse(r.startedAt)));
-  const endMs = Math.max(...reports.map((r) => Date.parse(r.endedAt)));
-  const unionMs = Math.max(0, endMs - startMs);
+  const starts = reports.map((r) => Date.parse(r.startedAt));
+  const ends = reports.map((r) => Date.parse(r.endedAt));
+  const timesKnown = [...starts, ...ends].every(Number.isFinite);
+  const startMs = timesKnown ? Math.min(...starts) : Date.parse(first.startedAt) || 0;
+  const endMs = timesKnown ? Math.max(...ends) : startMs;
+  const durationMs = mergedDuration(reports, kind, timesKnown ? endMs - startMs : null, notes);
 
   const histograms = mergeHistograms(reports);
   const counters = sumRecords(reports.map((r) => r.counters));
-  const rates = mergeRates(reports, counters, unionMs, notes);
+  const rates = mergeRates(reports, counters, durationMs, notes);
 
   const sameTarget = reports.every((r) => r.target.url === first.target.url);
-  const timeline = mergeTimelines(
-    reports.map((r) => ({ startMs: Date.parse(r.startedAt), samples: r.timeline })),
-    startMs,
-    sameTarget ? 'max' : 'sum',
-  );
+  const timeline = kind === 'repeats' ? endToEnd(reports) : mergeTimelines(reports.map((r) => ({ startMs: Date.parse(r.startedAt), samples: r.timeline })), startMs, sameTarget ? 'max' : 'sum');
   if (reports.length > 1)
     notes.push(
-      sameTarget
-        ? 'timeline: client counts are summed over the parts; server counts are the max per second, since every part watched the same server'
-        : 'timeline: the parts ran against different servers, so server counts are summed as well',
+      kind === 'repeats'
+        ? 'timeline: the runs are laid end to end, each on its own time (they are repeats, not one run)'
+        : sameTarget
+          ? 'timeline: client counts are summed over the parts; server counts are the max per second, since every part watched the same server'
+          : 'timeline: the parts ran against different servers, so server counts are summed as well',
     );
 
   const findings: Finding[] = [];
@@ -81,10 +95,14 @@ export function mergeReports(reports: Report[], opts: MergeOptions = {}): Report
   const incomplete = reports.filter((r) => r.status === 'incomplete');
   const gens = reports.map((r) => r.generator);
   const unreliable = gens.map((g, i) => (g.reliable ? null : `${tags[i]}: ${g.unreliableReason ?? 'unreliable'}`)).filter((x): x is string => !!x);
+  // shards ran side by side: their footprints add up; repeats ran one after another
+  const together = (xs: number[]) => (kind === 'shards' ? sum(xs) : Math.max(...xs));
 
   const merged: Report = {
     schemaVersion: SCHEMA_VERSION,
     tool: first.tool,
+    ...(reports.length === 1 ? (first.runId ? { runId: first.runId } : {}) : { runId: derivedRunId(kind, reports) }),
+    ...(reports.length === 1 ? (first.merge ? { merge: first.merge } : {}) : { merge: mergeInfo(kind, reports, tags) }),
     scenario: first.scenario,
     target: {
       ...first.target,
@@ -95,7 +113,7 @@ export function mergeReports(reports: Report[], opts: MergeOptions = {}): Report
     shards,
     startedAt: new Date(startMs).toISOString(),
     endedAt: new Date(endMs).toISOString(),
-    durationMs: unionMs,
+    durationMs,
     status: incomplete.length ? 'incomplete' : 'completed',
     abortReason: incomplete.length ? incomplete.map((r) => `${tags[reports.indexOf(r)]}: ${r.abortReason ?? 'incomplete'}`).join('; ') : null,
     generator: {
@@ -105,9 +123,8 @@ export function mergeReports(reports: Report[], opts: MergeOptions = {}): Report
       eventLoopDelayMaxMs: Math.max(...gens.map((g) => g.eventLoopDelayMaxMs)),
       cpuUserMs: sum(gens.map((g) => g.cpuUserMs)),
       cpuSystemMs: sum(gens.map((g) => g.cpuSystemMs)),
-      // the parts ran side by side: their peaks add up to the generator's footprint
-      peakRssBytes: sum(gens.map((g) => g.peakRssBytes)),
-      processes: sum(gens.map((g) => g.processes)),
+      peakRssBytes: together(gens.map((g) => g.peakRssBytes)),
+      processes: together(gens.map((g) => g.processes)),
     },
     histograms,
     counters,
@@ -128,16 +145,124 @@ export function mergeReports(reports: Report[], opts: MergeOptions = {}): Report
     },
   };
   if (reports.length > 1) {
-    notes.unshift(`merged from ${reports.length} reports: ${tags.join(', ')}`);
+    notes.unshift(`merged from ${reports.length} reports (${kind === 'shards' ? 'shards of one run' : 'repeated runs'}): ${tags.join(', ')}`);
     merged.notes = notes;
   } else if (first.notes) merged.notes = first.notes;
   return merged;
 }
 
-/** A short stable tag per part: its shard index when unique, else its position. */
-function partTags(reports: Report[]): string[] {
+/** The runs a report holds: its own id and, for a merged one, every run merged into it. */
+function runIdsOf(r: Report): string[] {
+  return [...new Set([r.runId, ...(r.merge?.runIds ?? [])].filter((x): x is string => typeof x === 'string'))];
+}
+
+function refuseRepeatedRuns(reports: Report[], names: string[]): void {
+  const holder = new Map<string, number>();
+  reports.forEach((r, i) => {
+    for (const id of runIdsOf(r)) {
+      const j = holder.get(id);
+      if (j !== undefined)
+        throw new MbError(
+          'MB_ERR_USAGE',
+          j === i ? `${names[i]} holds run ${id} twice` : `${names[j]} and ${names[i]} both hold run ${id}: merging a run twice would count it twice`,
+          { runId: id },
+        );
+      holder.set(id, i);
+    }
+  });
+}
+
+/** A part is a slice of a run (shard i/n, or a merge of some of its shards) or a whole run. */
+function sliceOf(r: Report): { count: number; indices: number[] } | null {
+  const sliced = r.shards.filter((s) => s.count > 1);
+  if (!sliced.length) return null;
+  const count = sliced[0]!.count;
+  const indices = [...new Set(sliced.map((s) => s.index))].sort((a, b) => a - b);
+  if (sliced.some((s) => s.count !== count)) return { count: -1, indices };
+  // every shard of the run: a whole run (e.g. a merged --workers run)
+  return indices.length === count ? null : { count, indices };
+}
+
+function mergeKind(reports: Report[], names: string[]): MergeKind {
+  if (reports.length === 1) return reports[0]!.merge?.kind ?? 'shards';
+  const slices = reports.map(sliceOf);
+  const describe = (i: number) => {
+    const s = slices[i];
+    return s ? `shard${s.indices.length > 1 ? 's' : ''} ${s.indices.join(',')}/${s.count} of a run` : 'a whole run';
+  };
+  const bad = slices.findIndex((s) => s !== null && s.count < 0);
+  if (bad >= 0) throw new MbError('MB_ERR_USAGE', `${names[bad]} holds shards of runs split in different counts: it is not a slice of one run`);
+  const whole = slices.findIndex((s) => s === null);
+  const slice = slices.findIndex((s) => s !== null);
+  if (whole >= 0 && slice >= 0)
+    throw new MbError(
+      'MB_ERR_USAGE',
+      `${names[slice]} is ${describe(slice)}, ${names[whole]} is ${describe(whole)}: shards of one run and repeated runs do not merge together (their time adds up differently). Merge each run's shards first, then merge the runs`,
+    );
+  if (slice < 0) return 'repeats';
+  const count = slices[slice]!.count;
+  const owner = new Map<number, number>();
+  slices.forEach((s, i) => {
+    if (s!.count !== count) throw new MbError('MB_ERR_USAGE', `${names[slice]} is ${describe(slice)}, ${names[i]} is ${describe(i)}: not shards of the same run`);
+    for (const idx of s!.indices) {
+      const j = owner.get(idx);
+      if (j !== undefined)
+        throw new MbError(
+          'MB_ERR_USAGE',
+          `${names[j]} and ${names[i]} are both shard ${idx}/${count}: each shard of a run appears once. To merge repeated sharded runs, merge each run's shards first, then merge the runs`,
+        );
+      owner.set(idx, i);
+    }
+  });
+  return 'shards';
+}
+
+function mergedDuration(reports: Report[], kind: MergeKind, wallMs: number | null, notes: string[]): number {
+  if (reports.length === 1) return reports[0]!.durationMs;
+  if (kind === 'repeats') {
+    notes.push(`duration: the sum of the ${reports.length} runs' own durations (rates per second are over it)`);
+    return sum(reports.map((r) => r.durationMs));
+  }
+  const longest = Math.max(...reports.map((r) => r.durationMs));
+  if (wallMs === null) {
+    notes.push("duration: the longest shard's (start or end times unreadable)");
+    return longest;
+  }
+  const wall = Math.max(0, wallMs);
+  if (wall > sum(reports.map((r) => r.durationMs))) notes.push(`duration: the shards did not overlap in time: the run's wall time (${(wall / 1000).toFixed(1)} s) includes gaps when no shard ran`);
+  return wall;
+}
+
+function mergeInfo(kind: MergeKind, reports: Report[], tags: string[]): NonNullable<Report['merge']> {
+  return {
+    kind,
+    runIds: [...new Set(reports.flatMap(runIdsOf))],
+    parts: reports.map((r, i) => ({ tag: tags[i]!, runId: r.runId ?? null, runIds: runIdsOf(r), startedAt: r.startedAt, durationMs: r.durationMs })),
+  };
+}
+
+/** The same parts give the same id, so a merge written twice is still one run. */
+function derivedRunId(kind: MergeKind, reports: Report[]): string {
+  const keys = reports.map((r) => r.runId ?? `${r.startedAt}|${r.endedAt}|${r.shards.map((s) => s.usernamePrefix).join(',')}`).sort();
+  const h = createHash('sha256').update(`${kind}\n${keys.join('\n')}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+/** Repeated runs' timelines, in the order they started, each after the previous one's end. */
+function endToEnd(reports: Report[]): TimelineSample[] {
+  const out: TimelineSample[] = [];
+  let offset = 0;
+  for (const r of [...reports].sort((a, b) => Date.parse(a.startedAt) - Date.parse(b.startedAt))) {
+    for (const s of r.timeline) out.push({ ...s, t: s.t + offset, ...(s.serverT !== undefined ? { serverT: s.serverT + offset } : {}) });
+    offset += Math.max(r.durationMs, (r.timeline.at(-1)?.t ?? 0) + 1);
+  }
+  return out;
+}
+
+/** A short stable tag per part: for shards, its shard index when unique, else its position. */
+function partTags(reports: Report[], kind: MergeKind): string[] {
   const idx = reports.map((r) => (r.shards.length === 1 ? r.shards[0]!.index : null));
-  const unique = idx.every((x) => x !== null) && new Set(idx).size === idx.length;
+  const unique = kind === 'shards' && idx.every((x) => x !== null) && new Set(idx).size === idx.length;
   return reports.map((_, i) => (unique ? `s${idx[i]}` : `r${i + 1}`));
 }
 
@@ -149,10 +274,10 @@ function mergeHistograms(reports: Report[]): Record<string, ReportHistogram> {
   return out;
 }
 
-function mergeRates(reports: Report[], counters: Record<string, number>, unionMs: number, notes: string[]): Record<string, number> {
-  // the run's own formulas over the merged counters and the union of time: exact
-  const out = ratesOf(counters, unionMs);
-  const seconds = unionMs / 1000;
+function mergeRates(reports: Report[], counters: Record<string, number>, durationMs: number, notes: string[]): Record<string, number> {
+  // the run's own formulas over the merged counters and the merged duration: exact
+  const out = ratesOf(counters, durationMs);
+  const seconds = durationMs / 1000;
   const approx: string[] = [];
   for (const name of [...new Set(reports.flatMap((r) => Object.keys(r.rates)))].sort()) {
     if (name in out) continue;

@@ -1,5 +1,10 @@
 import { LatencyHistogram } from '../metrics/latency-histogram.js';
-import { FindingClassSchema, type Finding, type Report, type ReportHistogram } from './schema.js';
+import { FindingClassSchema, type Finding, type Gate, type Report, type ReportHistogram } from './schema.js';
+import { gateJudged, gateObserved, gateRank } from './gates.js';
+import { clientUntilServer, serverPoints } from './timeline-align.js';
+import { groupFindings, groupTitle, type FindingGroup } from './finding-groups.js';
+import { formatRate } from './format-value.js';
+import { errorTotals } from './error-totals.js';
 import { HTML_STYLE } from './html-style.js';
 import { resourceTrends } from './trend-text.js';
 import { barChart, esc, lineChart, type Series } from './svg-chart.js';
@@ -59,22 +64,26 @@ function header(r: Report): string {
 function tiles(r: Report): string {
   const t: Array<{ k: string; v: string; tone?: 'bad' | 'good' }> = [];
   const ratio = r.rates.deliveryRatio;
-  if (ratio !== undefined) t.push({ k: 'delivery ratio', v: ratio === 1 ? '1' : ratio.toFixed(4), tone: ratio < 1 ? 'bad' : 'good' });
+  if (ratio !== undefined) t.push({ k: 'delivery ratio', v: formatRate('deliveryRatio', ratio), tone: ratio < 1 ? 'bad' : 'good' });
   const d = r.histograms['chat.deliver'];
   if (d?.count) t.push({ k: 'chat.deliver p99', v: `${num(d.p99)} ms` });
-  const failed = r.gates.filter((g) => !g.passed).length;
-  t.push({ k: 'gates failed', v: `${failed} / ${r.gates.length}`, tone: failed ? 'bad' : r.gates.length ? 'good' : undefined });
+  const failed = r.gates.filter((g) => !g.passed && gateJudged(g)).length;
+  const unjudged = r.gates.filter((g) => !gateJudged(g)).length;
+  t.push({ k: 'gates failed', v: `${failed} / ${r.gates.length}`, tone: failed ? 'bad' : r.gates.length && !unjudged ? 'good' : undefined });
+  if (unjudged) t.push({ k: 'gates not judged', v: `${unjudged} / ${r.gates.length}`, tone: 'bad' });
   t.push({ k: 'findings', v: String(r.findings.length), tone: r.findings.length ? 'bad' : 'good' });
   t.push({ k: 'sockets opened', v: num(r.ledger.connectionsCreated) });
   t.push({ k: 'open at the end', v: num(r.ledger.openSocketsAtEnd), tone: r.ledger.openSocketsAtEnd ? 'bad' : undefined });
   const chatted = (r.counters['chat.sent'] ?? 0) > 0;
-  if (r.rates.deliveriesPerSec !== undefined && (chatted || !r.voice)) t.push({ k: 'deliveries / s', v: num(r.rates.deliveriesPerSec, 1) });
+  if (r.rates.deliveriesPerSec !== undefined && (chatted || !r.voice)) t.push({ k: 'deliveries / s', v: formatRate('deliveriesPerSec', r.rates.deliveriesPerSec) });
   if (r.voice && r.voice.totals.audioFramesExpected > 0) {
     const q = r.voice.totals.audioFramesReceived / r.voice.totals.audioFramesExpected;
     t.push({ k: 'audio frames received', v: `${(q * 100).toFixed(1)}%`, tone: q < 0.99 ? 'bad' : 'good' });
   }
-  const errs = r.errors.reduce((a, e) => a + e.count, 0);
-  t.push({ k: 'errors', v: num(errs), tone: errs ? 'bad' : undefined });
+  // the same totals as the footer's rates and the errors section: refusals are their own tile
+  const e = errorTotals(r);
+  t.push({ k: 'errors', v: num(e.errors), tone: e.errors ? 'bad' : undefined });
+  if (e.refusals) t.push({ k: 'refusals', v: num(e.refusals), tone: 'bad' });
   return `<div class="tiles">${t.map((x) => `<div class="tile ${x.tone ?? ''}"><div class="v">${esc(x.v)}</div><div class="k">${esc(x.k)}</div></div>`).join('')}</div>`;
 }
 
@@ -88,9 +97,10 @@ function notes(r: Report): string {
 
 function gates(r: Report): string {
   if (!r.gates.length) return `<h2 id="gates">Gates</h2><p class="muted">No gates: the scenario has no thresholds and none were given.</p>`;
+  const mark = (g: Gate) => (g.passed ? '<span class="ok">✓</span>' : gateJudged(g) ? '<span class="ko">✗</span>' : '<span class="nj" title="not judged">?</span>');
   const rows = [...r.gates]
-    .sort((a, b) => Number(a.passed) - Number(b.passed))
-    .map((g) => `<tr class="${g.passed ? '' : 'failed'}"><td>${g.passed ? '<span class="ok">✓</span>' : '<span class="ko">✗</span>'}</td><td><code>${esc(g.name)}</code></td><td>${g.source}</td><td class="n">${num(g.observed)}</td><td>${esc(g.reason)}</td></tr>`);
+    .sort((a, b) => gateRank(a) - gateRank(b))
+    .map((g) => `<tr class="${g.passed ? '' : gateJudged(g) ? 'failed' : 'unjudged'}"><td>${mark(g)}</td><td><code>${esc(g.name)}</code></td><td>${g.source}</td><td class="n">${esc(gateObserved(g))}</td><td>${gateJudged(g) ? '' : '<b>not judged:</b> '}${esc(g.reason)}</td></tr>`);
   return `<h2 id="gates">Gates</h2><table><tr><th></th><th>gate</th><th>source</th><th class="n">observed</th><th>why</th></tr>${rows.join('')}</table>`;
 }
 
@@ -100,39 +110,44 @@ function findings(r: Report): string {
     return `<span class="badge ${n ? '' : 'clean'}">${esc(c)}${n ? ` × ${n}` : ' ✓'}</span>`;
   });
   if (!r.findings.length) return `<h2 id="findings">Findings (0)</h2><div>${classes.join(' ')}</div><p class="muted">No leak found: every server-side socket, voice member and peer matched what the clients held.</p>`;
-  const shown = r.findings.slice(0, 100);
-  const more = r.findings.length > shown.length ? `<p class="muted">…and ${r.findings.length - shown.length} more in the JSON report.</p>` : '';
-  const rows = shown.map(
-    (f) => `<tr><td class="mono"><a href="#f-${esc(f.id)}">${esc(f.id)}</a></td><td><span class="badge">${esc(f.class)}</span></td><td>${esc(subjectText(f))}</td><td class="n">${f.ageMs === null ? '—' : esc(duration(f.ageMs))}</td><td>${esc(f.checkpoint)}</td></tr>`,
+  // one fault is often dozens of findings: one row and one section per group, not per finding
+  const groups = groupFindings(r.findings);
+  const rows = groups.map(
+    (g, i) =>
+      `<tr><td><a href="#g-${i + 1}"><span class="badge">${esc(g.class)}</span></a></td><td>${esc(g.kind ?? '—')}</td><td>${esc(g.checkpoint)}</td><td class="n">${num(g.findings.length)}</td><td>${esc(subjectText(g.findings[0]!))}${g.findings.length > 1 ? ` <span class="muted">and ${num(g.findings.length - 1)} more</span>` : ''}</td></tr>`,
   );
-  // the first finding of each class is open: one story per class, the rest a click away
+  // the first group of each class is open: one story per class, the rest a click away
   const seen = new Set<string>();
-  const cards = shown.map((f) => {
-    const open = !seen.has(f.class);
-    seen.add(f.class);
-    return findingCard(f, open);
+  const cards = groups.map((g, i) => {
+    const open = !seen.has(g.class);
+    seen.add(g.class);
+    return groupCard(g, i + 1, open);
   });
-  return `<h2 id="findings">Findings (${r.findings.length})</h2><div>${classes.join(' ')}</div>
-<table style="margin-top:10px"><tr><th>id</th><th>class</th><th>subject</th><th class="n">age</th><th>checkpoint</th></tr>${rows.join('')}</table>${more}
+  return `<h2 id="findings">Findings (${r.findings.length} in ${groups.length} group${groups.length === 1 ? '' : 's'})</h2><div>${classes.join(' ')}</div>
+<table style="margin-top:10px"><tr><th>class</th><th>kind</th><th>checkpoint</th><th class="n">findings</th><th>subjects</th></tr>${rows.join('')}</table>
 ${cards.join('')}`;
 }
 
-function findingCard(f: Finding, open: boolean): string {
-  const facts: Array<[string, string]> = [
-    ['subject', subjectText(f)],
-    ['expected', brief(f.expected)],
-    ['observed', brief(f.observed)],
-    ['checkpoint', f.checkpoint],
-    ['first seen', f.firstSeen],
-    ['age', f.ageMs === null ? '—' : duration(f.ageMs)],
-  ];
-  const details = f.evidence.details && Object.keys(f.evidence.details).length ? `<details><summary>details</summary><pre>${esc(JSON.stringify(f.evidence.details, null, 2))}</pre></details>` : '';
+/** Findings listed in one group's section; the rest are in the JSON report. */
+const GROUP_ROWS = 200;
+
+function groupCard(g: FindingGroup, n: number, open: boolean): string {
+  const f = g.findings[0]!;
+  const shown = g.findings.slice(0, GROUP_ROWS);
+  const list = `<table class="list"><tr><th>id</th><th>subject</th><th>expected</th><th>observed</th><th class="n">age</th><th>message</th></tr>${shown
+    .map(
+      (x) =>
+        `<tr id="f-${esc(x.id)}"><td class="mono">${esc(x.id)}</td><td>${esc(subjectText(x))}</td><td class="mono">${esc(brief(x.expected))}</td><td class="mono">${esc(brief(x.observed))}</td><td class="n">${x.ageMs === null ? '—' : esc(duration(x.ageMs))}</td><td>${esc(x.message)}</td></tr>`,
+    )
+    .join('')}</table>${g.findings.length > shown.length ? `<p class="muted">…and ${g.findings.length - shown.length} more in the JSON report.</p>` : ''}`;
+  const details = f.evidence.details && Object.keys(f.evidence.details).length ? `<details><summary>details of ${esc(f.id)}</summary><pre>${esc(JSON.stringify(f.evidence.details, null, 2))}</pre></details>` : '';
   const related = (f.evidence.trace ?? []).filter((l) => (l as { related?: boolean }).related).length;
+  const story = g.findings.length > 1 ? `the story of ${esc(f.id)}, the first of them` : `trace of the subject`;
   const trace = f.evidence.trace?.length
-    ? `<details open><summary>trace of the subject (${f.evidence.trace.length - related} events${related ? `, with ${related} event${related === 1 ? '' : 's'} of the user's other ${f.subject.kind ?? ''} sockets in grey` : ''})</summary>${traceTable(f)}</details>`
+    ? `<details open><summary>${story} (${f.evidence.trace.length - related} events${related ? `, with ${related} event${related === 1 ? '' : 's'} of the user's other ${f.subject.kind ?? ''} sockets in grey` : ''})</summary>${traceTable(f)}</details>`
     : '';
-  return `<details class="card finding" id="f-${esc(f.id)}"${open ? ' open' : ''}><summary><span class="badge">${esc(f.class)}</span> <span class="mono">${esc(f.id)}</span> ${esc(f.message)}</summary>
-<table>${facts.map(([k, x]) => `<tr><th style="width:110px">${esc(k)}</th><td class="mono">${esc(x)}</td></tr>`).join('')}</table>${details}${trace}</details>`;
+  return `<details class="card finding" id="g-${n}"${open ? ' open' : ''}><summary><span class="badge">${esc(g.class)}</span> ${esc(groupTitle(g).slice(g.class.length + 1))} — ${esc(g.findings.length > 1 ? `e.g. ${f.message}` : f.message)}</summary>
+${list}${details}${trace}</details>`;
 }
 
 function traceTable(f: Finding): string {
@@ -183,36 +198,64 @@ function percentileChart(name: string, h: ReportHistogram, color: string): strin
   return `<div class="card">${lineChart([{ name: `n=${h.count}`, color, points, area: true }], { width: 340, height: 200, title: name, yLabel: 'ms', xTicks: ticks })}</div>`;
 }
 
-function phaseBands(r: Report): Array<{ from: number; to: number; label: string; shade: boolean }> {
-  const bands: Array<{ from: number; to: number; label: string; shade: boolean }> = [];
+interface PhaseBand {
+  from: number;
+  to: number;
+  label: string;
+  shade: boolean;
+  /** the same number for every band of one phase name, spelled out in the legend */
+  key: string;
+}
+
+function phaseBands(r: Report): PhaseBand[] {
+  const bands: PhaseBand[] = [];
+  const keys = new Map<string, string>();
   for (const s of r.timeline) {
     const x = s.t / 1000;
     const last = bands.at(-1);
     if (last && last.label === s.phase) last.to = x;
     else {
       if (last) last.to = x;
-      // alternate shading so neighbouring phases are told apart without a legend
-      bands.push({ from: x, to: x, label: s.phase, shade: bands.length % 2 === 0 });
+      if (!keys.has(s.phase)) keys.set(s.phase, String(keys.size + 1));
+      // alternate shading so neighbouring phases are told apart
+      bands.push({ from: x, to: x, label: s.phase, shade: bands.length % 2 === 0, key: keys.get(s.phase)! });
     }
   }
   return bands;
+}
+
+/** Every phase by its full name, with the number a band too narrow for the name shows. */
+function phaseLegend(bands: PhaseBand[]): string {
+  const seen = new Map<string, { key: string; seconds: number; from: number }>();
+  for (const b of bands) {
+    const cur = seen.get(b.label);
+    if (cur) cur.seconds += b.to - b.from;
+    else seen.set(b.label, { key: b.key, seconds: b.to - b.from, from: b.from });
+  }
+  if (!seen.size) return '';
+  const items = [...seen].map(([label, x]) => `<span><b>${esc(x.key)}</b>${esc(label)} <span class="muted">from ${esc(num(x.from, 1))} s, ${esc(num(x.seconds, 1))} s</span></span>`);
+  return `<div class="phases">phases: ${items.join('')}</div>`;
 }
 
 function timeline(r: Report): string {
   if (!r.timeline.length) return `<h2 id="timeline">Timeline</h2><p class="muted">No timeline samples.</p>`;
   const t = (s: { t: number }) => s.t / 1000;
   const bands = phaseBands(r);
+  // server figures at the time they were read, client ones up to the server's last reading
+  const at = serverPoints(r.timeline);
+  const read = at.filter((p) => p.sample.server !== null);
+  const client = clientUntilServer(r.timeline, at);
   const sockets: Series[] = [
-    { name: 'client: open sockets', color: '#2563eb', points: r.timeline.map((s) => [t(s), s.client.total]) },
-    { name: 'server: registered sockets', color: '#ea580c', dashed: true, points: r.timeline.filter((s) => s.server).map((s) => [t(s), s.server!.total]) },
+    { name: 'client: open sockets', color: '#2563eb', points: client.map((s) => [t(s), s.client.total]) },
+    { name: 'server: registered sockets', color: '#ea580c', dashed: true, points: read.map((p) => [t(p), p.sample.server!.total]) },
   ];
   const perKind = (['chat', 'notifications', 'voice'] as const)
     .filter((k) => r.timeline.some((s) => s.client[k] || s.server?.[k]))
     .map((k) =>
       lineChart(
         [
-          { name: 'client', color: '#2563eb', points: r.timeline.map((s) => [t(s), s.client[k]]) },
-          { name: 'server', color: '#ea580c', dashed: true, points: r.timeline.filter((s) => s.server).map((s) => [t(s), s.server![k]]) },
+          { name: 'client', color: '#2563eb', points: client.map((s) => [t(s), s.client[k]]) },
+          { name: 'server', color: '#ea580c', dashed: true, points: read.map((p) => [t(p), p.sample.server![k]]) },
         ],
         { width: 340, height: 180, title: `${k} sockets`, xLabel: 's', step: true },
       ),
@@ -222,24 +265,17 @@ function timeline(r: Report): string {
     { name: 'deliveries/s', color: '#9333ea', points: r.timeline.map((s) => [t(s), s.deliveriesPerSec]) },
     ...(r.timeline.some((s) => s.errorsPerSec) ? [{ name: 'errors/s', color: '#dc2626', points: r.timeline.map((s): [number, number] => [t(s), s.errorsPerSec]) }] : []),
   ];
+  const serverFigure = (k: 'serverRssBytes' | 'serverOpenFds', scale = 1): Array<[number, number]> =>
+    at.filter((p) => typeof p.sample[k] === 'number').map((p) => [t(p), (p.sample[k] as number) / scale]);
   const extra: string[] = [];
   extra.push(lineChart([{ name: 'event-loop delay p99', color: '#475569', points: r.timeline.map((s) => [t(s), s.eventLoopDelayMs]) }], { width: 520, height: 200, title: 'generator event-loop delay (ms)', xLabel: 's', bands }));
   if (r.timeline.some((s) => typeof s.serverRssBytes === 'number'))
-    extra.push(
-      lineChart([{ name: 'server RSS (MiB)', color: '#0891b2', points: r.timeline.filter((s) => typeof s.serverRssBytes === 'number').map((s) => [t(s), s.serverRssBytes! / 1048576]) }], {
-        width: 520,
-        height: 200,
-        title: 'server memory',
-        xLabel: 's',
-        yMin: 0,
-        bands,
-      }),
-    );
+    extra.push(lineChart([{ name: 'server RSS (MiB)', color: '#0891b2', points: serverFigure('serverRssBytes', 1048576) }], { width: 520, height: 200, title: 'server memory', xLabel: 's', yMin: 0, bands }));
   if (r.timeline.some((s) => typeof s.serverOpenFds === 'number'))
-    extra.push(lineChart([{ name: 'server open fds', color: '#ca8a04', points: r.timeline.filter((s) => typeof s.serverOpenFds === 'number').map((s) => [t(s), s.serverOpenFds!]) }], { width: 520, height: 200, title: 'server file descriptors', xLabel: 's', bands }));
+    extra.push(lineChart([{ name: 'server open fds', color: '#ca8a04', points: serverFigure('serverOpenFds') }], { width: 520, height: 200, title: 'server file descriptors', xLabel: 's', bands }));
   return `<h2 id="timeline">Timeline</h2>
-<p class="muted">Sampled every second. A server line that stays above the client line after the clients close is a leak the server has not let go of; shaded bands are the scenario's phases.</p>
-<div class="card">${lineChart(sockets, { width: 1060, height: 280, title: 'open sockets: client against server', xLabel: 'seconds', step: true, bands })}</div>
+<p class="muted">Sampled every second; the server's figures are drawn at the time they were read, and the client line stops at the server's last reading, so the two end together. A server line that stays above the client line after the clients close is a leak the server has not let go of; shaded bands are the scenario's phases (hover a band for its name).</p>
+<div class="card">${lineChart(sockets, { width: 1060, height: 280, title: 'open sockets: client against server', xLabel: 'seconds', step: true, bands })}${phaseLegend(bands)}</div>
 <div class="grid3">${perKind.map((c) => `<div class="card">${c}</div>`).join('')}</div>
 <div class="grid2">${r.timeline.some((s) => s.messagesPerSec || s.deliveriesPerSec) ? `<div class="card">${lineChart(rates, { width: 520, height: 200, title: 'messages per second', xLabel: 's', bands })}</div>` : ''}${extra.map((c) => `<div class="card">${c}</div>`).join('')}</div>`;
 }
@@ -315,11 +351,13 @@ function errors(r: Report): string {
   if (!r.errors.length && !r.ledger.lastErrors.length) return '';
   const rows = r.errors.slice(0, 50).map((e) => `<tr><td><code>${esc(e.kind)}</code></td><td class="n">${num(e.count)}</td><td>${esc(e.message)}</td></tr>`);
   const last = r.ledger.lastErrors.slice(0, 20).map((e) => `<tr><td>user ${e.user}</td><td>${esc(e.error)}</td></tr>`);
-  return `<h2 id="errors">Errors</h2>${rows.length ? `<table><tr><th>kind</th><th class="n">count</th><th>message</th></tr>${rows.join('')}</table>` : ''}${last.length ? `<h3 style="margin-top:12px">last error per user</h3><table>${last.join('')}</table>` : ''}`;
+  const e = errorTotals(r);
+  const sum = `<p>${num(e.errors)} error${e.errors === 1 ? '' : 's'} (the <code>errors.*</code> counters) · ${num(e.refusals)} refusal${e.refusals === 1 ? '' : 's'}${e.notes ? ` · ${num(e.notes)} note${e.notes === 1 ? '' : 's'} about the target or the run` : ''}</p>`;
+  return `<h2 id="errors">Errors</h2>${sum}${rows.length ? `<table><tr><th>kind</th><th class="n">count</th><th>message</th></tr>${rows.join('')}</table>` : ''}${last.length ? `<h3 style="margin-top:12px">last error per user</h3><table>${last.join('')}</table>` : ''}`;
 }
 
 function footer(r: Report): string {
   const g = r.generator;
-  const rates = Object.entries(r.rates).map(([k, x]) => `${esc(k)} ${num(x, 4)}`).join(' · ');
+  const rates = Object.entries(r.rates).map(([k, x]) => `${esc(k)} ${esc(formatRate(k, x))}`).join(' · ');
   return `<footer>rates: ${rates}<br>generator: ${g.processes} process${g.processes === 1 ? '' : 'es'}, event-loop delay p99 ${num(g.eventLoopDelayP99Ms)} ms (max ${num(g.eventLoopDelayMaxMs)}), CPU ${num((g.cpuUserMs + g.cpuSystemMs) / 1000)} s, peak RSS ${bytes(g.peakRssBytes)}<br>miscord-bench ${esc(r.tool.version)} · report schema ${r.schemaVersion} · ${esc(r.startedAt)} → ${esc(r.endedAt)}</footer>`;
 }

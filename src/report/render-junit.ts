@@ -1,5 +1,6 @@
 import { FindingClassSchema, type Report } from './schema.js';
 import { brief, subjectText } from './verdict-text.js';
+import { gateJudged } from './gates.js';
 
 /**
  * JUnit XML for CI test views: one suite of gates (a case per gate) and one suite of leak
@@ -10,8 +11,11 @@ export function renderJunit(r: Report): string {
   const time = (r.durationMs / 1000).toFixed(3);
   const name = `miscord-bench.${r.scenario.name}`;
 
+  // a gate that could not be judged is skipped, with why: not a pass, and not a failure either
   const gateCases = r.gates.map((g) =>
-    testcase(`${name}.gates`, g.name, g.passed ? null : { type: 'threshold', message: g.reason, body: `${g.name} (${g.source})\n${g.reason}` }),
+    gateJudged(g)
+      ? testcase(`${name}.gates`, g.name, g.passed ? null : { type: 'threshold', message: g.reason, body: `${g.name} (${g.source})\n${g.reason}` })
+      : skippedCase(`${name}.gates`, g.name, `not judged: ${g.reason}`),
   );
   if (r.status === 'incomplete')
     gateCases.unshift(testcase(`${name}.gates`, 'run completed', { type: 'incomplete', message: r.abortReason ?? 'the run could not complete', body: r.abortReason ?? '' }));
@@ -27,7 +31,8 @@ export function renderJunit(r: Report): string {
 
   const suite = (suiteName: string, cases: string[]) => {
     const failures = cases.filter((c) => c.includes('<failure')).length;
-    return `  <testsuite name="${attr(suiteName)}" tests="${cases.length}" failures="${failures}" errors="0" skipped="0" time="${time}" timestamp="${attr(r.startedAt.replace(/Z$/, ''))}">\n${cases.join('\n')}\n  </testsuite>`;
+    const skipped = cases.filter((c) => c.includes('<skipped')).length;
+    return `  <testsuite name="${attr(suiteName)}" tests="${cases.length}" failures="${failures}" errors="0" skipped="${skipped}" time="${time}" timestamp="${attr(r.startedAt.replace(/Z$/, ''))}">\n${cases.join('\n')}\n  </testsuite>`;
   };
   const suites = [suite(`${name}.gates`, gateCases), suite(`${name}.leaks`, leakCases)];
   const total = gateCases.length + leakCases.length;
@@ -39,6 +44,10 @@ function testcase(classname: string, name: string, failure: { type: string; mess
   const open = `    <testcase classname="${attr(classname)}" name="${attr(name)}" time="0"`;
   if (!failure) return `${open}/>`;
   return `${open}>\n      <failure type="${attr(failure.type)}" message="${attr(failure.message)}">${text(failure.body)}</failure>\n    </testcase>`;
+}
+
+function skippedCase(classname: string, name: string, message: string): string {
+  return `    <testcase classname="${attr(classname)}" name="${attr(name)}" time="0">\n      <skipped message="${attr(message)}"/>\n    </testcase>`;
 }
 
 // XML 1.0 forbids most control characters even escaped; drop them

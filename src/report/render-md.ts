@@ -1,5 +1,9 @@
 import type { Report } from './schema.js';
 import { brief, bytes, duration, num, subjectText, verdictLine, verdictWord } from './verdict-text.js';
+import { formatRate } from './format-value.js';
+import { groupFindings } from './finding-groups.js';
+import { errorTotals } from './error-totals.js';
+import { gateJudged, gateObserved, gateRank } from './gates.js';
 import { DEFAULT_SUMMARY_STATS, statValue, type SummaryStat } from '../metrics/summary-stats.js';
 
 /**
@@ -25,16 +29,16 @@ export function renderMarkdown(r: Report, opts: { stats?: readonly SummaryStat[]
   out.push('### Gates', '');
   if (!r.gates.length) out.push('_No gates: the scenario has no thresholds._', '');
   else {
-    const gates = [...r.gates].sort((a, b) => Number(a.passed) - Number(b.passed));
-    out.push(table(['', 'gate', 'source', 'observed', 'why'], gates.map((g) => [g.passed ? '✅' : '❌', code(g.name), g.source, num(g.observed), esc(g.reason)])), '');
+    const gates = [...r.gates].sort((a, b) => gateRank(a) - gateRank(b));
+    out.push(table(['', 'gate', 'source', 'observed', 'why'], gates.map((g) => [g.passed ? '✅' : gateJudged(g) ? '❌' : '❔ not judged', code(g.name), g.source, gateObserved(g), esc(g.reason)])), '');
   }
 
   out.push(`### Findings (${r.findings.length})`, '');
   if (!r.findings.length) out.push('_No leak found._', '');
   else {
-    const byClass = new Map<string, number>();
-    for (const f of r.findings) byClass.set(f.class, (byClass.get(f.class) ?? 0) + 1);
-    out.push([...byClass].map(([k, n]) => `**${k}** × ${n}`).join(' · '), '');
+    // one line per group (class, kind, checkpoint): one fault's dozens of findings read as one
+    for (const g of groupFindings(r.findings)) out.push(`- **${g.class}** × ${g.findings.length}${g.kind ? ` · ${esc(g.kind)}` : ''} · at ${esc(g.checkpoint)}`);
+    out.push('');
     const shown = r.findings.slice(0, 50);
     out.push(
       table(
@@ -56,7 +60,7 @@ export function renderMarkdown(r: Report, opts: { stats?: readonly SummaryStat[]
   const rates = Object.entries(r.rates);
   if (rates.length) {
     out.push('### Rates', '');
-    out.push(table(['rate', 'value'], rates.map(([k, v]) => [code(k), num(v, 4)]), 'lr'), '');
+    out.push(table(['rate', 'value'], rates.map(([k, v]) => [code(k), formatRate(k, v)]), 'lr'), '');
   }
   if (r.voice) {
     const t = r.voice.totals;
@@ -80,7 +84,8 @@ export function renderMarkdown(r: Report, opts: { stats?: readonly SummaryStat[]
     '',
   );
   if (r.errors.length) {
-    out.push('### Errors', '');
+    const e = errorTotals(r);
+    out.push('### Errors', '', `${num(e.errors)} errors · ${num(e.refusals)} refusals${e.notes ? ` · ${num(e.notes)} notes about the target or the run` : ''}`, '');
     out.push(table(['kind', 'count', 'message'], r.errors.slice(0, 30).map((e) => [code(e.kind), num(e.count), esc(e.message)]), 'lrl'), '');
   }
   const g = r.generator;

@@ -2,11 +2,17 @@ import Table from 'cli-table3';
 import type { Report } from './schema.js';
 import { palette } from './palette.js';
 import { resourceTrends } from './trend-text.js';
+import { gateJudged } from './gates.js';
+import { formatRate } from './format-value.js';
+import { errorTotals } from './error-totals.js';
+import { groupFindings, groupTitle } from './finding-groups.js';
+
+/** Findings printed per group; the rest are counted (every one is in the report). */
+const SHOWN_PER_GROUP = 3;
 import { verdictLine, verdictWord, subjectText } from './verdict-text.js';
 import { DEFAULT_SUMMARY_STATS, statValue, type SummaryStat } from '../metrics/summary-stats.js';
 
 const fmtMs = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
-const fmtNum = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(3));
 
 /** The run's summary for people (stderr): latencies, counts, rates, findings, failed gates, verdict. */
 export function renderSummary(r: Report, opts: { color: boolean; stats?: readonly SummaryStat[] }): string {
@@ -29,12 +35,13 @@ export function renderSummary(r: Report, opts: { color: boolean; stats?: readonl
   const cnt = new Table({ head: ['count', 'value'], style, chars, colAligns: ['left', 'right'] });
   const k = r.counters;
   for (const name of ['chat.sent', 'chat.expected', 'chat.delivered', 'chat.excused', 'chat.lost', 'ws.opened', 'ws.reconnects']) if (k[name] !== undefined) cnt.push([name, String(k[name])]);
-  for (const [name, v] of Object.entries(r.rates)) cnt.push([`rates.${name}`, fmtNum(v)]);
+  for (const [name, v] of Object.entries(r.rates)) cnt.push([`rates.${name}`, formatRate(name, v)]);
   cnt.push(['sockets open at end (client)', String(r.ledger.openSocketsAtEnd)]);
   out.push(cnt.toString());
 
   if (r.errors.length) {
-    out.push(c.bold('errors'));
+    const e = errorTotals(r);
+    out.push(c.bold(`errors ${e.errors}, refusals ${e.refusals}${e.notes ? `, notes ${e.notes}` : ''}`));
     for (const e of r.errors) out.push(`  ${c.yellow(String(e.count).padStart(6))}  ${e.kind}: ${e.message}`);
   }
   if (!r.generator.reliable) out.push(c.yellow(`generator unreliable: ${r.generator.unreliableReason}`));
@@ -47,12 +54,21 @@ export function renderSummary(r: Report, opts: { color: boolean; stats?: readonl
 
   out.push(c.bold('findings'));
   if (!r.findings.length) out.push(c.dim(r.checkpoints.length ? '  none' : '  none (no leak check ran)'));
-  for (const f of r.findings) out.push(`  ${c.red(f.id)} ${c.red(f.class)} ${subjectText(f)}: ${f.message}`);
+  // one fault is often dozens of findings: a line per group, then its first few
+  const groups = groupFindings(r.findings);
+  for (const g of groups) {
+    if (groups.length > 1 || g.findings.length > SHOWN_PER_GROUP) out.push(`  ${c.red(groupTitle(g))}`);
+    const shown = g.findings.length > SHOWN_PER_GROUP + 1 ? g.findings.slice(0, SHOWN_PER_GROUP) : g.findings;
+    for (const f of shown) out.push(`    ${c.red(f.id)} ${c.red(f.class)} ${subjectText(f)}: ${f.message}`);
+    if (shown.length < g.findings.length) out.push(c.dim(`    … and ${g.findings.length - shown.length} more in the report`));
+  }
 
-  // a run that stopped early measured little: gates it could not judge are one line, not a wall
-  const unjudged = incomplete ? r.gates.filter((g) => !g.passed && g.observed === null) : [];
-  for (const g of r.gates) if (!g.passed && !unjudged.includes(g)) out.push(c.red(`gate failed: ${g.name} (${g.source}): ${g.reason}`));
-  if (unjudged.length) out.push(c.yellow(`${unjudged.length} gate${unjudged.length === 1 ? '' : 's'} not judged, nothing measured before the run stopped: ${unjudged.map((g) => g.name).join(', ')}`));
+  // a gate that could not be judged is said once, as not judged, never also as failed; a run
+  // that stopped early measured little, so there they are one line, not a wall
+  const unjudged = r.gates.filter((g) => !gateJudged(g));
+  for (const g of r.gates) if (!g.passed && gateJudged(g)) out.push(c.red(`gate failed: ${g.name} (${g.source}): ${g.reason}`));
+  if (incomplete && unjudged.length) out.push(c.yellow(`${unjudged.length} gate${unjudged.length === 1 ? '' : 's'} not judged, nothing measured before the run stopped: ${unjudged.map((g) => g.name).join(', ')}`));
+  else for (const g of unjudged) out.push(c.yellow(`gate not judged: ${g.name} (${g.source}): ${g.reason}`));
   const v = verdictWord(r);
   const paint = v.tone === 'pass' ? c.green.bold : v.tone === 'incomplete' ? c.yellow.bold : c.red.bold;
   out.push(paint(verdictLine(r)));

@@ -4,6 +4,8 @@ import { z } from 'zod';
  * The JSON report of a run: the contract between `run`, `compare`, `merge`, `gate` and
  * `report`. schema/report.schema.json is generated from this file (z.toJSONSchema).
  * Bump SCHEMA_VERSION on any incompatible change; compare and merge refuse mismatches.
+ * Optional fields added since (runId, merge, verdict.unjudgedGates, timeline serverT) keep
+ * version 1: a report without them reads as before.
  */
 export const SCHEMA_VERSION = 1;
 
@@ -38,6 +40,12 @@ export const TimelineSampleSchema = z.object({
   client: SocketCountsSchema,
   /** null when the server's stats could not be read at that second */
   server: SocketCountsSchema.nullable(),
+  /**
+   * ms since the run started when `server` (and the server* figures) were read. Absent: the
+   * sampler's read starts right after the previous sample and lands in this one, so the
+   * figures belong to the previous sample's time (renderers align them so).
+   */
+  serverT: z.number().optional(),
   peers: z.number().int(),
   messagesPerSec: z.number(),
   deliveriesPerSec: z.number(),
@@ -114,8 +122,29 @@ export const GateSchema = z.object({
   passed: z.boolean(),
   observed: z.number().nullable(),
   threshold: z.number(),
-  /** one line saying why it failed (or what held) */
+  /** one line saying why it failed (or what held); `observed: null` means the gate could not be judged */
   reason: z.string(),
+});
+
+export const MergeKindSchema = z.enum(['shards', 'repeats']);
+
+/** What a merged report is made of: shards of one run, or repeated runs. */
+export const MergeInfoSchema = z.object({
+  /** shards: durations are the run's wall time; repeats: the sum of each run's own duration */
+  kind: MergeKindSchema,
+  /** every run merged in (nested merges included); reports without a runId add none */
+  runIds: z.array(z.string()),
+  parts: z.array(
+    z.object({
+      /** how findings and checkpoints of this part are qualified, e.g. s1 (s1/F3) or r2 */
+      tag: z.string(),
+      runId: z.string().nullable(),
+      /** the runs this part holds: its own id, or every run of a part that is itself a merge */
+      runIds: z.array(z.string()),
+      startedAt: z.string(),
+      durationMs: z.number(),
+    }),
+  ),
 });
 
 export const VoiceRoomSchema = z.object({
@@ -138,6 +167,10 @@ export const VoiceRoomSchema = z.object({
 export const ReportSchema = z.object({
   schemaVersion: z.literal(SCHEMA_VERSION),
   tool: z.object({ name: z.literal('miscord-bench'), version: z.string() }),
+  /** unique per run (and written in its trace's first line); absent in reports written before it */
+  runId: z.string().optional(),
+  /** present on merged reports only */
+  merge: MergeInfoSchema.optional(),
   scenario: z.object({
     name: z.string(),
     description: z.string(),
@@ -210,6 +243,8 @@ export const ReportSchema = z.object({
     passed: z.boolean(),
     leaks: z.number().int(),
     failedGates: z.number().int(),
+    /** gates that could not be judged (nothing measured, no checkpoint read the server): not counted as failed */
+    unjudgedGates: z.number().int().optional(),
   }),
 });
 
@@ -219,3 +254,5 @@ export type TimelineSample = z.infer<typeof TimelineSampleSchema>;
 export type Checkpoint = z.infer<typeof CheckpointSchema>;
 export type Gate = z.infer<typeof GateSchema>;
 export type VoiceRoom = z.infer<typeof VoiceRoomSchema>;
+export type MergeInfo = z.infer<typeof MergeInfoSchema>;
+export type MergeKind = z.infer<typeof MergeKindSchema>;

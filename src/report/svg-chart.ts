@@ -23,11 +23,17 @@ export interface ChartOptions {
   yMin?: number;
   /** draw step lines (timelines of counts) rather than straight segments */
   step?: boolean;
-  /** vertical bands (phases) shaded with a label */
-  bands?: Array<{ from: number; to: number; label: string; shade?: boolean }>;
+  /**
+   * vertical bands (phases) shaded with a label; a label too long for its band is never cut:
+   * the band shows its `key` (a number the page's legend spells out) if that fits, and the
+   * full label as a tooltip either way
+   */
+  bands?: Array<{ from: number; to: number; label: string; shade?: boolean; key?: string }>;
 }
 
 const PAD = { l: 52, r: 14, t: 26, b: 36 };
+/** width of a character of a band label (9.5 px sans-serif), generously: a label drawn must fit */
+const BAND_CHAR_PX = 6;
 
 export function lineChart(series: Series[], o: ChartOptions = {}): string {
   const W = o.width ?? 520;
@@ -53,8 +59,14 @@ export function lineChart(series: Series[], o: ChartOptions = {}): string {
     const a = sx(Math.max(x0, b.from));
     const z = sx(Math.min(x1, b.to));
     if (z - a < 1) continue;
-    if (b.shade !== false) parts.push(`<rect class="band" x="${f(a)}" y="${PAD.t}" width="${f(z - a)}" height="${ih}"/>`);
-    if (z - a > 40) parts.push(`<text class="bl" x="${f(a + 3)}" y="${PAD.t + 10}">${esc(clip(b.label, Math.floor((z - a) / 6)))}</text>`);
+    const fits = (t: string) => t.length * BAND_CHAR_PX + 6 <= z - a;
+    const text = fits(b.label) ? b.label : b.key && fits(b.key) ? b.key : null;
+    parts.push(
+      `<g class="phase"><title>${esc(b.label)}</title>` +
+        `<rect class="${b.shade !== false ? 'band' : 'band clear'}" x="${f(a)}" y="${PAD.t}" width="${f(z - a)}" height="${ih}"/>` +
+        (text ? `<text class="bl" x="${f(a + 3)}" y="${PAD.t + 10}">${esc(text)}</text>` : '') +
+        `</g>`,
+    );
   }
   for (const t of yTicks) {
     parts.push(`<line class="grid" x1="${PAD.l}" x2="${W - PAD.r}" y1="${f(sy(t))}" y2="${f(sy(t))}"/>`);
@@ -141,7 +153,6 @@ export function short(v: number): string {
 }
 
 const f = (v: number) => (Math.round(v * 10) / 10).toString();
-const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, Math.max(1, n - 1))}…` : s);
 
 export function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');

@@ -9,6 +9,9 @@ export function verdictWord(r: Report): { word: string; tone: 'pass' | 'fail' | 
       return { word: 'incomplete', tone: 'incomplete' };
     case 5:
       return { word: 'leak found', tone: 'leak' };
+    case 4:
+      // only gates that could not be judged: not a pass, but nothing measured failed either
+      return { word: r.verdict.failedGates === 0 && (r.verdict.unjudgedGates ?? 0) > 0 ? 'not judged' : 'failed', tone: 'fail' };
     default:
       return { word: 'failed', tone: 'fail' };
   }
@@ -19,6 +22,8 @@ export function verdictLine(r: Report): string {
   const bits = [`exit ${r.verdict.exitCode}`];
   if (r.verdict.leaks) bits.push(`${r.verdict.leaks} leak finding${r.verdict.leaks === 1 ? '' : 's'}`);
   if (r.verdict.failedGates) bits.push(`${r.verdict.failedGates} failed gate${r.verdict.failedGates === 1 ? '' : 's'}`);
+  const unjudged = r.verdict.unjudgedGates ?? 0;
+  if (unjudged) bits.push(`${unjudged} gate${unjudged === 1 ? '' : 's'} not judged`);
   if (r.status === 'incomplete') bits.push(`incomplete: ${r.abortReason ?? 'no reason given'}`);
   return `${v.word} (${bits.join(', ')})`;
 }

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { clock } from '../clock.js';
 import { MbError, isMbError } from '../errors.js';
@@ -75,7 +75,8 @@ export async function runScenario(o: RunOptions): Promise<Report> {
   const runTag = randomBytes(3).toString('hex');
   const shard: ShardInfo = { ...shardArg, usernamePrefix: `mb-${runTag}-s${shardArg.index}-` };
   const log = o.log ?? createLogger(o.logLevel ?? 'warn');
-  const ownTracer = o.tracer ? null : await openTracer({ file: o.traceFile, bodies: o.traceBodies, redactAddresses: !(o.traceAddresses || o.traceBodies), log });
+  const runId = randomUUID();
+  const ownTracer = o.tracer ? null : await openTracer({ runId, file: o.traceFile, bodies: o.traceBodies, redactAddresses: !(o.traceAddresses || o.traceBodies), log });
   const tracer: Tracer = o.tracer ?? ownTracer!;
 
   const startedAt = clock.wall();
@@ -233,6 +234,7 @@ export async function runScenario(o: RunOptions): Promise<Report> {
   const eld = sampler?.eld;
   const histograms = { ...metrics.encodeHistograms(), ...(leak?.histograms() ?? {}) };
   return buildReport({
+    runId,
     scenario: { name: scenario.name, description: scenario.description, path: loaded.path, seed: scenario.seed, config: scenario as unknown as Record<string, unknown> },
     target: { url: targetUrl, bundled: !o.target, extStats, config: leak?.serverConfig() ?? serverConfig },
     shards: [shard],

@@ -9,6 +9,8 @@ import { sanitizeEvent, type SanitizeOptions } from './sanitize.js';
 import type { TraceEvent, TraceLine, Tracer } from './tracer.js';
 
 export interface TracerOptions {
+  /** the run's id, written in trace.start so `trace --report` can tell the trace belongs to the report */
+  runId?: string;
   /** write NDJSON here (`run --trace FILE`); without it only the in-memory rings are kept */
   file?: string;
   /** keep message bodies (`--trace-bodies`); also shows addresses unless `redactAddresses` says otherwise */
@@ -71,6 +73,7 @@ export class RunTracer implements Tracer {
       JSON.stringify({
         t: 0,
         ev: 'trace.start',
+        ...(opts.runId ? { run: opts.runId } : {}),
         wall: new Date(clock.wall()).toISOString(),
         tool: 'miscord-bench',
         version: TOOL_VERSION,

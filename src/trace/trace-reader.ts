@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { MbError } from '../errors.js';
 import type { TraceLine } from './tracer.js';
+import type { ReportRuns } from './same-run.js';
 
 /** What `miscord-bench trace` keeps of a trace. Every given criterion must hold. */
 export interface TraceFilter {
@@ -96,8 +97,8 @@ interface ReportFinding {
  * The filter for one finding of a report: its subject's user and socket or peer. A finding
  * about no single user (a server-wide trend) selects the events that concern no user.
  */
-export async function filterForFinding(reportFile: string, id: string): Promise<{ filter: TraceFilter; finding: ReportFinding }> {
-  let report: { findings?: ReportFinding[] };
+export async function filterForFinding(reportFile: string, id: string): Promise<{ filter: TraceFilter; finding: ReportFinding; report: ReportRuns }> {
+  let report: { findings?: ReportFinding[] } & ReportRuns;
   try {
     report = JSON.parse(await readFile(reportFile, 'utf8')) as typeof report;
   } catch (err) {
@@ -114,9 +115,9 @@ export async function filterForFinding(reportFile: string, id: string): Promise<
     throw new MbError('MB_ERR_USAGE', `finding ${id} is not in ${reportFile} (${ids ? `it has ${ids}` : 'it has no findings'})`, { finding: id });
   }
   const s = finding.subject ?? {};
-  if (typeof s.user !== 'number') return { filter: { userless: true }, finding };
+  if (typeof s.user !== 'number') return { filter: { userless: true }, finding, report };
   const filter: TraceFilter = { user: s.user };
   if (typeof s.socket === 'string') filter.socket = s.socket;
   else if (typeof s.peer === 'string') filter.peer = s.peer;
-  return { filter, finding };
+  return { filter, finding, report };
 }

@@ -1,6 +1,7 @@
 import { servicePrefixOf } from './format-event.js';
 import { filterForFinding, isUserLifecycle, matchesTrace, readTrace, type TraceFilter } from './trace-reader.js';
 import type { TraceLine } from './tracer.js';
+import { checkSameRun, traceHeader } from './same-run.js';
 
 export interface StoryQuery {
   user?: number;
@@ -33,19 +34,23 @@ export interface StorySummary {
   ended: boolean;
   /** events the tracer dropped while the disk could not keep up */
   dropped: number;
+  /** with a finding: why the trace cannot be told to be of the report's run, if it cannot */
+  sameRunNote: string | null;
 }
 
 /**
  * Reads a trace for a person: the lines of one user, socket, peer or finding, streamed.
- * The query is resolved (the report read for a finding) before any line is read, so an
- * unknown finding fails before output begins; the summary is complete once `lines` ends.
+ * The query is resolved (the report read for a finding, the trace checked to be of its run)
+ * before any line is shown, so an unknown finding or another run's trace fails before output begins; the summary is complete once `lines` ends.
  */
 export async function traceStory(file: string, q: StoryQuery): Promise<{ summary: StorySummary; lines: AsyncGenerator<StoryLine> }> {
   const filter: TraceFilter = {};
   let context: (TraceFilter & { service: string }) | null = null;
-  const summary: StorySummary = { finding: null, marked: false, shown: 0, ended: false, dropped: 0 };
+  const summary: StorySummary = { finding: null, marked: false, shown: 0, ended: false, dropped: 0, sameRunNote: null };
   if (q.finding) {
     const picked = await filterForFinding(q.finding.report, q.finding.id);
+    // another run's trace would tell an unrelated user's story: refused before any line is shown
+    summary.sameRunNote = checkSameRun(file, await traceHeader(file), q.finding.report, picked.report, q.finding.id);
     Object.assign(filter, picked.filter);
     const { user, socket, peer } = picked.filter;
     if (q.context !== false && user !== undefined && (socket || peer)) {

@@ -16,7 +16,7 @@ beforeAll(async () => {
   await put('s1.json', makeReport({ shard: { index: 1, count: 2 }, thresholds, samples: { 'chat.deliver': latencies(200, 5, 20, 2) }, startedAt: '2026-01-01T00:00:01.000Z' }));
   await put('leaky.json', makeReport({ shard: { index: 1, count: 2 }, thresholds, findings: [{ class: 'zombie-socket' }] }));
   await put('broken.json', makeReport({ shard: { index: 1, count: 2 }, thresholds, status: 'incomplete' }));
-  await put('churn.json', makeReport({ scenario: 'churn' }));
+  await put('churn.json', makeReport({ scenario: 'churn', shard: { index: 1, count: 2 } }));
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -26,7 +26,7 @@ describe('merge, gate and report through the CLI', () => {
   it('merges shards into a valid report and gates it: 0, then 4 with a failing --threshold', async () => {
     const m = await runCli(['merge', f('s0.json'), f('s1.json'), '--out', f('merged.json')]);
     expect(m.code).toBe(0);
-    expect(m.stderr).toContain('merged 2 reports into');
+    expect(m.stderr).toContain('merged 2 reports (shards of one run) into');
     expect(m.stdout).toBe('');
     const merged = ReportSchema.parse(JSON.parse(await readFile(f('merged.json'), 'utf8')));
     expect(merged.histograms['chat.deliver']!.count).toBe(400);
@@ -47,6 +47,14 @@ describe('merge, gate and report through the CLI', () => {
     expect(leak.stderr).toContain('1 zombie-socket finding');
     await runCli(['merge', f('s0.json'), f('broken.json'), '--out', f('m-broken.json')]);
     expect((await runCli(['gate', f('m-broken.json')])).code).toBe(3);
+  });
+
+  it('refuses the same run twice with one MB_ERR_USAGE line, exit 2', async () => {
+    const r = await runCli(['merge', f('s0.json'), f('s1.json'), f('s0.json'), '--out', f('twice.json')]);
+    expect(r.code).toBe(2);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/s0\.json and .*s0\.json both hold run fixture-run-\d+: merging a run twice would count it twice.*MB_ERR_USAGE/);
   });
 
   it('refuses to merge different scenarios (exit 2) unless --force', async () => {

@@ -26,7 +26,11 @@ export interface FixtureOptions {
   clientSockets?: number;
   serverSockets?: number;
   voiceRooms?: number;
+  /** the run's id; null writes none (a report from before runIds); default: a fresh one per report */
+  runId?: string | null;
 }
+
+let runs = 0;
 
 export function sampleTimeline(seconds: number, clientSockets: number, serverSockets: number): TimelineSample[] {
   const out: TimelineSample[] = [];
@@ -92,6 +96,7 @@ export function makeReport(o: FixtureOptions = {}): Report {
   const report = {
     schemaVersion: SCHEMA_VERSION,
     tool: { name: 'miscord-bench', version: '0.1.0' },
+    ...(o.runId === null ? {} : { runId: o.runId ?? `fixture-run-${++runs}` }),
     scenario: { name: o.scenario ?? 'smoke', description: 'a fixture', path: null, seed: o.seed ?? 1, config: { thresholds: o.thresholds ?? [] } },
     target: { url: o.target ?? 'http://127.0.0.1:9', bundled: true, extStats: true, config: { heartbeat_ms: 30000, missed_pongs: 2, max_per_user: 3, max_total: 1000 } },
     shards: o.shard ? [{ ...o.shard, usernamePrefix: `mb-s${o.shard.index}-` }] : [],

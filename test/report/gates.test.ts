@@ -14,6 +14,9 @@ function finding(cls: Finding['class'], id = 'F1'): Finding {
   return { id, class: cls, message: 'm', subject: {}, expected: 0, observed: 1, checkpoint: 'final', firstSeen: new Date(0).toISOString(), ageMs: null, evidence: {} };
 }
 
+/** a checkpoint that read the server's counts: the leak checks ran */
+const READ: Report['checkpoints'][number] = { name: 'final', at: '', settledMs: 0, stable: true, mode: 'ext', server: { total: 0 }, client: { total: 0 }, findings: [] };
+
 function report(over: Partial<Report> = {}): Report {
   return {
     schemaVersion: SCHEMA_VERSION,
@@ -33,7 +36,7 @@ function report(over: Partial<Report> = {}): Report {
     timeline: [],
     ledger: { users: 0, connectionsCreated: 0, connectionsDestroyed: 0, reconnectAttempts: 0, refusals: 0, peersCreated: 0, peersClosed: 0, openSocketsAtEnd: 0, openPeersAtEnd: 0, byKind: {}, lastErrors: [] },
     voice: null,
-    checkpoints: [],
+    checkpoints: [READ],
     findings: [],
     gates: [],
     errors: [],
@@ -129,6 +132,35 @@ describe('evaluateGates', () => {
     expect(failedGateLines(res)).toEqual(['gate failed: findings.total==0 (cli): findings.total = 3, expected 0', 'gate failed: findings.zombie-socket<=1 (cli): findings.zombie-socket = 2, over 1']);
   });
 
+  it('does not judge findings gates when no leak check looked: never passed, not failed either', () => {
+    const exprs = ['findings.total==0', 'findings.zombie-socket==0', 'findings.bench-leak==0'];
+    // the target never answered its stats: every checkpoint without a server view
+    const blind = report({ checkpoints: [{ ...READ, mode: 'none', server: null }] });
+    const [total, zombie, bench] = g(blind, ...exprs);
+    expect(total).toMatchObject({ passed: false, observed: null });
+    expect(total!.reason).toBe("findings.total: no checkpoint read the server's counts (its stats never answered): 0 findings proves nothing");
+    expect(zombie).toMatchObject({ passed: false, observed: null });
+    // the bench's own leaks are found from the client side: judged
+    expect(bench).toMatchObject({ passed: true, observed: 0 });
+    // no checkpoint at all (leak check off): nothing judged
+    const off = g(report({ checkpoints: [] }), ...exprs);
+    expect(off.map((x) => x.observed)).toEqual([null, null, null]);
+    expect(off[0]!.reason).toContain('no leak check ran');
+    // a finding found is found: the gate fails on it, judged
+    const found = g(report({ checkpoints: [{ ...READ, mode: 'none', server: null }], findings: [finding('unclosed-peer')] }), 'findings.total==0');
+    expect(found[0]).toMatchObject({ passed: false, observed: 1 });
+    // with the server read, 0 is a real 0
+    expect(g(report(), 'findings.total==0')[0]).toMatchObject({ passed: true, observed: 0 });
+  });
+
+  it('writes a ratio the way every renderer does', () => {
+    const [a, b] = g(report({ rates: { deliveryRatio: 0.959_14, errorRate: 0.000_04 } }), 'rates.deliveryRatio>=1', 'rates.errorRate==0');
+    expect(a!.reason).toBe('rates.deliveryRatio = 0.9591, under 1');
+    expect(b!.reason).toBe('rates.errorRate = 0.00004, expected 0');
+    // cut, not rounded: just under a threshold never reads as the threshold
+    expect(g(report({ rates: { deliveryRatio: 0.989_99 } }), 'rates.deliveryRatio>=0.99')[0]!.reason).toBe('rates.deliveryRatio = 0.9899, under 0.99');
+  });
+
   it('refuses a bad expression before judging any', () => {
     expect(() => g(report(), 'chat.deliver.p99<250ms', 'bogus')).toThrow(/bad threshold 'bogus'/);
   });
@@ -138,16 +170,23 @@ describe('verdictOf', () => {
   const failed = { name: 'x', source: 'cli' as const, passed: false, observed: 1, threshold: 0, reason: 'r' };
   const ok = { ...failed, passed: true };
   it('passes with no findings and passing gates', () => {
-    expect(verdictOf(report({ gates: [ok] }))).toEqual({ exitCode: 0, passed: true, leaks: 0, failedGates: 0 });
+    expect(verdictOf(report({ gates: [ok] }))).toEqual({ exitCode: 0, passed: true, leaks: 0, failedGates: 0, unjudgedGates: 0 });
   });
   it('exits 4 when a gate failed', () => {
-    expect(verdictOf(report({ gates: [ok, failed] }))).toEqual({ exitCode: 4, passed: false, leaks: 0, failedGates: 1 });
+    expect(verdictOf(report({ gates: [ok, failed] }))).toEqual({ exitCode: 4, passed: false, leaks: 0, failedGates: 1, unjudgedGates: 0 });
   });
   it('exits 5 on a leak, over a failed gate', () => {
-    expect(verdictOf(report({ gates: [failed], findings: [finding('zombie-socket')] }))).toEqual({ exitCode: 5, passed: false, leaks: 1, failedGates: 1 });
+    expect(verdictOf(report({ gates: [failed], findings: [finding('zombie-socket')] }))).toEqual({ exitCode: 5, passed: false, leaks: 1, failedGates: 1, unjudgedGates: 0 });
   });
   it('exits 3 when the run is incomplete, whatever else', () => {
     expect(verdictOf(report({ status: 'incomplete', gates: [failed], findings: [finding('zombie-socket')] })).exitCode).toBe(3);
+  });
+  it('counts a gate that could not be judged once, as not judged, never also as failed', () => {
+    const unjudged = { ...failed, observed: null, reason: 'x is absent' };
+    expect(verdictOf(report({ gates: [ok, unjudged, unjudged] }))).toEqual({ exitCode: 4, passed: false, leaks: 0, failedGates: 0, unjudgedGates: 2 });
+    expect(verdictOf(report({ gates: [failed, unjudged] }))).toMatchObject({ exitCode: 4, failedGates: 1, unjudgedGates: 1 });
+    expect(verdictOf(report({ status: 'incomplete', gates: [unjudged, unjudged, unjudged, unjudged] }))).toMatchObject({ exitCode: 3, failedGates: 0, unjudgedGates: 4 });
+    expect(failedGateLines([failed, unjudged])).toEqual(['gate failed: x (cli): r', 'gate not judged: x (cli): x is absent']);
   });
   it('does not count findings the scenario expects', () => {
     const r = report({ findings: [finding('socket-growth')], scenario: { name: 't', description: 't', path: null, seed: 1, config: { expectFindings: ['socket-growth'] } } });

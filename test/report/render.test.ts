@@ -7,6 +7,8 @@ import { regate } from '../../src/report/regate.js';
 import { renderHtml } from '../../src/report/render-html.js';
 import { renderJunit } from '../../src/report/render-junit.js';
 import { renderMarkdown } from '../../src/report/render-md.js';
+import { renderSummary } from '../../src/report/render-table.js';
+import { renderGateSummary } from '../../src/report/render-gate-summary.js';
 import { FindingClassSchema } from '../../src/report/schema.js';
 import { latencies, makeReport } from './fixture.js';
 
@@ -100,9 +102,42 @@ describe('renderers', () => {
     const merged = regate(mergeReports([makeReport({ shard: { index: 0, count: 2 } }), makeReport({ shard: { index: 1, count: 2 }, startedAt: '2026-01-01T00:00:01.000Z' })]));
     keep('merged.html', renderHtml(merged));
     expect(renderHtml(merged)).toContain('2 shards merged');
-    expect(renderMarkdown(merged)).toContain('merged from 2 reports: s0, s1');
+    expect(renderMarkdown(merged)).toContain('merged from 2 reports (shards of one run): s0, s1');
     const empty = regate(makeReport({ samples: {}, timelineSeconds: 0 }));
     expect(renderHtml(empty)).toContain('Nothing was measured');
     expect(renderMarkdown(empty).split('\n')[0]).toMatch(/passed$/);
+  });
+});
+
+describe('gates that could not be judged', () => {
+  it('an unreachable target: 4 gates not judged, said once, never also as failed gates', () => {
+    const r = regate(
+      makeReport({ status: 'incomplete', samples: {}, counters: {}, thresholds: ['chat.deliver.p99<250ms', 'ws.connect.chat.p99<1s', 'rates.deliveryRatio>=1', 'findings.total==0'] }),
+    );
+    const unreachable = regate({ ...r, checkpoints: [], rates: {} });
+    expect(unreachable.verdict).toMatchObject({ exitCode: 3, failedGates: 0, unjudgedGates: 4 });
+    const text = renderSummary(unreachable, { color: false });
+    expect(text.match(/not judged/g)).toHaveLength(2);
+    expect(text).toContain('4 gates not judged, nothing measured before the run stopped');
+    expect(text).not.toMatch(/failed gate|gate failed/);
+    expect(text.trim().split('\n').at(-1)).toMatch(/^incomplete \(exit 3, 4 gates not judged, incomplete: server died\)$/);
+  });
+
+  it('findings.total==0 with no leak check is not judged anywhere: summary, gate, md, html, junit', () => {
+    const base = makeReport({ thresholds: ['findings.total==0', 'chat.deliver.p99<1s'] });
+    const r = regate({ ...base, checkpoints: [{ ...base.checkpoints[0]!, mode: 'none', server: null }] });
+    expect(r.verdict).toMatchObject({ exitCode: 4, passed: false, failedGates: 0, unjudgedGates: 1 });
+    const summary = renderSummary(r, { color: false });
+    expect(summary).toContain("gate not judged: findings.total==0 (scenario): findings.total: no checkpoint read the server's counts");
+    expect(summary.trim().split('\n').at(-1)).toBe('not judged (exit 4, 1 gate not judged)');
+    expect(renderGateSummary(r, { color: false })).toMatch(/^\? findings.total==0 \(scenario\) not judged: /m);
+    expect(renderMarkdown(r)).toContain('| ❔ not judged | `findings.total==0` | scenario | — |');
+    const html = renderHtml(r);
+    expect(html).toContain('<tr class="unjudged"><td><span class="nj" title="not judged">?</span></td><td><code>findings.total==0</code>');
+    expect(html).not.toMatch(/<span class="ok">✓<\/span><\/td><td><code>findings\.total==0/);
+    const xml = renderJunit(r);
+    expect(XMLValidator.validate(xml)).toBe(true);
+    expect(xml).toMatch(/name="findings.total==0" time="0">\s*<skipped message="not judged: /);
+    expect(xml).toContain('failures="0" errors="0" skipped="1"');
   });
 });

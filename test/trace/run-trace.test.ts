@@ -71,6 +71,9 @@ describe('the trace of a run', () => {
   it('is complete: framed by trace.start and trace.end, nothing dropped, time never goes back', () => {
     expect(report.status).toBe('completed');
     expect(lines[0]!.ev).toBe('trace.start');
+    // the run's id ties the trace to its report (trace --finding --report checks it)
+    expect(report.runId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(lines[0]!.run).toBe(report.runId);
     expect(lines.at(-1)).toMatchObject({ ev: 'trace.end', dropped: 0, events: lines.length - 2 });
     for (let i = 1; i < lines.length; i++) expect(lines[i]!.t).toBeGreaterThanOrEqual(lines[i - 1]!.t);
     const evs = new Set(lines.map((l) => l.ev));
@@ -155,6 +158,7 @@ describe('evidence on findings', () => {
     );
     expect(out.code).toBe(0);
     expect(out.stderr).toContain(`${f.id} zombie-socket:`);
+    expect(out.stderr).not.toContain('note:');
     const all = out.stdout.trim().split('\n');
     expect(all.every((l) => l.includes(` u${f.subject.user} `))).toBe(true);
     // the subject's own lines are marked '>'; the others are its user's other chat sockets

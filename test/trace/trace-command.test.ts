@@ -104,6 +104,24 @@ describe.concurrent('miscord-bench trace', () => {
     expect(server.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/)[3])).toEqual(['trace.start', 'checkpoint', 'trace.end']);
   });
 
+  it("refuses a report of another run (exit 2, nothing on stdout) and tells its own run's story", async () => {
+    const own = join(dir, 'own.ndjson');
+    const tracer = createTracer({ file: own, runId: 'run-own' });
+    tracer.emit({ ev: 'socket.open', user: 0, socket: 'u0-chat-1' });
+    await tracer.close();
+    const findings = [{ id: 'F1', class: 'zombie-socket', message: 'still registered', subject: { user: 0, socket: 'u0-chat-1' } }];
+    const mine = join(dir, 'mine.json');
+    const other = join(dir, 'other-run.json');
+    writeFileSync(mine, JSON.stringify({ runId: 'run-own', findings }));
+    writeFileSync(other, JSON.stringify({ runId: 'run-other', findings }));
+    const [bad, good] = await Promise.all([cli(['trace', own, '--finding', 'F1', '--report', other]), cli(['trace', own, '--finding', 'F1', '--report', mine])]);
+    expect(bad).toMatchObject({ code: 2, stdout: '' });
+    expect(bad.stderr.trim().split('\n')).toEqual([expect.stringMatching(/own\.ndjson is the trace of run run-own, .*other-run\.json is the report of run run-other: .* \(MB_ERR_USAGE\)$/)]);
+    expect(good.code).toBe(0);
+    expect(good.stdout).toContain('socket.open');
+    expect(good.stderr).not.toContain('note:');
+  });
+
   it('exits 2 with one clear line for a missing file, a bad line, an unknown finding or a bad flag', async () => {
     const bad = join(dir, 'bad.ndjson');
     writeFileSync(bad, '{"t":0,"ev":"trace.start"}\n\n{"t":1,"ev":\n');

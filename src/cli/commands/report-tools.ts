@@ -64,18 +64,27 @@ and a percentile p with fewer than 1/(1-p) samples (100 for p99).`,
 
   program
     .command('merge')
-    .description('merge reports of shards or repeated runs exactly (histograms, counters, findings, timelines)')
+    .description('merge reports of shards of one run or of repeated runs exactly (histograms, counters, findings, timelines)')
     .argument('<reports...>', 'report files')
     .requiredOption('--out <file>', 'where to write the merged report')
     .option('--force', 'merge reports of different scenarios')
     .option('--threshold <expr>', 'an extra gate judged on the merged result (repeatable)', collect, [])
     .option('--json', 'also print the merged report on stdout')
+    .addHelpText(
+      'after',
+      `
+Shards of one run (run --shard i/n, each index once): the duration is the run's wall time,
+first start to last end. Repeated runs (whole runs, or merges of one run's shards): the
+duration is the sum of their own durations. Rates are recomputed from the merged counters
+over that duration. The same run twice (same runId), a shard index twice, or shards beside
+whole runs are refused (exit 2): merge each run's shards first, then merge the runs.`,
+    )
     .action(async (files: string[], o: { out: string; force?: boolean; threshold: string[]; json?: boolean }) => {
       const reports = await Promise.all(files.map(readReport));
       const merged = regate(mergeReports(reports, { force: o.force, names: files }), o.threshold);
       await writeOut(o.out, JSON.stringify(merged, null, 2) + '\n');
       process.stderr.write(
-        `merged ${files.length} report${files.length === 1 ? '' : 's'} into ${o.out}: ${merged.ledger.users} users, ` +
+        `merged ${files.length} report${files.length === 1 ? '' : 's'}${merged.merge ? ` (${merged.merge.kind === 'shards' ? 'shards of one run' : 'repeated runs'})` : ''} into ${o.out}: ${merged.ledger.users} users, ` +
           `${merged.findings.length} finding${merged.findings.length === 1 ? '' : 's'}, status ${merged.status}\n`,
       );
       for (const n of merged.notes ?? []) process.stderr.write(`note: ${n}\n`);

@@ -76,6 +76,7 @@ export async function traceCommand(file: string, opts: TraceOptions): Promise<vo
   });
   const f = summary.finding;
   if (f) process.stderr.write(`${f.id} ${f.class ?? ''}: ${f.message ?? ''}\n`);
+  if (summary.sameRunNote) process.stderr.write(`note: ${summary.sameRunNote}\n`);
 
   const out = stdoutSink();
   try {
@@ -116,7 +117,11 @@ Each line: seconds since the run started, user, socket or peer, event, its field
 With --finding, the subject's lines start with '>' and the other lines are the lifecycle of the
 user's other sockets or peers of the same kind (opens, closes, switches, joins): where a leak
 often starts, e.g. the first tab's close that removed the second tab's entry.
-Exit codes: 0 done, 2 missing or unreadable trace (the bad line is named), unknown finding, bad flag.`,
+The trace must be of the finding's run: a run writes its id in the trace's first line and in
+its report (runId); a merged report's finding s1/F3 needs the trace of part s1. Another run's
+trace is refused (exit 2) rather than telling an unrelated user's story.
+Exit codes: 0 done, 2 missing or unreadable trace (the bad line is named), unknown finding,
+a trace of another run, bad flag.`,
     )
     .action(async (file: string, opts: TraceOptions) => {
       await traceCommand(file, opts);
