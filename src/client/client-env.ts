@@ -37,6 +37,8 @@ export interface VoiceWireEvent {
   subject?: number | null;
   /** `participants`: the user ids listed, in order, duplicates kept */
   participants?: number[];
+  /** `open`: when the client started opening it (an announcement of the join may arrive before the open) */
+  since?: number;
 }
 
 /** What every client session (chat, notifications, voice) gets from the runner. */

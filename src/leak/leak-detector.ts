@@ -7,6 +7,7 @@ import type { Checkpoint } from '../report/schema.js';
 import type { Tracer } from '../trace/tracer.js';
 import type { EncodedHistogram } from '../metrics/latency-histogram.js';
 import type { FindingDraft, LeakDetector, LeakUserView, Reconciliation } from './types.js';
+import type { VoicePromises } from './voice-promises.js';
 import { settle } from './settle-loop.js';
 import { reconcileExt } from './ext-reconciler.js';
 import { reconcileV1 } from './v1-reconciler.js';
@@ -48,6 +49,8 @@ export interface LeakDetectorOptions {
   trend?: TrendOptions;
   /** the live list of every simulated user (lets the v1 close watcher count every ledger) */
   users?: () => LeakUserView[];
+  /** the voice protocol's promises over the users' history (missed and spurious events, participants) */
+  voicePromises?: VoicePromises;
   /** swappable readers (tests) */
   fetchStats?: (signal?: AbortSignal) => Promise<StatsReading>;
   fetchMembers?: FetchMembers;
@@ -59,6 +62,7 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
   const settleMs = opts.settleMs ?? 2000;
   const pollMs = opts.pollMs ?? 100;
   const log = opts.log ?? silentLogger;
+  const vp = opts.voicePromises;
   const read = opts.fetchStats ?? ((signal?: AbortSignal) => httpFetchStats(opts.httpUrl, { signal, timeoutMs: 5000 }));
   const readMembers = opts.fetchMembers ?? httpFetchMembers(opts.httpUrl);
   const closing = new AbortController();
@@ -147,7 +151,7 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
         try {
           const ids = await readMembers(room, token, signal);
           listed.set(room, new Set([...(listed.get(room) ?? []), ...ids]));
-          drafts = reconcileMembers(room, ids, users).filter((d) => !registered.has(`${d.subject.userId}|${room}`));
+          drafts = reconcileMembers(room, ids, users).filter((d) => d.class !== 'stale-voice-member' || !registered.has(`${d.subject.userId}|${room}`));
         } catch (e) {
           notes.push(`voice members route of room ${room}: ${(e as Error).message}`);
           break;
@@ -185,6 +189,8 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
 
     async checkpoint(name, allUsers, cpOpts = {}) {
       const final = cpOpts.final === true;
+      // after a close, a leave or a crash: the announcements the protocol promises first (or their deadlines)
+      if (vp) await vp.settled(vp.pendingFor() + 250, signal);
       const users = ours(allUsers);
       for (const v of users) ledgers.set(v.ledger.index, v.ledger);
       const now0 = clock.now();
@@ -240,6 +246,7 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
         }
       }
       drafts.push(...watcher.findings());
+      if (vp) drafts.push(...vp.take());
       drafts.push(...checkPeers(users, { graceMs: opts.peerGraceMs, serverRooms }));
       drafts.push(...growth.check(users, { final }));
       // one reading of /proc/self/fd per checkpoint: the trend's, if it took one
@@ -291,6 +298,7 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
           records: { sockets: users.reduce((n, v) => n + v.ledger.sockets.size, 0), peers: users.reduce((n, v) => n + v.ledger.peers.length, 0), logins: users.reduce((n, v) => n + v.ledger.logins, 0) },
           bench,
           benchBaseline: benchBase,
+          voicePromises: vp ? { ...vp.counts } : null,
           closeToDeregister: { measured: watcher.histogram.count, pending: watcher.pendingCount, unmeasured: watcher.unmeasured, neverDeregistered: watcher.givenUp },
         },
         findings: ids,

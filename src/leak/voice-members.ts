@@ -52,10 +52,40 @@ export function reconcileMembers(roomId: number, memberIds: number[], users: Lea
   const drafts: FindingDraft[] = [];
   const byUserId = new Map<number, LeakUserView>();
   for (const v of users) if (v.ledger.userId !== null) byUserId.set(v.ledger.userId, v);
-  for (const id of memberIds) {
+  const times = new Map<number, number>();
+  for (const id of memberIds) times.set(id, (times.get(id) ?? 0) + 1);
+  for (const [id, n] of times) {
     const v = byUserId.get(id);
-    if (!v || inRoom(v, roomId)) continue;
+    if (!v) continue; // not one of ours: another client's business
+    if (n > 1) drafts.push(duplicateMember(v, roomId, n, memberIds));
+    if (inRoom(v, roomId)) continue;
     drafts.push(staleMember(v, roomId, 'members route', memberIds));
   }
+  // both ways: a member the bench knows is joined (its participants arrived, its socket is open) must be listed
+  for (const v of users) {
+    if (v.voice?.roomId !== roomId || v.ledger.userId === null || times.has(v.ledger.userId)) continue;
+    const sock = [...v.ledger.sockets.values()].find((s) => s.kind === 'voice' && s.channelId === roomId && s.state === 'open' && !s.frozen);
+    if (!sock) continue;
+    drafts.push({
+      class: 'phantom-voice-member',
+      message: `user ${v.ledger.index} (#${v.ledger.userId}) is joined in voice room ${roomId} on open socket ${sock.id}, but the members route does not list it`,
+      subject: { user: v.ledger.index, userId: v.ledger.userId, username: v.ledger.username, kind: 'voice', roomId, socket: sock.id },
+      expected: { listed: v.ledger.userId },
+      observed: { source: 'members route', members: memberIds },
+      since: sock.openedAt,
+      details: { membersRoute: memberIds, ledgerRecord: sock },
+    });
+  }
   return drafts;
+}
+
+function duplicateMember(v: LeakUserView, roomId: number, n: number, members: number[]): FindingDraft {
+  return {
+    class: 'duplicate-member',
+    message: `voice room ${roomId} lists user ${v.ledger.index} (#${v.ledger.userId}) ${n} times in its members route`,
+    subject: { user: v.ledger.index, userId: v.ledger.userId ?? undefined, username: v.ledger.username, kind: 'voice', roomId },
+    expected: 'each member once',
+    observed: { source: 'members route', members },
+    details: { membersRoute: members },
+  };
 }

@@ -67,6 +67,11 @@ export const FindingClassSchema = z.enum([
   'slow-deregister',
   'resource-growth',
   'frozen-not-reaped',
+  'missed-event',
+  'spurious-event',
+  'phantom-voice-member',
+  'duplicate-member',
+  'incomplete-mesh',
   'bench-leak',
 ]);
 export type FindingClass = z.infer<typeof FindingClassSchema>;

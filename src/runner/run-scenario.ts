@@ -26,9 +26,16 @@ import { ledgerTotals } from './ledger-totals.js';
 import type { ShardInfo, World } from './run-context.js';
 import { installLiveStateTrigger, liveViewSource } from './live-state.js';
 import { watchTarget } from './target-watch.js';
+import { VoicePromises } from '../leak/voice-promises.js';
 import { planRun, type LiveState, type RunOptions } from './run-plan.js';
 
 export type { LiveState, RunOptions };
+
+/** How long a server takes to reap a socket that died silently: heartbeat × (missed pongs + 1), with slack. */
+function reapWindow(c: StatsConfig | null): number | null {
+  if (!c?.heartbeat_ms) return null;
+  return c.heartbeat_ms * ((c.missed_pongs ?? 2) + 1) + Math.max(500, c.heartbeat_ms / 2);
+}
 
 const isLoopback = (host: string) => /^(127\.\d+\.\d+\.\d+|localhost|\[?::1\]?)$/i.test(host);
 
@@ -104,6 +111,7 @@ export async function runScenario(o: RunOptions): Promise<Report> {
   const bundledCfg = scenario.bundledServer;
   let removeLiveState: (() => void) | null = null;
   let watch: ReturnType<typeof watchTarget> | null = null;
+  let voicePromises: VoicePromises | null = null;
   let worldReady = false;
 
   try {
@@ -135,6 +143,9 @@ export async function runScenario(o: RunOptions): Promise<Report> {
     }
     // from here a target that dies, stalls or restarts ends the run (exit 3), however the users fare
     watch = watchTarget({ httpUrl, signal, stallMs: o.targetStallMs, onLost: (err) => stop.abort(err) });
+    // the voice protocol's promises, judged over what the users did and received
+    voicePromises = new VoicePromises({ deadlineMs: scenario.announceDeadline, reapWindowMs: () => reapWindow(leak?.serverConfig() ?? serverConfig) });
+    const vp = voicePromises;
     const env: ClientEnv = {
       httpUrl,
       wsUrl,
@@ -146,6 +157,7 @@ export async function runScenario(o: RunOptions): Promise<Report> {
       heartbeatMs: scenario.heartbeat,
       signal,
       events: {
+        onVoice: vp.onEvent,
         onSocketClosed: (user, rec) => {
           const ledger = state?.ledgerOf(user.index);
           leak?.onSocketClosed(user.index, user.userId, rec, ledger);
@@ -163,6 +175,7 @@ export async function runScenario(o: RunOptions): Promise<Report> {
         usernamePrefix: credentials ? undefined : shard.usernamePrefix,
         clientConfig: serverConfig ?? (o.target ? undefined : { heartbeat_ms: bundledCfg.heartbeatMs ?? 30_000, missed_pongs: bundledCfg.missedPongs ?? 2, max_per_user: bundledCfg.maxPerUser ?? 3, max_total: bundledCfg.maxTotal ?? 1000 }),
         users: () => state?.leakViews() ?? [],
+        voicePromises: vp,
       });
       await leak.start();
     }
@@ -219,6 +232,7 @@ export async function runScenario(o: RunOptions): Promise<Report> {
     deliveries.flush();
     await sampler?.stop();
     await leak?.close().catch(() => {});
+    voicePromises?.close();
     await server?.close();
     if (ownTracer) {
       await ownTracer.close().catch(() => {});

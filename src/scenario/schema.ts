@@ -239,6 +239,8 @@ export const ScenarioSchema = z
     heartbeat: Duration.default(30_000),
     /** how long a checkpoint polls the server for stable counts */
     settle: Duration.default(2000),
+    /** how long the server may take to announce what the protocol says it announces (a join, a mute, a leave, a relayed offer) */
+    announceDeadline: Duration.default(2000),
     /** gates: "chat.deliver.p99<250ms", "rates.deliveryRatio>=1", "findings.total==0", ... */
     thresholds: z.array(z.string()).default([]),
     /** leak checks that may be skipped on purpose (e.g. a scenario that leaks by design) */

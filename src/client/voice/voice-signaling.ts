@@ -49,7 +49,7 @@ export class VoiceSignaling {
           open: () => {
             env.metrics.record('ws.connect.voice', clock.now() - t0);
             this.ledger.socketOpened(rec);
-            this.publish('open');
+            this.publish('open', { since: rec.openingAt });
             env.tracer.emit({ ev: 'socket.open', user: user.index, socket: rec.id, kind: 'voice', channel: this.roomId });
             resolve(null);
           },
