@@ -13,7 +13,7 @@ export { runScenario } from './runner/run-scenario.js';
 export type { RunOptions, LiveState } from './runner/run-scenario.js';
 export { loadScenario, listScenarios, parseScenario } from './scenario/load-scenario.js';
 export { RUN_OPTION_TABLE } from './runner/run-options.js';
-export type { RunContext, PhaseHandler, PhaseRegistry, World, WorldServer, VoiceUserState } from './runner/run-context.js';
+export type { RunContext, PhaseHandler, PhaseRegistry, World, WorldServer, CheckpointOptions } from './runner/run-context.js';
 export { readReport, parseReport } from './report/read-report.js';
 export { compareReports } from './report/compare.js';
 export type { CompareResult, CompareRow, CompareOptions } from './report/compare.js';

@@ -238,6 +238,14 @@ export class ChatSession {
     return true;
   }
 
+  /** Destroys the connection with no close frame (a killed tab); nothing more is expected on it. */
+  crash(): { closed: Promise<void> } | null {
+    const c = this.sock.conn;
+    const sub = c && this.subs.get(c);
+    if (sub) this.owner.tracker.unsubscribe(sub, true);
+    return this.sock.crash();
+  }
+
   /** Closes every socket of this session (abandoned ones included); idempotent. */
   async close(): Promise<void> {
     if (this.heartbeat !== undefined) {

@@ -33,6 +33,8 @@ export interface SocketRecord {
   frozenAt?: number;
   /** Abandoned without a close (the `leaky` switch strategy): the client forgot it but never closed it. */
   abandoned?: boolean;
+  /** The client destroyed its TCP connection with no close frame (scenario `crash`): the server learns of it only from the connection or its heartbeat. */
+  crashed?: boolean;
 }
 
 export type MediaResource = 'track' | 'source' | 'sink' | 'timer' | 'transceiver';

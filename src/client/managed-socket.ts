@@ -273,6 +273,22 @@ export class ManagedSocket {
     return c;
   }
 
+  /**
+   * A killed tab: the TCP connection is destroyed with no close frame, and never reopened.
+   * The server must notice (the connection, or its heartbeat) and forget it.
+   */
+  crash(): Conn | null {
+    const c = this.conn;
+    if (!c || c.ws.readyState !== OPEN) return null;
+    this.closed = true;
+    clock.clearTimeout(this.reconnectTimer);
+    c.closingByClient = true;
+    c.rec.crashed = true;
+    this.owner.env.tracer.emit({ ev: 'socket.crash', user: this.owner.ledger.index, socket: c.rec.id, kind: this.kind });
+    c.ws.terminate();
+    return c;
+  }
+
   /** Forgets the current connection without closing it (the leaky client); it stays open until close(). */
   abandon(): Conn | null {
     const c = this.conn;

@@ -64,6 +64,10 @@ export class NotificationsSession {
     return this.sock.freeze() !== null;
   }
 
+  crash(): { closed: Promise<void> } | null {
+    return this.sock.crash();
+  }
+
   close(): Promise<void> {
     return this.sock.close();
   }

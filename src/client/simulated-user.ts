@@ -1,5 +1,6 @@
 import { clock } from '../clock.js';
 import { UserLedger } from './ledger.js';
+import type { VoiceUserSlot } from './voice/voice-user-slot.js';
 import { HttpClient, HttpStatusError, userIdOfToken } from './http-client.js';
 import { ChatSession, type ChatOwner } from './chat-session.js';
 import { NotificationsSession } from './notifications-session.js';
@@ -23,14 +24,6 @@ export interface SimulatedUserOptions {
   ledger?: UserLedger;
 }
 
-/** Per-user voice state (see VoiceUserState in src/runner/run-context.ts). */
-export interface UserVoiceSlot {
-  roomId: number | null;
-  remoteUserIds: number[];
-  close?(): Promise<void>;
-  freeze?(): boolean;
-}
-
 /**
  * One simulated Miscord user: logs in over HTTP, holds notifications and chat sessions
  * (several at once for a multi-tab user), and leaves by closing everything it opened.
@@ -44,7 +37,7 @@ export class SimulatedUser implements ChatOwner {
   readonly tracker: DeliveryTracker;
   identity: UserIdentity | null = null;
   /** the voice client's per-user state */
-  voice: UserVoiceSlot | null = null;
+  voice: VoiceUserSlot | null = null;
   readonly notifications: NotificationsSession[] = [];
   readonly chats: ChatSession[] = [];
   private readonly cleanups: Array<() => Promise<void>> = [];
@@ -135,6 +128,14 @@ export class SimulatedUser implements ChatOwner {
     if (kinds.includes('chat')) for (const c of this.chats) n += c.freeze() ? 1 : 0;
     if (kinds.includes('notifications')) for (const s of this.notifications) n += s.freeze() ? 1 : 0;
     return n;
+  }
+
+  /** Crashes the user's sockets of these kinds (a killed browser); returns the chat and notifications ones that crashed. */
+  crash(kinds: readonly SocketKind[]): Array<{ closed: Promise<void> }> {
+    const out: Array<{ closed: Promise<void> } | null> = [];
+    if (kinds.includes('chat')) for (const c of this.chats) out.push(c.crash());
+    if (kinds.includes('notifications')) for (const s of this.notifications) out.push(s.crash());
+    return out.filter((c) => c !== null);
   }
 
   /** Something to release when the user leaves (the voice client registers its teardown here). */

@@ -62,6 +62,7 @@ export class DeregisterWatcher {
 
   add(userIndex: number, userId: number, rec: SocketRecord, ledger: UserLedger | undefined): void {
     if (rec.openedAt === undefined || rec.closedBy === 'server') return; // never registered, or the server closed it itself
+    if (rec.crashed) return; // the server learns of a crash from its heartbeat: judged by the crash phase's checkpoint, not timed here
     const closedAt = rec.closedAt ?? clock.now();
     this.pending.push({ rec, userIndex, userId, ledger, closedAt, heldAt: closedAt });
   }

@@ -8,6 +8,7 @@ import type { Tracer } from '../trace/tracer.js';
 import type { EncodedHistogram } from '../metrics/latency-histogram.js';
 import type { FindingDraft, LeakDetector, LeakUserView, Reconciliation } from './types.js';
 import type { VoicePromises } from './voice-promises.js';
+import { checkPresence, httpFetchServerMembers, type FetchServerMembers } from './presence-check.js';
 import { settle } from './settle-loop.js';
 import { reconcileExt } from './ext-reconciler.js';
 import { reconcileV1 } from './v1-reconciler.js';
@@ -51,6 +52,10 @@ export interface LeakDetectorOptions {
   users?: () => LeakUserView[];
   /** the voice protocol's promises over the users' history (missed and spurious events, participants) */
   voicePromises?: VoicePromises;
+  /** the world's servers and a token that may read their members: presence (`is_online`) is checked with them */
+  presence?: { serverIds(): number[]; token(): string | null; graceMs: number; fetch?: FetchServerMembers };
+  /** the reap window the target promises (--expect-reap-ms), used when it publishes no heartbeat of its own */
+  expectReapMs?: number;
   /** swappable readers (tests) */
   fetchStats?: (signal?: AbortSignal) => Promise<StatsReading>;
   fetchMembers?: FetchMembers;
@@ -116,7 +121,7 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
   function heartbeatWindow(): number | null {
     const hb = config?.heartbeat_ms;
     const missed = config?.missed_pongs ?? 2;
-    if (!hb) return null;
+    if (!hb) return opts.expectReapMs ?? null;
     return hb * (missed + 1) + (opts.reapSlackMs ?? Math.max(500, hb / 2));
   }
 
@@ -207,7 +212,7 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
             return rec.drafts.length === 0 && !rec.pending;
           },
           fingerprint: (r) => JSON.stringify([r.counts, r.stats.voice_rooms ?? null, (r.stats.connections ?? []).map((c) => c.id).sort()]),
-          settleMs,
+          settleMs: cpOpts.settleMs ?? settleMs,
           pollMs,
           signal,
         });
@@ -247,6 +252,11 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
       }
       drafts.push(...watcher.findings());
       if (vp) drafts.push(...vp.take());
+      if (opts.presence && reading) {
+        const p = await checkPresence({ serverIds: opts.presence.serverIds(), token: opts.presence.token(), users, fetch: opts.presence.fetch ?? httpFetchServerMembers(opts.httpUrl), graceMs: opts.presence.graceMs, reapWindowMs: heartbeatWindow(), signal });
+        drafts.push(...p.drafts);
+        notes.push(...p.notes);
+      }
       drafts.push(...checkPeers(users, { graceMs: opts.peerGraceMs, serverRooms }));
       drafts.push(...growth.check(users, { final }));
       // one reading of /proc/self/fd per checkpoint: the trend's, if it took one
@@ -311,6 +321,7 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
     },
 
     serverConfig: () => config,
+    reapWindowMs: heartbeatWindow,
     findings: () => book.all(),
     checkpoints: () => cps,
     histograms(): Record<string, EncodedHistogram> {

@@ -29,9 +29,15 @@ export interface LeakDetector {
    */
   onSocketClosed(userIndex: number, userId: number, rec: SocketRecord, ledger?: UserLedger): void;
   /** Settles (polls until stable or `settleMs`), diffs, and records findings. */
-  checkpoint(name: string, users: LeakUserView[], opts?: { final?: boolean; cycle?: number }): Promise<Checkpoint>;
+  checkpoint(name: string, users: LeakUserView[], opts?: { final?: boolean; cycle?: number; settleMs?: number }): Promise<Checkpoint>;
   /** The server's config as the detector knows it (from [ext] stats or options). */
   serverConfig(): StatsConfig | null;
+  /**
+   * How long the server may take to drop a socket that went silent (a crash, a freeze):
+   * heartbeat × (missed pongs + 1) with slack, from its [ext] config, the bundled server's
+   * options, or the --expect-reap-ms the user gave; null when nothing says.
+   */
+  reapWindowMs(): number | null;
   findings(): Finding[];
   checkpoints(): Checkpoint[];
   /** close_to_deregister and any other histograms the detector measured */

@@ -284,7 +284,8 @@ export class VoicePromises {
       // the others must hear that this member left: at once for a close, after the reap window for a crash
       const reap = e.kind === 'crashed' ? this.opts.reapWindowMs?.() : 0;
       if (reap === null || reap === undefined) this.counts.unjudged++;
-      else this.expectFromRoom(e, 'user_left_voice', e.kind === 'crashed' ? 'crashed' : 'left', { excludeUser: false, joinedBefore: e.t, due: e.t + reap + this.deadline });
+      // the announcement may come before the client sees its own socket end (a reap, a drop): any unused one since the join counts
+      else this.expectFromRoom(e, 'user_left_voice', e.kind === 'crashed' ? 'crashed' : 'left', { excludeUser: false, joinedBefore: e.t, due: e.t + reap + this.deadline, since: me.joinedAt });
     }
     if (e.kind !== 'closing') this.sockets.delete(e.socket);
   }

@@ -72,6 +72,7 @@ export const FindingClassSchema = z.enum([
   'phantom-voice-member',
   'duplicate-member',
   'incomplete-mesh',
+  'stale-presence',
   'bench-leak',
 ]);
 export type FindingClass = z.infer<typeof FindingClassSchema>;

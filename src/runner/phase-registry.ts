@@ -2,7 +2,7 @@ import type { SoakPhase, SimplePhaseConfig } from '../scenario/schema.js';
 import type { z } from 'zod';
 import { clock } from '../clock.js';
 import { runVoicePhase } from './voice-phase.js';
-import { chatPhase, churnPhase, connectPhase, disconnectPhase, freezePhase, idlePhase, multiTabPhase, switchPhase } from './phases.js';
+import { chatPhase, churnPhase, connectPhase, disconnectPhase, freezePhase, crashPhase, idlePhase, multiTabPhase, switchPhase } from './phases.js';
 import type { PhaseHandler, PhaseRegistry, RunContext } from './run-context.js';
 
 /** Repeats the cycle until the duration is spent (at least `minCycles`), with a checkpoint after each cycle. */
@@ -27,6 +27,7 @@ export const PHASES: PhaseRegistry = {
   churn: churnPhase,
   'multi-tab': multiTabPhase,
   freeze: freezePhase,
+  crash: crashPhase,
   idle: idlePhase,
   disconnect: disconnectPhase,
   voice: runVoicePhase,

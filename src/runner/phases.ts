@@ -2,7 +2,9 @@ import { clock, delay } from '../clock.js';
 import { isMbError } from '../errors.js';
 import { wallNow } from '../client/delivery-tracker.js';
 import type { SimulatedUser } from '../client/simulated-user.js';
-import type { ChatPhase, ChurnPhase, ConnectPhase, DisconnectPhase, FreezePhase, IdlePhase, MultiTabPhase, SwitchPhase } from '../scenario/schema.js';
+import type { ChatPhase, ChurnPhase, ConnectPhase, CrashPhase, DisconnectPhase, FreezePhase, IdlePhase, MultiTabPhase, SwitchPhase } from '../scenario/schema.js';
+import { VoiceUserSlot } from '../client/voice/voice-user-slot.js';
+import { ensureVoiceSession } from './voice-phase.js';
 import type { z } from 'zod';
 import type { RunContext, WorldServer } from './run-context.js';
 import { chatSchedule, churnSchedule, connectSchedule, runTimed, switchPlan } from './schedule.js';
@@ -178,29 +180,57 @@ export async function multiTabPhase(ctx: RunContext, p: Cfg<typeof MultiTabPhase
   );
 }
 
-export async function freezePhase(ctx: RunContext, p: Cfg<typeof FreezePhase>): Promise<void> {
+/** The last `n` online users, and each one's voice session when the phase acts on voice (joined first if it has none). */
+async function victims(ctx: RunContext, n: number, kinds: readonly string[]): Promise<SimulatedUser[]> {
   const online = ctx.onlineUsers();
-  const victims = online.slice(Math.max(0, online.length - p.users));
+  const users = online.slice(Math.max(0, online.length - n));
+  if (kinds.includes('voice')) await Promise.all(users.map((u) => ensureVoiceSession(ctx, u, ctx.world.servers.indexOf(homeOf(ctx, u.index).server))));
+  return users;
+}
+
+/** How long the server takes to drop a socket that went silent: its heartbeat window (known, or assumed 30 s × 3), plus the settle. */
+function reapWait(ctx: RunContext, wait: number | undefined): number {
+  if (wait !== undefined) return wait;
+  return (ctx.leak?.reapWindowMs() ?? 30_000 * 3) + ctx.scenario.settle;
+}
+
+export async function freezePhase(ctx: RunContext, p: Cfg<typeof FreezePhase>): Promise<void> {
   const frozen: Array<{ closed: Promise<void> }> = [];
-  for (const u of victims) {
+  for (const u of await victims(ctx, p.users, p.kinds)) {
     for (const s of [...(p.kinds.includes('chat') ? u.chats : []), ...(p.kinds.includes('notifications') ? u.notifications : [])]) {
       const c = s.sock.conn;
       if (c && s.freeze()) frozen.push(c);
     }
-    if (p.kinds.includes('voice')) u.voice?.freeze?.();
+    const v = p.kinds.includes('voice') ? (u.voice as VoiceUserSlot | null)?.freeze() : null;
+    if (v) frozen.push(v);
   }
   ctx.metrics.inc('freeze.sockets', frozen.length);
-  const cfg = ctx.leak?.serverConfig() ?? null;
-  const wait = p.wait ?? (cfg ? cfg.heartbeat_ms * (cfg.missed_pongs + 1) : 30_000 * 3) + ctx.scenario.settle;
   // done when the server dropped every frozen socket, or when its window (and a margin) ran out
   const stop = new AbortController();
-  const timeout = delay(wait, AbortSignal.any([ctx.signal, stop.signal])).catch(() => undefined);
+  const timeout = delay(reapWait(ctx, p.wait), AbortSignal.any([ctx.signal, stop.signal])).catch(() => undefined);
   try {
     await Promise.race([Promise.all(frozen.map((c) => c.closed)), timeout]);
   } finally {
     stop.abort();
   }
   if (ctx.signal.aborted) throw ctx.signal.reason;
+}
+
+/**
+ * Killed browsers: each victim's sockets of the phase's kinds are destroyed with no close
+ * frame. The checkpoint after it polls the server for as long as its reap window allows,
+ * ending as soon as the server has forgotten them (sockets, voice membership, presence).
+ */
+export async function crashPhase(ctx: RunContext, p: Cfg<typeof CrashPhase>): Promise<void> {
+  let n = 0;
+  for (const u of await victims(ctx, p.users, p.kinds)) {
+    n += u.crash(p.kinds).length;
+    if (p.kinds.includes('voice') && u.voice instanceof VoiceUserSlot) n += await u.voice.crash();
+    // a user whose every socket died is gone, as its closed browser is (its ledger stays)
+    if (p.kinds.length === 3) await ctx.userLeaves(u);
+  }
+  ctx.metrics.inc('crash.sockets', n);
+  await ctx.checkpoint(`${ctx.phase}:reaped`, { settleMs: reapWait(ctx, p.wait) });
 }
 
 export async function idlePhase(ctx: RunContext, p: Cfg<typeof IdlePhase>): Promise<void> {

@@ -48,20 +48,17 @@ export interface ShardInfo {
   usernamePrefix: string;
 }
 
-/** Per-user voice state the voice client keeps on `SimulatedUser.voice` (read by the leak detector). */
-export interface VoiceUserState {
-  roomId: number | null;
-  remoteUserIds: number[];
-  /** leaves the room and releases every peer, track, source, sink and timer; idempotent */
-  close?(): Promise<void>;
-  /** the freeze phase with kind `voice`: stop answering pings and sending, without closing; true if it froze */
-  freeze?(): boolean;
-}
-
 /** The voice section of the report, filled by the voice phase (null when no voice ran). */
 export interface VoiceSummary {
   rooms: VoiceRoom[];
   totals: Omit<VoiceRoom, 'roomId'>;
+}
+
+/** `settleMs`: poll the server this long at most (a crash's reap window) instead of the scenario's settle */
+export interface CheckpointOptions {
+  final?: boolean;
+  cycle?: number;
+  settleMs?: number;
 }
 
 export interface RunContext {
@@ -110,7 +107,7 @@ export interface RunContext {
   /** closes every socket of the user and forgets it (it is no longer online) */
   userLeaves(user: SimulatedUser): Promise<void>;
   /** a leak checkpoint (no-op without a detector); the runner also calls it after each phase */
-  checkpoint(name: string, opts?: { final?: boolean; cycle?: number }): Promise<void>;
+  checkpoint(name: string, opts?: CheckpointOptions): Promise<void>;
 }
 
 export type PhaseHandler<P extends PhaseConfig = PhaseConfig> = (ctx: RunContext, phase: P) => Promise<void>;

@@ -45,6 +45,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** once a second while the run goes */
   onSample?(sample: TimelineSample, live: LiveState): void;
+  /** the target's promised reap window for a silent socket (ms), used when it publishes no [ext] config */
+  expectReapMs?: number;
   /** no answer to GET /health for this long ends the run as incomplete (default 15 s) */
   targetStallMs?: number;
   /** swaps the leak detector (tests, workers) */

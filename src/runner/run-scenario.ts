@@ -31,12 +31,6 @@ import { planRun, type LiveState, type RunOptions } from './run-plan.js';
 
 export type { LiveState, RunOptions };
 
-/** How long a server takes to reap a socket that died silently: heartbeat × (missed pongs + 1), with slack. */
-function reapWindow(c: StatsConfig | null): number | null {
-  if (!c?.heartbeat_ms) return null;
-  return c.heartbeat_ms * ((c.missed_pongs ?? 2) + 1) + Math.max(500, c.heartbeat_ms / 2);
-}
-
 const isLoopback = (host: string) => /^(127\.\d+\.\d+\.\d+|localhost|\[?::1\]?)$/i.test(host);
 
 /** The owner user sets up this run's world: its servers, text and voice channels. */
@@ -144,7 +138,7 @@ export async function runScenario(o: RunOptions): Promise<Report> {
     // from here a target that dies, stalls or restarts ends the run (exit 3), however the users fare
     watch = watchTarget({ httpUrl, signal, stallMs: o.targetStallMs, onLost: (err) => stop.abort(err) });
     // the voice protocol's promises, judged over what the users did and received
-    voicePromises = new VoicePromises({ deadlineMs: scenario.announceDeadline, reapWindowMs: () => reapWindow(leak?.serverConfig() ?? serverConfig) });
+    voicePromises = new VoicePromises({ deadlineMs: scenario.announceDeadline, reapWindowMs: () => leak?.reapWindowMs() ?? null });
     const vp = voicePromises;
     const env: ClientEnv = {
       httpUrl,
@@ -176,8 +170,13 @@ export async function runScenario(o: RunOptions): Promise<Report> {
         clientConfig: serverConfig ?? (o.target ? undefined : { heartbeat_ms: bundledCfg.heartbeatMs ?? 30_000, missed_pongs: bundledCfg.missedPongs ?? 2, max_per_user: bundledCfg.maxPerUser ?? 3, max_total: bundledCfg.maxTotal ?? 1000 }),
         users: () => state?.leakViews() ?? [],
         voicePromises: vp,
+        expectReapMs: o.expectReapMs,
+        presence: { serverIds: () => state?.world.servers.map((s) => s.id) ?? [], token: () => state?.world.owner?.token ?? null, graceMs: scenario.announceDeadline + scenario.settle },
       });
       await leak.start();
+      const reap = leak.reapWindowMs();
+      const from = serverConfig?.heartbeat_ms ? "the target's [ext] config" : !o.target ? "the bundled server's options" : o.expectReapMs !== undefined ? '--expect-reap-ms' : null;
+      caps.notes.push(from ? `reap window for silent sockets: ${reap} ms, from ${from}` : 'reap window for silent sockets unknown (no [ext] config, no --expect-reap-ms): frozen-not-reaped, crash announcements and stale presence of silent users are not judged');
     }
     const ownerCreds = credentials ? (credentials[shard.index] ?? credentials[0]!) : null;
     state = new RunState({ scenario, rng: createRng(scenario.seed), target: { httpUrl, wsUrl, extStats, bundled: !o.target }, env, log, shard, leak, deliveries, caps, signal, credentials, firstFreeIndex: plan.closedUsers });

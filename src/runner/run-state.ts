@@ -10,7 +10,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Scenario } from '../scenario/schema.js';
 import type { Rng } from './rng.js';
-import type { RunContext, RunTarget, ShardInfo, VoiceSummary, World } from './run-context.js';
+import type { CheckpointOptions, RunContext, RunTarget, ShardInfo, VoiceSummary, World } from './run-context.js';
 
 export interface Credentials {
   username: string;
@@ -193,7 +193,7 @@ export class RunState implements RunContext {
     });
   }
 
-  async checkpoint(name: string, opts?: { final?: boolean; cycle?: number }): Promise<void> {
+  async checkpoint(name: string, opts?: CheckpointOptions): Promise<void> {
     if (!this.leak || this.signal.aborted) return;
     this.deliveries.flush();
     await this.leak.checkpoint(name, this.leakViews(), opts);

@@ -134,13 +134,26 @@ async function voiceRooms(ctx: RunContext, phase: VoicePhaseConfig): Promise<num
   return usable;
 }
 
-async function joinRoom(ctx: RunContext, user: SimulatedUser, roomId: number, phase: Pick<VoicePhaseConfig, 'audio' | 'ptime'>, limiter: NegotiationLimiter, main: boolean): Promise<VoiceSession | null> {
+/**
+ * The user's joined voice session, joining one (signaling only, no media) in the first voice
+ * channel of its home server when it has none: what a freeze or crash of kind `voice` acts on.
+ */
+export async function ensureVoiceSession(ctx: RunContext, user: SimulatedUser, serverIndex: number): Promise<VoiceSession | null> {
+  const slot = user.voice as VoiceUserSlot | null;
+  if (slot instanceof VoiceUserSlot && slot.current?.state === 'joined') return slot.current;
+  const servers = ctx.world.servers;
+  const roomId = servers[serverIndex % servers.length]?.voiceChannelIds[0];
+  if (roomId === undefined) return null;
+  return joinRoom(ctx, user, roomId, { audio: 'muted', ptime: 20 }, negotiationLimiter(1), true, false);
+}
+
+async function joinRoom(ctx: RunContext, user: SimulatedUser, roomId: number, phase: Pick<VoicePhaseConfig, 'audio' | 'ptime'>, limiter: NegotiationLimiter, main: boolean, media = main): Promise<VoiceSession | null> {
   const identity = user.identity;
   if (!identity) return null;
   let slot = user.voice as VoiceUserSlot | null;
   if (!(slot instanceof VoiceUserSlot)) user.voice = slot = new VoiceUserSlot();
   // a second tab sits in the room without media: the mesh keeps one peer per user
-  const s = new VoiceSession({ env: ctx.env, identity, ledger: user.ledger, roomId, audio: phase.audio, ptimeMs: phase.ptime, limiter, media: main });
+  const s = new VoiceSession({ env: ctx.env, identity, ledger: user.ledger, roomId, audio: phase.audio, ptimeMs: phase.ptime, limiter, media });
   voiceBook(ctx).live.push(s);
   slot.add(s, main);
   const r = await ctx.connectLimit(() => s.join());
@@ -195,6 +208,10 @@ async function runActions(
         break;
       case 'leave':
         await slot.leave(s);
+        break;
+      case 'crash':
+        // a killed tab: the room must learn of it within the server's reap window
+        await slot.crash();
         break;
     }
   }

@@ -94,6 +94,7 @@ export async function runWithWorkers(o: RunOptions, n: number, wo: WorkersOption
       iceServers: o.iceServers === undefined && !o.target ? [] : o.iceServers,
       settleMs: o.settleMs,
       targetStallMs: o.targetStallMs,
+      expectReapMs: o.expectReapMs,
       thresholds: o.thresholds,
       leakCheck: o.leakCheck,
       maxLoopDelayMs: o.maxLoopDelayMs,

@@ -129,6 +129,7 @@ export const VoiceAction = z
       'leave-rejoin',
       'second-tab', // the same user joins the same room from a second voice socket
       'leave',
+      'crash', // the member's voice socket is destroyed with no close frame (a killed tab)
     ]),
     /** member index within the room (0 = first to join) */
     member: NonNegInt.default(0),
@@ -171,6 +172,18 @@ export const FreezePhase = z
   })
   .strict();
 
+/** Some users crash: their sockets of these kinds are destroyed with no close frame (a killed browser). The server must forget them within its reap window. */
+export const CrashPhase = z
+  .object({
+    ...base,
+    type: z.literal('crash'),
+    users: PositiveInt.default(1),
+    kinds: z.array(z.enum(['chat', 'notifications', 'voice'])).min(1).default(['chat', 'notifications', 'voice']),
+    /** how long the server gets to forget them; default: its reap window (heartbeat × (missed pongs + 1)) + settle */
+    wait: Duration.optional(),
+  })
+  .strict();
+
 export const IdlePhase = z.object({ ...base, type: z.literal('idle'), duration: Duration }).strict();
 
 /** Everyone online leaves (closes every socket) over `rampDown`. */
@@ -184,6 +197,7 @@ const SimplePhase = z.discriminatedUnion('type', [
   MultiTabPhase,
   VoicePhase,
   FreezePhase,
+  CrashPhase,
   IdlePhase,
   DisconnectPhase,
 ]);

@@ -29,6 +29,7 @@ interface RunFlags {
   workers?: number;
   settle?: number;
   targetStall?: number;
+  expectReapMs?: number;
   threshold?: string[];
   leakCheck: boolean;
   fault?: string[];
@@ -121,6 +122,7 @@ ${EXIT_CODES_HELP}`);
         shard: f.shard === undefined ? undefined : parseShard(f.shard),
         settleMs: f.settle,
         targetStallMs: f.targetStall,
+        expectReapMs: f.expectReapMs,
         thresholds: f.threshold,
         leakCheck: f.leakCheck,
         faults: f.fault,

@@ -333,9 +333,26 @@ export class VoiceSession {
     for (const p of this.peers.values()) p.stopScreen();
   }
 
-  /** Stops answering pings and sending on the signaling socket, without closing it. */
-  freeze(): void {
-    this.signaling?.freeze();
+  /** A killed tab: peers and media stop, the signaling socket is destroyed with no close frame. */
+  async crash(): Promise<boolean> {
+    if (this.state !== 'joined' || this.leaving) return false;
+    this.leaving = (async () => {
+      this.signaling?.crash();
+      await this.teardown(false);
+      await this.signaling?.close();
+      this.state = 'left';
+      this.changed();
+    })();
+    await this.leaving;
+    return true;
+  }
+
+  /** Stops answering pings and sending on the signaling socket, without closing it; resolves when the server drops it. */
+  freeze(): { closed: Promise<void> } | null {
+    const sig = this.signaling;
+    if (!sig || this.state !== 'joined') return null;
+    sig.freeze();
+    return { closed: sig.closed };
   }
 
   async sampleStats(): Promise<void> {

@@ -105,6 +105,11 @@ export class VoiceSignaling {
   private markClientClose: () => void = () => {};
   private crashed = false;
 
+  /** resolves once the socket is gone, whoever closed it */
+  get closed(): Promise<void> {
+    return this.closedP;
+  }
+
   private publish(kind: VoiceWireEvent['kind'], more: Partial<VoiceWireEvent> = {}): void {
     this.env.events.onVoice?.({ kind, t: clock.now(), user: this.user.index, userId: this.user.userId, socket: this.rec.id, room: this.roomId, ...more });
   }

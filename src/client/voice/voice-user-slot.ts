@@ -38,9 +38,14 @@ export class VoiceUserSlot {
     if (main) await this.leave(main);
   }
 
-  freeze(): boolean {
-    if (!this.current || this.current.state !== 'joined') return false;
-    this.current.freeze();
-    return true;
+  /** Freezes the main session's signaling socket; null when it is not joined. */
+  freeze(): { closed: Promise<void> } | null {
+    return this.current?.freeze() ?? null;
+  }
+
+  /** Crashes every joined session of this user (its tabs die with the browser); how many crashed. */
+  async crash(): Promise<number> {
+    const done = await Promise.all([...this.sessions].map((s) => s.crash()));
+    return done.filter(Boolean).length;
   }
 }
