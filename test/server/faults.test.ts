@@ -1,6 +1,6 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
 import type { ReferenceServer, ReferenceServerOptions } from '../../src/server/index.js';
-import { FAULTS } from '../../src/server/index.js';
+import { FAULTS, resolveOptions } from '../../src/server/index.js';
 import { CLOSE } from '../../src/protocol/messages.js';
 import { heapLeakRetained } from '../../src/server/connection-manager.js';
 import WebSocket from 'ws';
@@ -344,4 +344,81 @@ describe('faults', () => {
       expect(await statsHttp(s)).toMatchObject({ faults: [name] });
     });
   }
+});
+
+describe('fault details', () => {
+  it('drop-announcement drops the kind --fault-event names and announces the others', async () => {
+    const s = await startServer({ faults: ['drop-announcement'], faultEvent: 'user_deafened' });
+    const bob = await signUp(s);
+    const w = await world(s, { members: [bob] });
+    const a = await connect(s, `/ws/voice/${w.voiceChannelId}`, w.owner.token);
+    const b = await connect(s, `/ws/voice/${w.voiceChannelId}`, bob.token);
+    await a.next('user_joined_voice');
+    a.send({ type: 'deafen', is_deafened: true });
+    a.send({ type: 'mute', is_muted: true });
+    expect(await b.next('user_muted')).toEqual({ type: 'user_muted', user_id: w.owner.id, is_muted: true });
+    expect(b.has('user_deafened')).toBe(false);
+    expect(s.options.faultEvent).toBe('user_deafened');
+  });
+
+  it('fault options are refused without their fault, and an unknown event is refused', () => {
+    expect(() => resolveOptions({ faultEvent: 'user_muted' })).toThrow(/faultEvent only applies to the drop-announcement fault/);
+    expect(() => resolveOptions({ faults: ['drop-announcement'], faultEvent: 'user_danced' })).toThrow(/unknown voice event "user_danced"/);
+    expect(() => resolveOptions({ faultPoolSize: 3 })).toThrow(/faultPoolSize only applies to the pooled-resource fault/);
+    expect(() => resolveOptions({ faultPoolStallMs: 3 })).toThrow(/faultPoolStallMs only applies/);
+    expect(() => resolveOptions({ faults: ['pooled-resource'], faultPoolSize: 0 })).toThrow(/faultPoolSize must be an integer between 1/);
+    expect(() => resolveOptions({ faultDelayMs: 10 })).toThrow(/slow-deregister and spurious-leave/);
+    expect(resolveOptions({ faults: ['spurious-leave'], faultDelayMs: 10 }).faultDelayMs).toBe(10);
+    expect(resolveOptions({ faults: ['pooled-resource'] })).toMatchObject({ faultPoolSize: 15, faultPoolStallMs: 30_000, faultEvent: 'user_muted' });
+  });
+
+  it('spurious-leave: a rejoin after the window gets no spurious leave', async () => {
+    // a window of 0 ms: any real rejoin comes later than that
+    const s = await startServer({ faults: ['spurious-leave'], faultDelayMs: 0 });
+    const bob = await signUp(s);
+    const w = await world(s, { members: [bob] });
+    const vc = w.voiceChannelId;
+    const a = await connect(s, `/ws/voice/${vc}`, w.owner.token);
+    const b = await connect(s, `/ws/voice/${vc}`, bob.token);
+    await a.next('user_joined_voice');
+    await b.close();
+    await a.next('user_left_voice');
+    const b2 = await connect(s, `/ws/voice/${vc}`, bob.token);
+    await a.next('user_joined_voice');
+    await drained(a);
+    await drained(b2);
+    expect([...a.received, ...b2.received].filter((m) => m.type === 'user_left_voice')).toEqual([]);
+  });
+
+  it('voice-slot-overwrite: closing the first, replaced, tab forgets the user too, and the newest is then not in the room', async () => {
+    const s = await startServer({ faults: ['voice-slot-overwrite'] });
+    const bob = await signUp(s);
+    const w = await world(s, { members: [bob] });
+    const vc = w.voiceChannelId;
+    const b = await connect(s, `/ws/voice/${vc}`, bob.token);
+    const a1 = await connect(s, `/ws/voice/${vc}`, w.owner.token);
+    const a2 = await connect(s, `/ws/voice/${vc}`, w.owner.token);
+    await b.next('user_joined_voice');
+    await b.next('user_joined_voice');
+    await a1.close();
+    expect(await b.next('user_left_voice')).toEqual({ type: 'user_left_voice', user_id: w.owner.id });
+    expect((await s.stats()).voice_rooms![vc]).toEqual([bob.id]);
+    expect((await api(s, bob.token).get(`/api/channels/voice/${vc}/members`)).body.map((m: { user_id: number }) => m.user_id)).toEqual([bob.id]);
+    // the open, joined tab is a stranger to its room now
+    a2.send({ type: 'mute', is_muted: true });
+    expect(await a2.next('error')).toEqual({ type: 'error', message: 'not in a voice room' });
+    b.send({ type: 'offer', target_id: w.owner.id, offer: { type: 'offer', sdp: 'x' } });
+    expect((await b.next('error')).message).toBe(`offer: user ${w.owner.id} is not in voice channel ${vc}`);
+  });
+
+  it('crash-kept: the kept socket holds its per-user slot; a clean close on the same server deregisters', async () => {
+    const s = await startServer({ faults: ['crash-kept'], maxPerUser: 1 });
+    const w = await world(s);
+    const n = await connect(s, '/ws/notifications', w.owner.token);
+    n.ws.terminate();
+    await statsUntil(s, (x) => x.counters!.connections_closed === 1);
+    const again = await connect(s, '/ws/notifications', w.owner.token);
+    expect((await again.closed).code).toBe(CLOSE.perUserLimit);
+    expect((await statsHttp(s)).connections).toHaveLength(1);
+  });
 });
