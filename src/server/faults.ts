@@ -50,7 +50,7 @@ export const FAULTS = [
   },
   {
     name: 'spurious-leave',
-    description: "a user who rejoins a voice room within --fault-delay-ms of leaving it gets its old user_left_voice announced again to the whole room, itself included, right after the rejoin",
+    description: "a user who rejoins a voice room within --fault-delay-ms (default 1500) of leaving it gets its old user_left_voice announced again to the whole room, itself included, right after the rejoin",
   },
   {
     name: 'per-user-off-by-one',

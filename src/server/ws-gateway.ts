@@ -92,12 +92,11 @@ export class WsGateway {
     }
     this.inFlight++;
     let userId: number | null;
-    let release: (() => void) | null = null;
     try {
       userId = await this.tokens.verify(url.searchParams.get('token'));
       if (hub.pool && route.kind === 'notifications') {
         // pooled-resource fault: the socket pins a pooled connection for its lifetime
-        release = await hub.pool.acquire();
+        const release = await hub.pool.acquire();
         if (!release) {
           hub.cm.countRejected();
           hub.log.debug(TAGS[route.kind], `refuse notifications user=${userId ?? '?'}: 403 no pooled connection free after ${hub.pool.stallMs} ms (pooled-resource)`);
