@@ -38,6 +38,8 @@ export interface Conn {
   reaped: boolean;
   /** the close was handled (guards against double deregistration) */
   closed: boolean;
+  /** crash-kept fault: its socket died without a close frame and the server never handled it */
+  kept: boolean;
 }
 
 export interface Refusal {
@@ -71,6 +73,8 @@ export class ConnectionManager {
   private readonly perUser = new Map<number, number>();
   /** every open registered socket, whatever the registry says (heartbeat and shutdown) */
   readonly live = new Set<Conn>();
+  /** stale-presence fault: every user that ever held a socket (is_online never goes back to false) */
+  readonly everOnline = new Set<number>();
   /** slot-overwrite: (user, kind, channel) → the conn id the registry holds for it */
   private readonly slots = new Map<string, string>();
   private readonly delayed = new Set<NodeJS.Timeout>();
@@ -90,7 +94,9 @@ export class ConnectionManager {
       return { code: CLOSE.tryAgainLater, reason: `server full: ${this.o.maxTotal} connections (MAX_TOTAL_CONNECTIONS)` };
     }
     const n = this.perUser.get(userId) ?? 0;
-    if (n >= this.o.maxPerUser) {
+    // per-user-off-by-one fault: `>` where `>=` belongs, so max_per_user + 1 sockets get in
+    const over = this.o.faults.has('per-user-off-by-one') ? n > this.o.maxPerUser : n >= this.o.maxPerUser;
+    if (over) {
       return { code: CLOSE.perUserLimit, reason: `too many connections for user ${userId}: ${n} of ${this.o.maxPerUser} (MAX_CONNECTIONS_PER_USER)` };
     }
     return null;
@@ -120,9 +126,11 @@ export class ConnectionManager {
       dropped: false,
       reaped: false,
       closed: false,
+      kept: false,
     };
     this.live.add(conn);
     this.counters.connections_opened++;
+    if (this.o.faults.has('stale-presence')) this.everOnline.add(userId);
     if (this.o.faults.has('slot-overwrite')) {
       const key = slotKey(conn);
       const prev = this.slots.get(key);
@@ -137,6 +145,20 @@ export class ConnectionManager {
     ws.on('pong', (data) => this.pong(conn, data));
     this.o.log.debug(TAG, `register ${conn.id} user=${userId} kind=${kind} channel=${channelId} total=${this.registry.size}`);
     return conn;
+  }
+
+  /**
+   * crash-kept fault, from the socket's `close` event instead of closed(): the transport's
+   * close is counted (connections_closed, as the socket layer saw it), but the server never
+   * handles it. The conn stays registered and live (its user stays online) and the heartbeat
+   * skips it, so it is never reaped either.
+   */
+  keep(conn: Conn, code: number): void {
+    if (conn.closed) return;
+    conn.closed = true;
+    conn.kept = true;
+    this.counters.connections_closed++;
+    this.o.log.debug(TAG, `kept ${conn.id} user=${conn.userId} kind=${conn.kind} code=${code} (crash-kept)`);
   }
 
   /** Call from the socket's `close` event; runs once per conn. */
@@ -242,6 +264,8 @@ export class ConnectionManager {
     if (this.heartbeat) return;
     this.heartbeat = clock.setInterval(() => {
       for (const conn of this.live) {
+        // crash-kept fault: a socket whose close was never handled is not watched either
+        if (conn.kept) continue;
         if (!frames) {
           onTick?.(conn);
           continue;

@@ -28,6 +28,42 @@ export const FAULTS = [
     name: 'slow-consumer-unbounded',
     description: 'no send-queue bound (a socket that never reads grows the heap without limit), and any pong, unsolicited ones included, keeps a socket alive',
   },
+  {
+    name: 'voice-slot-overwrite',
+    description: "Miscord's room map keyed by user id: a user's second voice socket in a room replaces the first; closing either forgets the user",
+  },
+  {
+    name: 'drop-announcement',
+    description: 'one kind of voice event (--fault-event, default user_muted) is never announced to the others',
+  },
+  {
+    name: 'duplicate-member',
+    description: "a user's every socket in a voice room is its own member: two tabs (or a rejoin before the old socket closed) are listed twice in the members route and in participants",
+  },
+  {
+    name: 'crash-kept',
+    description: 'a socket that dies without a close frame (1006, not server-terminated) is never deregistered nor reaped: registry entry, room membership and presence stay',
+  },
+  {
+    name: 'stale-presence',
+    description: 'is_online stays true after the last socket of a user closed',
+  },
+  {
+    name: 'spurious-leave',
+    description: "a user who rejoins a voice room within --fault-delay-ms (default 1500) of leaving it gets its old user_left_voice announced again to the whole room, itself included, right after the rejoin",
+  },
+  {
+    name: 'per-user-off-by-one',
+    description: 'the per-user socket limit admits max_per_user + 1 sockets',
+  },
+  {
+    name: 'room-counts-sockets',
+    description: "a voice room's max_users counts sockets, not distinct users (a second tab takes a seat)",
+  },
+  {
+    name: 'pooled-resource',
+    description: 'each open notifications socket pins one of --fault-pool-size (15) pooled connections; exhausted, upgrades stall --fault-pool-stall-ms then get 403, REST routes stall then answer 500',
+  },
 ] as const;
 
 export type FaultName = (typeof FAULTS)[number]['name'];
@@ -41,4 +77,20 @@ export function isFaultName(s: string): s is FaultName {
 export function faultsHelp(indent = '  '): string {
   const w = Math.max(...FAULTS.map((f) => f.name.length));
   return FAULTS.map((f) => `${indent}${f.name.padEnd(w)}  ${f.description}`).join('\n');
+}
+
+/** The voice events the server announces to the others in a room; drop-announcement drops one. */
+export const VOICE_EVENTS = [
+  'user_joined_voice',
+  'user_left_voice',
+  'user_muted',
+  'user_deafened',
+  'user_speaking',
+  'screen_share_started',
+  'screen_share_stopped',
+] as const;
+export type VoiceEvent = (typeof VOICE_EVENTS)[number];
+
+export function isVoiceEvent(s: string): s is VoiceEvent {
+  return (VOICE_EVENTS as readonly string[]).includes(s);
 }

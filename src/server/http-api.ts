@@ -19,6 +19,9 @@ interface Route {
   handler: Handler;
 }
 
+/** pooled-resource fault: the routes that need no pooled connection (they read no database in Miscord) */
+const POOL_FREE_ROUTES = new Set(['stats', 'health']);
+
 const UNAUTHORIZED = () => new HttpError(401, 'Could not validate credentials', { 'www-authenticate': 'Bearer' });
 
 /** A user as protocol.md serializes it; `online` is presence (at least one open socket). */
@@ -134,8 +137,13 @@ export class HttpApi {
         throw new HttpError(405, 'Method Not Allowed', { allow: [...allow].join(', ') });
       }
       routeName = hit.r.name;
-      const body = await hit.r.handler({ req, params: hit.m!.slice(1) });
-      sendJson(res, 200, body);
+      const release = this.hub.pool && !POOL_FREE_ROUTES.has(routeName) ? await this.pooled() : null;
+      try {
+        const body = await hit.r.handler({ req, params: hit.m!.slice(1) });
+        sendJson(res, 200, body);
+      } finally {
+        release?.();
+      }
     } catch (err) {
       // a store quota: 403 on creation routes; register and join turn theirs into 400 (protocol.md)
       if (err instanceof StoreLimitError) err = new HttpError(403, err.message);
@@ -152,6 +160,18 @@ export class HttpApi {
     } finally {
       this.metrics.http.inc({ route: routeName, status: status ?? String(res.statusCode) });
     }
+  }
+
+  /**
+   * pooled-resource fault: a route holds one pooled connection while it runs; with none free
+   * for faultPoolStallMs it fails with 500, as a backend whose database pool is exhausted.
+   */
+  private async pooled(): Promise<() => void> {
+    const pool = this.hub.pool!;
+    const release = await pool.acquire();
+    if (release) return release;
+    this.hub.log.debug('[HTTP]', `pooled-resource: no free connection after ${pool.stallMs} ms (${JSON.stringify(pool.state)})`);
+    throw new HttpError(500, `QueuePool limit of size ${pool.size} overflow 0 reached, connection timed out, timeout ${pool.stallMs / 1000}`);
   }
 
   private async auth(c: Ctx): Promise<User> {
@@ -260,6 +280,8 @@ export class HttpApi {
   private onlineUsers(): Set<number> {
     const ids = new Set<number>();
     for (const conn of this.hub.cm.live) ids.add(conn.userId);
+    // stale-presence fault: presence is set on connect and never cleared
+    if (this.hub.opts.faults.has('stale-presence')) for (const id of this.hub.cm.everOnline) ids.add(id);
     return ids;
   }
 
@@ -280,9 +302,11 @@ export class HttpApi {
     if (!vc) throw new HttpError(404, 'Voice channel not found');
     if (!this.hub.store.servers.get(vc.serverId)?.members.has(user.id)) throw new HttpError(403, 'Not a member of this channel');
     const seen = new Set<number>();
+    const duplicates = this.hub.opts.faults.has('duplicate-member');
     const out = [];
     for (const m of this.hub.voice.members(vc.id)) {
-      if (seen.has(m.userId)) continue;
+      // duplicate-member fault: one row per socket, not per user
+      if (seen.has(m.userId) && !duplicates) continue;
       seen.add(m.userId);
       out.push({ id: m.userId, user_id: m.userId, username: m.username, is_muted: m.isMuted, is_deafened: m.isDeafened });
     }

@@ -4,6 +4,7 @@ import type { ResolvedOptions } from './options.js';
 import type { Store } from './store.js';
 import type { VoiceRooms } from './voice-rooms.js';
 import type { RawAnswers } from './http-io.js';
+import type { FaultPool } from './fault-pool.js';
 import { encode, sendText } from './frames.js';
 
 /** What every socket handler shares: state, registry and the delivery sets. */
@@ -21,6 +22,8 @@ export interface Hub {
   delivered: { chat: number; voice: number; notifications: number };
   /** raw HTTP answers (refused upgrades, unparsable or timed-out requests), fully closed */
   raw: RawAnswers;
+  /** the pooled-resource fault's pool; null without that fault */
+  pool: FaultPool | null;
 }
 
 export function addTo<K>(map: Map<K, Set<Conn>>, key: K, conn: Conn): void {

@@ -3,7 +3,7 @@ import { MbError } from '../errors.js';
 import { LOG_LEVELS, createLogger, type Logger, type LogLevel } from '../log.js';
 import type { IceServer } from '../protocol/messages.js';
 import type { SocketKind } from '../protocol/messages.js';
-import { FAULT_NAMES, isFaultName, type FaultName } from './faults.js';
+import { FAULT_NAMES, VOICE_EVENTS, isFaultName, isVoiceEvent, type FaultName, type VoiceEvent } from './faults.js';
 import { COMPAT_MODES, isCompatMode, isSocketKind, type CompatMode } from './compat.js';
 
 /** Options of the reference server. Defaults are merged first, then contradictions refused. */
@@ -22,8 +22,17 @@ export interface ReferenceServerOptions {
   maxTotal?: number;
   /** fault names from FAULTS, each off unless listed */
   faults?: string[];
-  /** lag of the slow-deregister fault; only meaningful with that fault; default 1500 */
+  /**
+   * lag of the slow-deregister fault, and the rejoin window of the spurious-leave fault; only
+   * meaningful with one of those; default 1500
+   */
   faultDelayMs?: number;
+  /** the voice event the drop-announcement fault never announces; only with that fault; default user_muted */
+  faultEvent?: string;
+  /** pooled connections of the pooled-resource fault; only with that fault; default 15 */
+  faultPoolSize?: number;
+  /** how long the pooled-resource fault waits for a free connection before failing; only with that fault; default 30000 */
+  faultPoolStallMs?: number;
   logLevel?: LogLevel;
   /** a logger to use instead of one built from logLevel (tests) */
   logger?: Logger;
@@ -84,6 +93,9 @@ export interface ResolvedOptions {
   maxTotal: number;
   faults: Set<FaultName>;
   faultDelayMs: number;
+  faultEvent: VoiceEvent;
+  faultPoolSize: number;
+  faultPoolStallMs: number;
   log: Logger;
   jwtSecret: Uint8Array;
   tokenTtlSec: number;
@@ -118,6 +130,8 @@ export const SERVE_OPTIONS = {
   maxPerUser: { default: 3, min: 1 },
   maxTotal: { default: 1000, min: 1 },
   faultDelayMs: { default: 1500, min: 0, max: 3_600_000 },
+  faultPoolSize: { default: 15, min: 1, max: 100_000 },
+  faultPoolStallMs: { default: 30_000, min: 0, max: 3_600_000 },
   maxSendQueueBytes: { default: 1024 * 1024, min: 1024 },
   closeTimeoutMs: { default: 2000, min: 10, max: 60_000 },
   maxUsers: { default: 100_000, min: 1 },
@@ -152,8 +166,15 @@ export function resolveOptions(o: ReferenceServerOptions = {}): ResolvedOptions 
     if (!isFaultName(f)) throw usage(`unknown fault "${f}" (known: ${FAULT_NAMES.join(', ')})`);
     faults.add(f);
   }
-  if (o.faultDelayMs !== undefined && !faults.has('slow-deregister')) {
-    throw usage('faultDelayMs only applies to the slow-deregister fault, which is not enabled');
+  if (o.faultDelayMs !== undefined && !faults.has('slow-deregister') && !faults.has('spurious-leave')) {
+    throw usage('faultDelayMs only applies to the slow-deregister and spurious-leave faults, neither of which is enabled');
+  }
+  if (o.faultEvent !== undefined) {
+    if (!faults.has('drop-announcement')) throw usage('faultEvent only applies to the drop-announcement fault, which is not enabled');
+    if (!isVoiceEvent(o.faultEvent)) throw usage(`unknown voice event "${o.faultEvent}" for faultEvent (known: ${VOICE_EVENTS.join(', ')})`);
+  }
+  for (const k of ['faultPoolSize', 'faultPoolStallMs'] as const) {
+    if (o[k] !== undefined && !faults.has('pooled-resource')) throw usage(`${k} only applies to the pooled-resource fault, which is not enabled`);
   }
   if (o.logLevel !== undefined && !LOG_LEVELS.includes(o.logLevel)) {
     throw usage(`unknown log level "${o.logLevel}" (known: ${LOG_LEVELS.join(', ')})`);
@@ -172,6 +193,9 @@ export function resolveOptions(o: ReferenceServerOptions = {}): ResolvedOptions 
     maxTotal: intOption('maxTotal', o.maxTotal),
     faults,
     faultDelayMs: intOption('faultDelayMs', o.faultDelayMs),
+    faultEvent: (o.faultEvent as VoiceEvent | undefined) ?? 'user_muted',
+    faultPoolSize: intOption('faultPoolSize', o.faultPoolSize),
+    faultPoolStallMs: intOption('faultPoolStallMs', o.faultPoolStallMs),
     log: o.logger ?? createLogger(o.logLevel ?? 'silent'),
     jwtSecret: new TextEncoder().encode(o.jwtSecret ?? randomBytes(32).toString('base64url')),
     tokenTtlSec: int('tokenTtlSec', o.tokenTtlSec ?? 86_400, 1),

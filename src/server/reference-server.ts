@@ -6,6 +6,7 @@ import { clock } from '../clock.js';
 import { TokenService } from './auth.js';
 import { ConnectionManager } from './connection-manager.js';
 import { send } from './frames.js';
+import { FaultPool } from './fault-pool.js';
 import { HttpApi } from './http-api.js';
 import { RawAnswers } from './http-io.js';
 import type { Hub } from './hub.js';
@@ -45,12 +46,13 @@ export async function createReferenceServer(options: ReferenceServerOptions = {}
     log,
     store: new Store(opts),
     cm: new ConnectionManager(opts),
-    voice: new VoiceRooms(),
+    voice: new VoiceRooms(opts.faults.has('voice-slot-overwrite')),
     chat: new Map(),
     notifications: new Map(),
     delivered: { chat: 0, voice: 0, notifications: 0 },
     // answered sockets waiting for their peer's FIN count under the total limit too
     raw: new RawAnswers(opts.closeTimeoutMs, opts.maxTotal),
+    pool: opts.faults.has('pooled-resource') ? new FaultPool(opts.faultPoolSize, opts.faultPoolStallMs) : null,
   };
   const tokens = new TokenService(opts.jwtSecret, opts.tokenTtlSec);
   const metrics = new ServerMetrics(hub);
@@ -113,6 +115,8 @@ export async function createReferenceServer(options: ReferenceServerOptions = {}
     close() {
       closing ??= (async () => {
         hub.cm.stop();
+        // stalled upgrades and requests give up now, not after faultPoolStallMs
+        hub.pool?.close();
         const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));
         http.closeIdleConnections();
         await gateway.close();

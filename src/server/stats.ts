@@ -25,9 +25,10 @@ export async function processStats(): Promise<StatsProcess> {
 /**
  * The body of GET /api/debug/websocket-stats: the v1 fields computed from the registry
  * (so registry faults show in them too), then the [ext] fields. Unlike Miscord, the totals
- * include voice sockets and chat sockets are filed under `chat`.
+ * include voice sockets and chat sockets are filed under `chat`. With the pooled-resource
+ * fault it adds `fault_pool: {size, in_use, waiting}`.
  */
-export async function buildStats(hub: Hub): Promise<StatsResponse & { faults: string[] }> {
+export async function buildStats(hub: Hub): Promise<StatsResponse & { faults: string[]; fault_pool?: { size: number; in_use: number; waiting: number } }> {
   const conns = hub.cm.connections();
   const usersByType: Record<string, Set<number>> = { chat: new Set(), voice: new Set(), notifications: new Set() };
   const connectionsByType: Record<string, number> = { chat: 0, voice: 0, notifications: 0 };
@@ -57,5 +58,7 @@ export async function buildStats(hub: Hub): Promise<StatsResponse & { faults: st
       max_total: hub.opts.maxTotal,
     },
     faults: [...hub.opts.faults],
+    // pooled-resource fault only: the pool's connections held and the requests waiting for one
+    ...(hub.pool ? { fault_pool: hub.pool.state } : {}),
   };
 }

@@ -13,27 +13,39 @@ export interface VoiceMember {
 /**
  * Who is in which voice room: the store's view, which the members route and `voice_rooms`
  * report. One entry per socket, so a user in a room from two tabs is listed twice.
+ *
+ * With the voice-slot-overwrite fault (`byUser`), entries are keyed by user id as in
+ * Miscord: a user's second socket replaces the first, and looking a socket up finds whichever
+ * socket of its user holds the slot.
  */
 export class VoiceRooms {
   private readonly rooms = new Map<number, Map<string, VoiceMember>>();
 
+  constructor(private readonly byUser = false) {}
+
+  private key(conn: Conn): string {
+    // voice-slot-overwrite: one slot per user; the newest socket takes it
+    return this.byUser ? `u${conn.userId}` : conn.id;
+  }
+
   join(voiceChannelId: number, m: VoiceMember): void {
     let room = this.rooms.get(voiceChannelId);
     if (!room) this.rooms.set(voiceChannelId, (room = new Map()));
-    room.set(m.conn.id, m);
+    room.set(this.key(m.conn), m);
   }
 
-  leave(voiceChannelId: number, connId: string): VoiceMember | undefined {
+  leave(voiceChannelId: number, conn: Conn): VoiceMember | undefined {
     const room = this.rooms.get(voiceChannelId);
-    const m = room?.get(connId);
+    const key = this.key(conn);
+    const m = room?.get(key);
     if (!room || !m) return undefined;
-    room.delete(connId);
+    room.delete(key);
     if (room.size === 0) this.rooms.delete(voiceChannelId);
     return m;
   }
 
-  get(voiceChannelId: number, connId: string): VoiceMember | undefined {
-    return this.rooms.get(voiceChannelId)?.get(connId);
+  get(voiceChannelId: number, conn: Conn): VoiceMember | undefined {
+    return this.rooms.get(voiceChannelId)?.get(this.key(conn));
   }
 
   members(voiceChannelId: number): VoiceMember[] {

@@ -1,3 +1,4 @@
+import { clock } from '../clock.js';
 import type { Conn } from './connection-manager.js';
 import { notifyServerMembers, type Hub } from './hub.js';
 import { checkFields, encode, fail, send, sendError, sendText, type Frame } from './frames.js';
@@ -14,10 +15,13 @@ export function voiceOpen(hub: Hub, conn: Conn): void {
   const vcId = conn.channelId!;
   const vc = hub.store.voiceChannels.get(vcId)!;
   const seen = new Set<number>([conn.userId]);
+  const duplicates = hub.opts.faults.has('duplicate-member');
   const participants = [];
   for (const m of hub.voice.members(vcId)) {
     // the joiner's own other tabs are not peers of it
-    if (seen.has(m.userId)) continue;
+    if (m.userId === conn.userId) continue;
+    // duplicate-member fault: a user's every socket is listed, not each user once
+    if (seen.has(m.userId) && !duplicates) continue;
     seen.add(m.userId);
     participants.push({ user_id: m.userId, username: m.username, is_muted: m.isMuted, is_deafened: m.isDeafened });
   }
@@ -32,12 +36,55 @@ export function voiceOpen(hub: Hub, conn: Conn): void {
     voice_channel_id: vcId,
     voice_channel_name: vc.name,
   });
+  if (hub.opts.faults.has('spurious-leave')) spuriousLeave(hub, conn);
   if (hub.log.enabled('debug')) hub.log.debug(TAG, `join ${conn.id} user=${conn.userId} room=${vcId} members=${hub.voice.members(vcId).length}`);
+}
+
+/** spurious-leave fault: when each user last left each room, `${vcId}:${userId}` → ms, oldest first */
+const recentLeaves = new WeakMap<Hub, Map<string, number>>();
+
+function leavesOf(hub: Hub): Map<string, number> {
+  let m = recentLeaves.get(hub);
+  if (!m) recentLeaves.set(hub, (m = new Map()));
+  return m;
+}
+
+/**
+ * spurious-leave fault: the leave of a user who rejoins within faultDelayMs is announced (again)
+ * after the rejoin, to every socket in the room, the rejoined one included, as a late cleanup
+ * task that never checks whether the user came back would.
+ */
+function spuriousLeave(hub: Hub, conn: Conn): void {
+  const leaves = leavesOf(hub);
+  const key = `${conn.channelId}:${conn.userId}`;
+  const at = leaves.get(key);
+  if (at === undefined) return;
+  leaves.delete(key);
+  if (clock.now() - at > hub.opts.faultDelayMs) return;
+  const text = encode({ type: 'user_left_voice', user_id: conn.userId });
+  const members = hub.voice.members(conn.channelId!);
+  for (const m of members) sendText(m.conn.ws, text);
+  hub.delivered.voice += members.length;
+  hub.log.debug(TAG, `spurious leave ${conn.id} user=${conn.userId} room=${conn.channelId}`);
+}
+
+function recordLeave(hub: Hub, conn: Conn): void {
+  const leaves = leavesOf(hub);
+  const now = clock.now();
+  // forget leaves older than the window (the map is in insertion order)
+  for (const [k, t] of leaves) {
+    if (now - t <= hub.opts.faultDelayMs) break;
+    leaves.delete(k);
+  }
+  const key = `${conn.channelId}:${conn.userId}`;
+  leaves.delete(key);
+  leaves.set(key, now);
 }
 
 export function voiceClose(hub: Hub, conn: Conn, code: number): void {
   const vcId = conn.channelId!;
-  const member = hub.voice.get(vcId, conn.id);
+  // with voice-slot-overwrite this may be the member of another socket of the same user
+  const member = hub.voice.get(vcId, conn);
   if (!member) return;
   if (hub.opts.faults.has('voice-ghost') && (conn.reaped || code === 1006)) {
     // fault: a socket that died without a close frame is never taken out of its room
@@ -45,8 +92,9 @@ export function voiceClose(hub: Hub, conn: Conn, code: number): void {
     hub.log.debug(TAG, `ghost ${conn.id} user=${conn.userId} room=${vcId} code=${code}`);
     return;
   }
-  hub.voice.leave(vcId, conn.id);
+  hub.voice.leave(vcId, conn);
   broadcast(hub, member, { type: 'user_left_voice', user_id: conn.userId });
+  if (hub.opts.faults.has('spurious-leave')) recordLeave(hub, conn);
   const vc = hub.store.voiceChannels.get(vcId);
   if (vc) notifyServerMembers(hub, vc.serverId, { type: 'voice_channel_leave', user_id: conn.userId, username: conn.username, voice_channel_id: vcId });
   hub.log.debug(TAG, `leave ${conn.id} user=${conn.userId} room=${vcId} code=${code}`);
@@ -76,7 +124,7 @@ function nestedDeeper(value: unknown, max: number): boolean {
 
 /** Returns false for an unknown type (the gateway answers with an error frame). */
 export function voiceMessage(hub: Hub, conn: Conn, m: Frame): boolean {
-  const member = hub.voice.get(conn.channelId!, conn.id);
+  const member = hub.voice.get(conn.channelId!, conn);
   if (!member) return fail(conn, 'not in a voice room');
   const payloadField = Object.hasOwn(RELAYS, m.type) ? RELAYS[m.type] : undefined;
   if (payloadField) {
@@ -114,7 +162,12 @@ export function voiceMessage(hub: Hub, conn: Conn, m: Frame): boolean {
   return false;
 }
 
-function broadcast(hub: Hub, from: VoiceMember, msg: object): void {
+function broadcast(hub: Hub, from: VoiceMember, msg: { type: string; [k: string]: unknown }): void {
+  if (hub.opts.faults.has('drop-announcement') && msg.type === hub.opts.faultEvent) {
+    // fault: this kind of event is never announced
+    hub.log.debug(TAG, `drop ${msg.type} of ${from.conn.id} user=${from.userId} room=${from.conn.channelId}`);
+    return;
+  }
   const text = encode(msg);
   let n = 0;
   for (const m of hub.voice.members(from.conn.channelId!)) {

@@ -94,6 +94,19 @@ export class WsGateway {
     let userId: number | null;
     try {
       userId = await this.tokens.verify(url.searchParams.get('token'));
+      if (hub.pool && route.kind === 'notifications') {
+        // pooled-resource fault: the socket pins a pooled connection for its lifetime
+        const release = await hub.pool.acquire();
+        if (!release) {
+          hub.cm.countRejected();
+          hub.log.debug(TAGS[route.kind], `refuse notifications user=${userId ?? '?'}: 403 no pooled connection free after ${hub.pool.stallMs} ms (pooled-resource)`);
+          if (this.closing) return raw.end(socket, 503, 'Service Unavailable');
+          return raw.end(socket, 403, 'Forbidden', `QueuePool limit of size ${hub.pool.size} overflow 0 reached, connection timed out`);
+        }
+        // held until the TCP socket closes, however it ends (refusal, handshake failure, close)
+        if (socket.destroyed) release();
+        else socket.once('close', release);
+      }
     } finally {
       this.inFlight--;
     }
@@ -135,6 +148,11 @@ export class WsGateway {
     }
     ws.on('message', (data, isBinary) => this.onMessage(conn, data, isBinary));
     ws.once('close', (code) => {
+      if (hub.opts.faults.has('crash-kept') && code === 1006 && !conn.reaped && !conn.dropped && !this.closing) {
+        // fault: a connection that died without a close frame (the client crashed or its
+        // network went) is never handled: still registered, in its room, online
+        return hub.cm.keep(conn, code);
+      }
       if (conn.kind === 'chat') chatClose(hub, conn, code);
       else if (conn.kind === 'voice') voiceClose(hub, conn, code);
       else notificationsClose(hub, conn, code);
@@ -156,7 +174,11 @@ export class WsGateway {
         return { code: CLOSE.policyViolation, reason: `not a member of server ${vc.serverId}` };
       }
       const inRoom = this.hub.voice.userIds(vc.id);
-      if (!inRoom.has(userId) && inRoom.size >= vc.maxUsers) {
+      // room-counts-sockets fault: every socket takes a seat, a member's second tab included
+      const full = this.hub.opts.faults.has('room-counts-sockets')
+        ? this.hub.voice.members(vc.id).length >= vc.maxUsers
+        : !inRoom.has(userId) && inRoom.size >= vc.maxUsers;
+      if (full) {
         return { code: CLOSE.voiceFull, reason: `voice channel ${vc.id} is full (${vc.maxUsers} users)` };
       }
     } else {

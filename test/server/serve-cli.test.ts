@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { FAULT_NAMES } from '../../src/server/faults.js';
 import { api, connect, signUp } from './helpers.js';
 
 const BIN = fileURLToPath(new URL('../../bin/miscord-bench.js', import.meta.url));
@@ -78,5 +79,23 @@ describe.skipIf(!existsSync(BUILT))('miscord-bench serve (child process, from th
     expect(await bad.exited).toBe(2);
     const badLimit = serve(['--max-channels-per-server', '1']);
     expect(await badLimit.exited).toBe(2);
+  });
+
+  it('takes the fault options, lists every fault in --help, and refuses fault options without their fault', async () => {
+    const p = serve(['--port', '0', '--fault', 'pooled-resource', '--fault-pool-size', '1', '--fault-pool-stall-ms', '200', '--fault', 'drop-announcement', '--fault-event', 'user_speaking']);
+    const url = (await firstLine(p)).slice('listening '.length);
+    const stats = (await (await fetch(`${url}/api/debug/websocket-stats`)).json()) as { faults: string[]; fault_pool: unknown };
+    expect(stats.faults.sort()).toEqual(['drop-announcement', 'pooled-resource']);
+    expect(stats.fault_pool).toEqual({ size: 1, in_use: 0, waiting: 0 });
+    const help = serve(['--help']);
+    expect(await help.exited).toBe(0);
+    const text = help.stdout.join('\n');
+    for (const f of FAULT_NAMES) expect(text).toContain(f);
+    for (const flag of ['--fault-event', '--fault-pool-size', '--fault-pool-stall-ms']) expect(text).toContain(flag);
+    const orphan = serve(['--port', '0', '--fault-pool-size', '3']);
+    expect(await orphan.exited).toBe(2);
+    expect(orphan.stderr()).toMatch(/faultPoolSize only applies to the pooled-resource fault/);
+    const badEvent = serve(['--port', '0', '--fault', 'drop-announcement', '--fault-event', 'user_danced']);
+    expect(await badEvent.exited).toBe(2);
   });
 });

@@ -1,7 +1,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { LOG_LEVELS } from '../../log.js';
 import { createReferenceServer, type ReferenceServerOptions } from '../../server/index.js';
-import { FAULT_NAMES, faultsHelp, isFaultName } from '../../server/faults.js';
+import { FAULT_NAMES, VOICE_EVENTS, faultsHelp, isFaultName } from '../../server/faults.js';
 import { COMPAT_MODES, isSocketKind, type CompatMode } from '../../server/compat.js';
 import { SERVE_OPTIONS as O } from '../../server/options.js';
 import { SOCKET_KINDS, type SocketKind } from '../../protocol/messages.js';
@@ -28,7 +28,7 @@ function collectKind(v: string, prev: SocketKind[] = []): SocketKind[] {
 }
 
 /** The parsed flags: the server's own options under their own names, plus the CLI's. */
-type ServeFlags = Pick<ReferenceServerOptions, 'host' | 'port' | 'heartbeatMs' | 'missedPongs' | 'maxPerUser' | 'maxTotal' | 'faultDelayMs' | 'logLevel' | 'jwtSecret' | 'messageFormat' | 'maxSendQueueBytes' | 'closeTimeoutMs'
+type ServeFlags = Pick<ReferenceServerOptions, 'host' | 'port' | 'heartbeatMs' | 'missedPongs' | 'maxPerUser' | 'maxTotal' | 'faultDelayMs' | 'faultEvent' | 'faultPoolSize' | 'faultPoolStallMs' | 'logLevel' | 'jwtSecret' | 'messageFormat' | 'maxSendQueueBytes' | 'closeTimeoutMs'
   | 'maxUsers' | 'maxServers' | 'maxServersPerUser' | 'maxChannelsPerServer' | 'maxMembersPerServer' | 'maxHistoryBytes'> & {
   fault?: string[];
   compat?: CompatMode;
@@ -56,7 +56,10 @@ export function register(program: Command): void {
     .option('--max-members-per-server <n>', 'members of a server, its owner included (join answers 400 beyond)', intArg(O.maxMembersPerServer), O.maxMembersPerServer.default)
     .option('--max-history-bytes <n>', 'chat history kept in all, estimated (2 bytes per UTF-16 unit + 96 per message); oldest dropped first', intArg(O.maxHistoryBytes), O.maxHistoryBytes.default)
     .option('--fault <name>', 'inject a named fault (repeatable; see below)', collectFault)
-    .option('--fault-delay-ms <ms>', `lag of the slow-deregister fault (default ${O.faultDelayMs.default})`, intArg(O.faultDelayMs))
+    .option('--fault-delay-ms <ms>', `lag of the slow-deregister fault, rejoin window of the spurious-leave fault (default ${O.faultDelayMs.default})`, intArg(O.faultDelayMs))
+    .addOption(new Option('--fault-event <type>', 'the voice event the drop-announcement fault never announces (default user_muted)').choices(VOICE_EVENTS))
+    .option('--fault-pool-size <n>', `pooled connections of the pooled-resource fault (default ${O.faultPoolSize.default})`, intArg(O.faultPoolSize))
+    .option('--fault-pool-stall-ms <ms>', `wait for a free pooled connection before the pooled-resource fault fails (default ${O.faultPoolStallMs.default})`, intArg(O.faultPoolStallMs))
     .addOption(new Option('--log-level <level>', 'stderr log level').choices(LOG_LEVELS).default('silent'))
     .option('--jwt-secret <secret>', 'HS256 secret (random per start unless given)')
     .addOption(
