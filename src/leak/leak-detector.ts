@@ -253,7 +253,7 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
       drafts.push(...watcher.findings());
       if (vp) drafts.push(...vp.take());
       if (opts.presence && reading) {
-        const p = await checkPresence({ serverIds: opts.presence.serverIds(), token: opts.presence.token(), users, fetch: opts.presence.fetch ?? httpFetchServerMembers(opts.httpUrl), graceMs: opts.presence.graceMs, reapWindowMs: heartbeatWindow(), signal });
+        const p = await checkPresence({ serverIds: opts.presence.serverIds(), token: opts.presence.token(), users, fetch: opts.presence.fetch ?? httpFetchServerMembers(opts.httpUrl), graceMs: opts.presence.graceMs, reapWindowMs: heartbeatWindow(), signal, waitMs: final ? Math.max(opts.presence.graceMs, heartbeatWindow() ?? 0) + 500 : 0 });
         drafts.push(...p.drafts);
         notes.push(...p.notes);
       }

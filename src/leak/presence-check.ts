@@ -58,10 +58,29 @@ export interface PresenceInput {
   signal?: AbortSignal;
 }
 
-export async function checkPresence(i: PresenceInput): Promise<{ drafts: FindingDraft[]; notes: string[]; checked: number }> {
+/**
+ * Reads presence and judges every bench user past its window. With `waitMs`, a user still
+ * shown online within its window is read again until it goes offline or its window passes
+ * (bounded by waitMs): a correct server costs no wait, a lagging one is judged, not skipped.
+ */
+export async function checkPresence(i: PresenceInput & { waitMs?: number }): Promise<{ drafts: FindingDraft[]; notes: string[]; checked: number }> {
+  const t0 = clock.now();
+  for (;;) {
+    const r = await presenceOnce(i);
+    const waitFor = r.pendingMs;
+    if (waitFor <= 0 || !i.waitMs || clock.now() - t0 + Math.min(waitFor, 250) > i.waitMs) return r;
+    await new Promise<void>((resolve) => {
+      const t = clock.setTimeout(resolve, Math.min(waitFor + 10, 250));
+      i.signal?.addEventListener('abort', () => (clock.clearTimeout(t), resolve()), { once: true });
+    });
+    if (i.signal?.aborted) return r;
+  }
+}
+
+async function presenceOnce(i: PresenceInput): Promise<{ drafts: FindingDraft[]; notes: string[]; checked: number; pendingMs: number }> {
   const drafts: FindingDraft[] = [];
   const notes: string[] = [];
-  if (!i.token || !i.serverIds.length) return { drafts, notes: ['stale-presence not checked: no server or token to read members with'], checked: 0 };
+  if (!i.token || !i.serverIds.length) return { drafts, notes: ['stale-presence not checked: no server or token to read members with'], checked: 0, pendingMs: 0 };
   const byId = new Map<number, LeakUserView>();
   for (const v of i.users) if (v.ledger.userId !== null) byId.set(v.ledger.userId, v);
   const online = new Map<number, boolean>();
@@ -79,11 +98,12 @@ export async function checkPresence(i: PresenceInput): Promise<{ drafts: Finding
   }
   if (!shown) {
     if (!notes.length) notes.push('stale-presence not checked: the target shows no is_online in its members route');
-    return { drafts, notes, checked: 0 };
+    return { drafts, notes, checked: 0, pendingMs: 0 };
   }
   const now = clock.now();
   let checked = 0;
   let unknownWindow = 0;
+  let pendingMs = 0;
   for (const [userId, isOnline] of online) {
     const v = byId.get(userId);
     if (!v) continue;
@@ -94,7 +114,10 @@ export async function checkPresence(i: PresenceInput): Promise<{ drafts: Finding
       unknownWindow++;
       continue;
     }
-    if (now - gone.at <= window) continue;
+    if (now - gone.at <= window) {
+      if (isOnline) pendingMs = Math.max(pendingMs, window - (now - gone.at));
+      continue;
+    }
     checked++;
     if (!isOnline) continue;
     drafts.push({
@@ -107,5 +130,5 @@ export async function checkPresence(i: PresenceInput): Promise<{ drafts: Finding
     });
   }
   if (unknownWindow) notes.push(`stale-presence not judged for ${unknownWindow} crashed or frozen user(s): the server's heartbeat window is unknown (no [ext] config; give --expect-reap-ms)`);
-  return { drafts, notes, checked };
+  return { drafts, notes, checked, pendingMs };
 }

@@ -41,6 +41,8 @@ interface SocketState {
   userId: number;
   room: number;
   openedAt: number;
+  /** when its client started opening it: an announcement of it cannot be older */
+  openingAt: number;
   joinedAt?: number;
   /** when the client started closing it, or it ended */
   endingAt?: number;
@@ -96,9 +98,7 @@ export class VoicePromises {
   readonly onEvent = (e: VoiceWireEvent): void => {
     switch (e.kind) {
       case 'open':
-        this.sockets.set(e.socket, { user: e.user, userId: e.userId, room: e.room, openedAt: e.t, leaves: new Map(), listed: new Set(), recent: [] });
-        // a member whose own participants already listed this user learnt of it that way
-        this.expectFromRoom(e, 'user_joined_voice', 'joined', { excludeUser: true, joinedBefore: e.t, since: e.since ?? e.t });
+        this.sockets.set(e.socket, { user: e.user, userId: e.userId, room: e.room, openedAt: e.t, openingAt: e.since ?? e.t, leaves: new Map(), listed: new Set(), recent: [] });
         break;
       case 'recv':
         this.onRecv(e);
@@ -170,6 +170,9 @@ export class VoicePromises {
       me.joinedAt = e.t;
       for (const id of e.participants ?? []) me.listed.add(id);
       this.checkParticipants(e, me);
+      // admitted (a refused socket never gets here): the room's earlier members must hear of it,
+      // unless their own participants listed this user already
+      this.expectFromRoom({ ...e }, 'user_joined_voice', 'joined', { excludeUser: true, joinedBefore: e.t, since: me.openingAt });
       // being listed is how a joiner learns of a member: it fulfils that member's join announcement
       for (const id of e.participants ?? []) this.fulfil(e.socket, 'user_joined_voice', id);
       return;

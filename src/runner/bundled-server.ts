@@ -11,6 +11,10 @@ export interface BundledServerOptions {
   maxPerUser?: number;
   maxTotal?: number;
   faults?: string[];
+  faultDelayMs?: number;
+  faultEvent?: string;
+  faultPoolSize?: number;
+  faultPoolStallMs?: number;
   logLevel?: string;
   /** called once if the server exits before close() was asked */
   onDied?(err: MbError): void;
@@ -36,6 +40,10 @@ export function startBundledServer(o: BundledServerOptions = {}): Promise<Bundle
   if (o.maxPerUser !== undefined) args.push('--max-per-user', String(o.maxPerUser));
   if (o.maxTotal !== undefined) args.push('--max-total', String(o.maxTotal));
   for (const f of o.faults ?? []) args.push('--fault', f);
+  if (o.faultDelayMs !== undefined) args.push('--fault-delay-ms', String(o.faultDelayMs));
+  if (o.faultEvent !== undefined) args.push('--fault-event', o.faultEvent);
+  if (o.faultPoolSize !== undefined) args.push('--fault-pool-size', String(o.faultPoolSize));
+  if (o.faultPoolStallMs !== undefined) args.push('--fault-pool-stall-ms', String(o.faultPoolStallMs));
   if (o.logLevel) args.push('--log-level', o.logLevel);
   // Its own process group, so a Ctrl-C at the terminal reaches only us and we stop it in order
   // (after the final checkpoint). Its stdin is a pipe from us that nobody writes: when this

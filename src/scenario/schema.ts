@@ -244,6 +244,11 @@ export const ScenarioSchema = z
         maxPerUser: PositiveInt.optional(),
         maxTotal: PositiveInt.optional(),
         faults: z.array(z.enum(FAULT_NAMES as [string, ...string[]], { error: () => `expected a fault name: ${FAULT_NAMES.join(', ')}` })).optional(),
+        /** the fault options of `serve` (each needs its fault): lag, dropped event, pool size and stall */
+        faultDelayMs: NonNegInt.optional(),
+        faultEvent: z.string().min(1).optional(),
+        faultPoolSize: PositiveInt.optional(),
+        faultPoolStallMs: NonNegInt.optional(),
       })
       .strict()
       .default({}),

@@ -86,7 +86,7 @@ export class VoiceSignaling {
               env.tracer.emit({ ev: 'socket.close', user: user.index, socket: rec.id, kind: 'voice', code, reason, by });
             }
             env.events.onSocketClosed?.(user, rec);
-            if (!refused) this.publish(this.crashed ? 'crashed' : 'closed');
+            this.publish(this.crashed ? 'crashed' : 'closed');
             this.ws = null;
             this.onClose({ code, reason, by, refused });
             this.resolveClosed();
