@@ -177,6 +177,8 @@ export class VoiceSession {
   }
 
   private onMessage(m: SignalMessage): void {
+    // leaving (or crashed): a late offer or join must not make a peer after the teardown began
+    if (this.leaving) return;
     switch (m.type) {
       case 'participants': {
         const list = Array.isArray(m.participants) ? (m.participants as Array<{ user_id: number; username: string; is_muted?: boolean; is_deafened?: boolean }>) : [];

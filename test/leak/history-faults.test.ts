@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { createReferenceServer } from '../../src/server/index.js';
+import { runScenario } from '../../src/runner/run-scenario.js';
+import { parseScenario } from '../../src/scenario/load-scenario.js';
+import type { Report } from '../../src/report/schema.js';
+
+/**
+ * The history checks, end to end: one scenario that mutes, opens a second voice tab, leaves
+ * and rejoins, crashes a voice tab and a notifications socket, against the reference server
+ * with each fault of a class the history judges. Each fault gives its class and none of the
+ * others; the clean server gives nothing.
+ */
+const scenario = parseScenario({
+  name: 'history',
+  description: 'every voice action the history checks judge',
+  seed: 3,
+  users: 5,
+  settle: '500ms',
+  setup: { voiceChannels: 1, maxVoiceUsers: 10 },
+  phases: [
+    // notifications and voice only: a second voice tab fits the 3 sockets a user may hold
+    { type: 'connect', chat: false },
+    {
+      type: 'voice',
+      rooms: 1,
+      usersPerRoom: 4,
+      stagger: '100ms',
+      hold: '3s',
+      actions: [
+        { at: '300ms', action: 'mute', member: 1 },
+        { at: '500ms', action: 'second-tab', member: 2 },
+        { at: '800ms', action: 'leave-rejoin', member: 3 },
+        { at: '1500ms', action: 'crash', member: 0 },
+      ],
+    },
+    { type: 'crash', users: 1, kinds: ['notifications'] },
+    { type: 'disconnect' },
+  ].map((p) => JSON.parse(JSON.stringify(p))),
+});
+
+async function run(faults: string[]): Promise<Report> {
+  const server = await createReferenceServer({ port: 0, heartbeatMs: 500, faults: faults as never });
+  try {
+    return await runScenario({ scenario, target: server.url, expectReapMs: 500 * 3 + 500 });
+  } finally {
+    await server.close();
+  }
+}
+
+const classes = (r: Report) => [...new Set(r.findings.map((f) => f.class))].sort();
+
+const cases: Array<[string, string[]]> = [
+  ['drop-announcement', ['missed-event']],
+  ['duplicate-member', ['duplicate-member']],
+  ['spurious-leave', ['spurious-event']],
+  ['stale-presence', ['stale-presence']],
+];
+
+// one at a time: the bench-leak check counts this process's own fds and handles
+describe('history checks against the reference server faults', () => {
+  it('a clean server: every promise kept, no finding', async () => {
+    const r = await run([]);
+    expect(r.status, r.abortReason ?? '').toBe('completed');
+    expect(r.findings.map((f) => f.message)).toEqual([]);
+    const vp = r.checkpoints.at(-1)!.client.voicePromises as { expectations: number; fulfilled: number; missed: number };
+    expect(vp.expectations).toBeGreaterThan(20);
+    expect(vp.missed).toBe(0);
+  });
+
+  for (const [fault, expected] of cases) {
+    it(`${fault}: ${expected.join(', ')} and nothing else`, async () => {
+      const r = await run([fault]);
+      expect(r.status, r.abortReason ?? '').toBe('completed');
+      expect(classes(r), r.findings.map((f) => `${f.class}: ${f.message}`).join('\n')).toEqual(expected);
+      expect(r.verdict.exitCode).toBe(5);
+    });
+  }
+
+  it('voice-slot-overwrite: the ghost tab is a phantom member and what is sent to it is missed', async () => {
+    const r = await run(['voice-slot-overwrite']);
+    const c = classes(r);
+    expect(c).toContain('phantom-voice-member');
+    expect(c).toContain('missed-event');
+    // the server forgot a user whose tab is still open: nothing about sockets that are gone
+    expect(c).not.toContain('zombie-socket');
+    expect(c).not.toContain('stale-voice-member');
+  });
+
+  it('crash-kept: the crashed sockets stay registered, the room is never told, presence stays', async () => {
+    const r = await run(['crash-kept']);
+    expect(classes(r)).toEqual(['missed-event', 'stale-presence', 'zombie-socket']);
+    const missed = r.findings.find((f) => f.class === 'missed-event')!;
+    expect(missed.evidence.details).toMatchObject({ action: 'crashed' });
+  });
+});
