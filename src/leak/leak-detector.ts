@@ -9,6 +9,7 @@ import type { EncodedHistogram } from '../metrics/latency-histogram.js';
 import type { FindingDraft, LeakDetector, LeakUserView, Reconciliation } from './types.js';
 import type { VoicePromises } from './voice-promises.js';
 import { checkPresence, httpFetchServerMembers, type FetchServerMembers } from './presence-check.js';
+import { checkMesh } from './mesh-check.js';
 import { settle } from './settle-loop.js';
 import { reconcileExt } from './ext-reconciler.js';
 import { reconcileV1 } from './v1-reconciler.js';
@@ -54,6 +55,8 @@ export interface LeakDetectorOptions {
   voicePromises?: VoicePromises;
   /** the world's servers and a token that may read their members: presence (`is_online`) is checked with them */
   presence?: { serverIds(): number[]; token(): string | null; graceMs: number; fetch?: FetchServerMembers };
+  /** a voice pair not connected this long after both joined is an incomplete mesh (off when undefined) */
+  meshGraceMs?: number;
   /** the reap window the target promises (--expect-reap-ms), used when it publishes no heartbeat of its own */
   expectReapMs?: number;
   /** swappable readers (tests) */
@@ -252,6 +255,17 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
       }
       drafts.push(...watcher.findings());
       if (vp) drafts.push(...vp.take());
+      if (opts.meshGraceMs !== undefined) {
+        // a room still meshing: wait for its pairs (a clean mesh costs no wait), then judge
+        let m = checkMesh(users, opts.meshGraceMs);
+        const t0 = clock.now();
+        while (m.pendingMs > 0 && m.drafts.length === 0 && clock.now() - t0 < opts.meshGraceMs) {
+          await delay(Math.min(250, m.pendingMs + 10), signal);
+          m = checkMesh(users, opts.meshGraceMs);
+        }
+        if (m.pendingMs > 0) notes.push(`incomplete-mesh: some pairs joined less than ${opts.meshGraceMs} ms ago were not judged`);
+        drafts.push(...m.drafts);
+      }
       if (opts.presence && reading) {
         const p = await checkPresence({ serverIds: opts.presence.serverIds(), token: opts.presence.token(), users, fetch: opts.presence.fetch ?? httpFetchServerMembers(opts.httpUrl), graceMs: opts.presence.graceMs, reapWindowMs: heartbeatWindow(), signal, waitMs: final ? Math.max(opts.presence.graceMs, heartbeatWindow() ?? 0) + 500 : 0 });
         drafts.push(...p.drafts);

@@ -17,6 +17,15 @@ export interface LeakUserView {
   expectedOpen?: Partial<Record<SocketKind, number>>;
   /** open sockets that stopped receiving what their channel was sent (a phantom-socket) */
   silentSockets?: Array<{ socket: string; expected: number; received: number }>;
+  /** the user's joined voice sessions with media, read live: the mesh check's data */
+  mesh?: () => MeshView[];
+}
+
+export interface MeshView {
+  socket: string;
+  room: number;
+  joinedAt: number;
+  peers: Array<{ remoteUserId: number; state: string }>;
 }
 
 export interface LeakDetector {

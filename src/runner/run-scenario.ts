@@ -171,6 +171,8 @@ export async function runScenario(o: RunOptions): Promise<Report> {
         users: () => state?.leakViews() ?? [],
         voicePromises: vp,
         expectReapMs: o.expectReapMs,
+        // ICE on a loaded machine can take seconds: a pair unconnected this long after both joined is judged
+        meshGraceMs: Math.max(5000, 2 * scenario.announceDeadline),
         presence: { serverIds: () => state?.world.servers.map((s) => s.id) ?? [], token: () => state?.world.owner?.token ?? null, graceMs: scenario.announceDeadline + scenario.settle },
       });
       await leak.start();

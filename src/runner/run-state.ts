@@ -189,6 +189,7 @@ export class RunState implements RunContext {
         token: u.identity?.token,
         expectedOpen: u.left ? { chat: 0, notifications: 0 } : { chat: u.chats.filter((c) => !c.frozen).length, notifications: u.notifications.filter((n) => !n.frozen).length },
         ...(silent.length ? { silentSockets: silent } : {}),
+        mesh: () => [...(u.voice?.sessions ?? [])].map((s) => s.meshView()).filter((m) => m !== null),
       };
     });
   }

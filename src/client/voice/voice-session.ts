@@ -154,6 +154,7 @@ export class VoiceSession {
       await sig.close();
       return this.refused({ reason: 'no participants message' });
     }
+    this.joinedAt = clock.now();
     this.env.metrics.record('voice.join', clock.now() - openedAt);
     this.env.tracer.emit({ ev: 'voice.join', user: this.user.index, socket: sig.rec.id, room: this.roomId, participants: n, ms: Math.round(clock.now() - openedAt) });
     this.env.log.debug('[VoiceService]', `user ${this.user.username} joined voice ${this.roomId} with ${n} others`);
@@ -359,6 +360,15 @@ export class VoiceSession {
 
   async sampleStats(): Promise<void> {
     for (const p of [...this.peers.values()]) await p.sampleStats();
+  }
+
+  /** clock.now() when its participants arrived (null until joined) */
+  joinedAt: number | null = null;
+
+  /** What the mesh check needs of a joined session with media: its peers and their states. */
+  meshView(): { socket: string; room: number; joinedAt: number; peers: Array<{ remoteUserId: number; state: string }> } | null {
+    if (!this.media || this.state !== 'joined' || this.leaving || this.joinedAt === null || !this.signaling) return null;
+    return { socket: this.signaling.rec.id, room: this.roomId, joinedAt: this.joinedAt, peers: [...this.peers.values()].map((p) => ({ remoteUserId: p.remoteUserId, state: p.rec.connectionState ?? 'new' })) };
   }
 
   /** The voice state the leak detector compares with the server's rooms. */
