@@ -27,6 +27,8 @@ export interface HttpCallOptions {
   startedAt?: number;
   /** trace subject */
   user?: number;
+  /** statuses that are an answer the caller expects (already a member, already registered): thrown as usual, counted as `http.expected.<status>`, not as errors */
+  expected?: readonly number[];
 }
 
 /**
@@ -72,6 +74,11 @@ export class HttpClient {
     const ms = clock.now() - start;
     env.tracer.emit({ ev: 'http', user: opts.user, method, route, status: res.status, ms: Math.round(ms * 1000) / 1000 });
     if (!res.ok) {
+      if (opts.expected?.includes(res.status)) {
+        sample('refused', ms);
+        env.metrics.inc(`http.expected.${res.status}`);
+        throw new HttpStatusError(res.status, `${method} ${route}`, errorDetail(text) ?? text.slice(0, 200));
+      }
       sample(res.status >= 500 ? 'error' : 'refused', ms);
       env.metrics.inc(`errors.http.${res.status}`);
       throw new HttpStatusError(res.status, `${method} ${route}`, errorDetail(text) ?? text.slice(0, 200));
@@ -86,7 +93,7 @@ export class HttpClient {
 
   /** `record: false` keeps set-up calls (the world's owner) out of the latency histograms */
   register(username: string, password: string, o: { user?: number; startedAt?: number; record?: boolean } = {}): Promise<UserOut> {
-    return this.call('POST', ROUTES.register, { json: { username, email: `${username}@example.com`, password }, histogram: o.record === false ? undefined : 'http.register', user: o.user, startedAt: o.startedAt });
+    return this.call('POST', ROUTES.register, { json: { username, email: `${username}@example.com`, password }, histogram: o.record === false ? undefined : 'http.register', user: o.user, startedAt: o.startedAt, expected: [400] });
   }
 
   login(username: string, password: string, o: { user?: number; startedAt?: number; record?: boolean } = {}): Promise<TokenOut> {
@@ -106,7 +113,8 @@ export class HttpClient {
   }
 
   joinServer(token: string, id: number, user?: number): Promise<unknown> {
-    return this.call('POST', ROUTES.joinServer(id), { token, user });
+    // 400: already a member (the world's owner, a returning user): an expected answer, not an error
+    return this.call('POST', ROUTES.joinServer(id), { token, user, expected: [400] });
   }
 
   createTextChannel(token: string, serverId: number, name: string, position: number, user?: number): Promise<TextChannelOut> {
