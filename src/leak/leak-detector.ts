@@ -10,6 +10,8 @@ import type { FindingDraft, LeakDetector, LeakUserView, Reconciliation } from '.
 import type { VoicePromises } from './voice-promises.js';
 import { checkPresence, httpFetchServerMembers, type FetchServerMembers } from './presence-check.js';
 import { checkMesh } from './mesh-check.js';
+import { goneSince } from './presence-check.js';
+import { FindingClassSchema } from '../report/schema.js';
 import { settle } from './settle-loop.js';
 import { reconcileExt } from './ext-reconciler.js';
 import { reconcileV1 } from './v1-reconciler.js';
@@ -71,6 +73,18 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
   const pollMs = opts.pollMs ?? 100;
   const log = opts.log ?? silentLogger;
   const vp = opts.voicePromises;
+  const ledgerClasses = ['zombie-socket', 'phantom-socket', 'socket-growth'] as const;
+  const checkBook = new Map<string, { judged: number; skipped?: string }>();
+  const judged = (cls: string, n = 1) => {
+    const e = checkBook.get(cls) ?? { judged: 0 };
+    e.judged += n;
+    checkBook.set(cls, e);
+  };
+  const skipped = (cls: string, why: string) => {
+    const e = checkBook.get(cls) ?? { judged: 0 };
+    e.skipped ??= why;
+    checkBook.set(cls, e);
+  };
   const read = opts.fetchStats ?? ((signal?: AbortSignal) => httpFetchStats(opts.httpUrl, { signal, timeoutMs: 5000 }));
   const readMembers = opts.fetchMembers ?? httpFetchMembers(opts.httpUrl);
   const closing = new AbortController();
@@ -227,6 +241,13 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
       } catch (e) {
         if (signal.aborted) throw e;
         notes.push(`server stats unreadable, socket checks skipped: ${(e as Error).message}`);
+        for (const cls of ledgerClasses) skipped(cls, `server stats unreadable at ${name}: ${(e as Error).message}`);
+      }
+      if (reading) for (const cls of ledgerClasses) judged(cls);
+      const frozenNow = users.reduce((n, v) => n + classify(v).frozen.length, 0);
+      if (frozenNow) {
+        if (heartbeatWindow() === null) skipped('frozen-not-reaped', 'the server publishes no heartbeat and none was given (--expect-reap-ms)');
+        else if (reading) judged('frozen-not-reaped', frozenNow);
       }
       const drafts: FindingDraft[] = [];
       const serverRooms = new Map<number, Set<number>>();
@@ -236,7 +257,13 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
         drafts.push(...rec.drafts);
         notes.push(...rec.notes);
         for (const [room, ids] of Object.entries(reading.stats.voice_rooms ?? {})) serverRooms.set(Number(room), new Set(ids));
+        const before = notes.length;
         drafts.push(...(await membersDrafts(users, reading, notes, serverRooms)));
+        const rooms = roomsOf(users).length;
+        if (rooms) {
+          const failed = notes.slice(before).find((n) => n.startsWith('voice members route'));
+          for (const cls of ['stale-voice-member', 'phantom-voice-member', 'duplicate-member']) failed ? skipped(cls, failed) : judged(cls, rooms);
+        }
         if (cpOpts.cycle !== undefined && reading.stats.process) {
           const p = reading.stats.process;
           bench = benchSample();
@@ -244,9 +271,14 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
             cycle: cpOpts.cycle,
             values: { 'server.rss_bytes': p.rss_bytes, 'server.heap_used_bytes': p.heap_used_bytes, 'server.open_fds': p.open_fds, 'server.open_handles': p.open_handles, ...(bench.fds !== null ? { 'bench.fds': bench.fds } : {}) },
           });
-        } else if (cpOpts.cycle !== undefined) notes.push('resource trend skipped: the server reports no process figures (no [ext] stats)');
+        } else if (cpOpts.cycle !== undefined) {
+          notes.push('resource trend skipped: the server reports no process figures (no [ext] stats)');
+          skipped('resource-growth', 'the server reports no process figures (no [ext] stats)');
+        }
       }
       // the trend is the whole run's verdict: judged once, at the end, never on a prefix
+      if (final && samples.length >= 3) judged('resource-growth', samples.length);
+      else if (final && samples.length) skipped('resource-growth', `only ${samples.length} soak cycle(s) measured: a trend needs 3`);
       if (final) {
         for (const d of checkResourceGrowth(samples, trendOpts)) {
           if (d.subject.resource?.startsWith('bench.')) d.class = 'bench-leak';
@@ -254,7 +286,12 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
         }
       }
       drafts.push(...watcher.findings());
-      if (vp) drafts.push(...vp.take());
+      if (watcher.histogram.count) judged('slow-deregister', watcher.histogram.count);
+      else if (watcher.unmeasured) skipped('slow-deregister', `${watcher.unmeasured} close(s) could not be timed (v1 stats do not count voice sockets)`);
+      if (vp) {
+        drafts.push(...vp.take());
+        if (vp.counts.expectations) for (const cls of ['missed-event', 'spurious-event']) judged(cls, vp.counts.expectations);
+      }
       if (opts.meshGraceMs !== undefined) {
         // a room still meshing: wait for its pairs (a clean mesh costs no wait), then judge
         let m = checkMesh(users, opts.meshGraceMs);
@@ -264,12 +301,15 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
           m = checkMesh(users, opts.meshGraceMs);
         }
         if (m.pendingMs > 0) notes.push(`incomplete-mesh: some pairs joined less than ${opts.meshGraceMs} ms ago were not judged`);
+        if (m.pairs || m.drafts.length) judged('incomplete-mesh', m.pairs + m.drafts.length);
         drafts.push(...m.drafts);
       }
       if (opts.presence && reading) {
         const p = await checkPresence({ serverIds: opts.presence.serverIds(), token: opts.presence.token(), users, fetch: opts.presence.fetch ?? httpFetchServerMembers(opts.httpUrl), graceMs: opts.presence.graceMs, reapWindowMs: heartbeatWindow(), signal, waitMs: final ? Math.max(opts.presence.graceMs, heartbeatWindow() ?? 0) + 500 : 0 });
         drafts.push(...p.drafts);
         notes.push(...p.notes);
+        if (p.checked) judged('stale-presence', p.checked);
+        else if (p.notes.length && users.some((v) => goneSince(v) !== null)) skipped('stale-presence', p.notes[0]!);
       }
       drafts.push(...checkPeers(users, { graceMs: opts.peerGraceMs, serverRooms }));
       drafts.push(...growth.check(users, { final }));
@@ -285,6 +325,9 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
           bench = benchSample();
         }
         drafts.push(...checkBenchLeak(users, benchBase, bench, tol));
+        judged('bench-leak');
+        const peers = users.reduce((n, v) => n + v.ledger.peersCreated, 0);
+        if (peers) judged('unclosed-peer', peers);
       }
       const known = new Set(book.all().map((f) => f.id));
       const ids = book.record(name, drafts);
@@ -334,6 +377,14 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
       return cp;
     },
 
+    checks() {
+      const out: NonNullable<ReturnType<LeakDetector['checks']>> = {};
+      for (const cls of FindingClassSchema.options) {
+        const e = checkBook.get(cls);
+        out[cls] = e?.judged ? { status: 'judged', judged: e.judged } : e?.skipped ? { status: 'skipped', judged: 0, reason: e.skipped } : { status: 'not-applicable', judged: 0 };
+      }
+      return out;
+    },
     serverConfig: () => config,
     reapWindowMs: heartbeatWindow,
     findings: () => book.all(),

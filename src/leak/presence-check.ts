@@ -116,6 +116,7 @@ async function presenceOnce(i: PresenceInput): Promise<{ drafts: FindingDraft[];
     }
     if (now - gone.at <= window) {
       if (isOnline) pendingMs = Math.max(pendingMs, window - (now - gone.at));
+      else checked++; // offline already: the promise is kept
       continue;
     }
     checked++;

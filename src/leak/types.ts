@@ -49,6 +49,8 @@ export interface LeakDetector {
   reapWindowMs(): number | null;
   findings(): Finding[];
   checkpoints(): Checkpoint[];
+  /** every check by finding class: judged, skipped (with why) or not applicable */
+  checks(): NonNullable<import('../report/schema.js').Report['checks']>;
   /** close_to_deregister and any other histograms the detector measured */
   histograms(): Record<string, EncodedHistogram>;
   close(): Promise<void>;

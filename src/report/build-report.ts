@@ -30,6 +30,7 @@ export interface ReportInput {
   thresholds: ThresholdSource[];
   /** things the run learned about the target, said once (an endpoint refused every time...) */
   notes: string[];
+  checks?: Report['checks'];
 }
 
 const ERROR_TEXT: Record<string, string> = {
@@ -115,6 +116,7 @@ export function buildReport(input: ReportInput): Report {
     voice: input.voice,
     checkpoints: input.checkpoints,
     findings: input.findings,
+    ...(input.checks ? { checks: input.checks } : {}),
     gates: [],
     errors,
     verdict: { exitCode: 0, passed: true, leaks: 0, failedGates: 0 },

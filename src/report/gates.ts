@@ -15,7 +15,7 @@ export type HistogramStat = (typeof HISTOGRAM_STATS)[number];
 
 export interface ParsedThreshold {
   expr: string;
-  kind: 'histogram' | 'rate' | 'counter' | 'findings';
+  kind: 'histogram' | 'rate' | 'counter' | 'findings' | 'check';
   /** histogram name, rate name, counter name, or finding class / 'total' */
   metric: string;
   stat?: HistogramStat;
@@ -52,6 +52,12 @@ export function parseThreshold(expr: string): ParsedThreshold {
   const head = parts[0]!;
   const rest = parts.slice(1).join('.');
 
+  if (head === 'checks') {
+    // checks.<class>==1: the check ran (--require-check); 0 when it was skipped or had nothing to judge
+    if (!FINDING_CLASSES.has(rest)) bad(expr, `unknown check '${rest}' (known: ${[...FINDING_CLASSES].join(', ')})`);
+    if (unit) bad(expr, 'a check takes no unit');
+    return { expr, kind: 'check', metric: rest, op, value: n, unit };
+  }
   if (head === 'findings') {
     if (!rest) bad(expr, 'findings needs a class or total, e.g. findings.total==0');
     if (rest !== 'total' && !FINDING_CLASSES.has(rest)) bad(expr, `unknown finding class '${rest}' (known: total, ${[...FINDING_CLASSES].join(', ')})`);
@@ -132,6 +138,11 @@ function failWord(op: GateOp, observed: number, threshold: number): string {
 /** What the report says for the threshold's metric; null with a reason when it lacks it. */
 function observe(report: Report, t: ParsedThreshold): { value: number; note?: string } | { value: null; missing: string } {
   switch (t.kind) {
+    case 'check': {
+      const c = report.checks?.[t.metric];
+      if (!c) return { value: null, missing: 'the report lists no checks (written before they were listed)' };
+      return { value: c.status === 'judged' ? 1 : 0, note: c.status === 'judged' ? `judged ${c.judged}` : c.reason ? `${c.status}: ${c.reason}` : c.status };
+    }
     case 'findings': {
       const n = t.metric === 'total' ? report.findings.length : report.findings.filter((f) => f.class === t.metric).length;
       // no findings where nothing was looked at is not a pass: a count that satisfies the gate
@@ -170,6 +181,9 @@ const CLIENT_SIDE_CLASSES = new Set<string>(['unclosed-peer', 'bench-leak']);
 function unlookedFindings(report: Report, metric: string): string | null {
   if (!report.checkpoints.length) return 'no leak check ran (no checkpoint): 0 findings proves nothing';
   if (CLIENT_SIDE_CLASSES.has(metric)) return null;
+  // the run's own list: a class whose check was skipped found nothing because it did not look
+  const c = metric === 'total' ? undefined : report.checks?.[metric];
+  if (c?.status === 'skipped') return `the ${metric} check was skipped (${c.reason ?? 'no reason given'}): 0 findings proves nothing`;
   const read = report.checkpoints.some((c) => c.mode !== 'none' && c.server !== null);
   return read ? null : "no checkpoint read the server's counts (its stats never answered): 0 findings proves nothing";
 }
@@ -198,6 +212,7 @@ function metricName(t: ParsedThreshold): string {
   if (t.kind === 'histogram') return `${t.metric}.${t.stat}`;
   if (t.kind === 'rate') return `rates.${t.metric}`;
   if (t.kind === 'counter') return `counters.${t.metric}`;
+  if (t.kind === 'check') return `checks.${t.metric}`;
   return `findings.${t.metric}`;
 }
 

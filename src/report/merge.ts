@@ -134,6 +134,7 @@ export function mergeReports(reports: Report[], opts: MergeOptions = {}): Report
     voice: mergeVoice(reports),
     checkpoints,
     findings,
+    ...(reports.some((r) => r.checks) ? { checks: mergeChecks(reports) } : {}),
     // the parts' gates judged only their slice: kept here so regate() judges them again on the whole
     gates: dedupeGates(reports),
     errors: mergeErrors(reports),
@@ -293,6 +294,20 @@ function mergeRates(reports: Report[], counters: Record<string, number>, duratio
   }
   if (approx.length && reports.length > 1) notes.push(`rates ${approx.join(', ')}: duration-weighted mean of the parts (no counter formula known)`);
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** A check judged in any part was judged (counts add up); skipped if a part wanted it and none judged it. */
+function mergeChecks(reports: Report[]): NonNullable<Report['checks']> {
+  const out: NonNullable<Report['checks']> = {};
+  for (const r of reports) {
+    for (const [cls, c] of Object.entries(r.checks ?? {})) {
+      const cur = out[cls];
+      if (!cur) out[cls] = { ...c };
+      else if (c.status === 'judged' || cur.status === 'judged') out[cls] = { status: 'judged', judged: cur.judged + c.judged };
+      else if (c.status === 'skipped') out[cls] = { ...c };
+    }
+  }
+  return out;
 }
 
 function mergeLedgers(reports: Report[]): Report['ledger'] {

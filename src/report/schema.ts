@@ -240,6 +240,12 @@ export const ReportSchema = z.object({
     .nullable(),
   checkpoints: z.array(CheckpointSchema),
   findings: z.array(FindingSchema),
+  /**
+   * Each leak check of the run: `judged` (it ran, on this many subjects or readings),
+   * `skipped` (it was wanted and could not run: the reason says why) or `not-applicable`
+   * (nothing of its kind happened). A finding-free run passes only on what was judged.
+   */
+  checks: z.record(z.string(), z.object({ status: z.enum(['judged', 'skipped', 'not-applicable']), judged: z.number().int(), reason: z.string().optional() })).optional(),
   gates: z.array(GateSchema),
   errors: z.array(z.object({ kind: z.string(), message: z.string(), count: z.number().int() })),
   /** how the report was produced when that matters to a reader (merges: what was summed, what was not) */

@@ -29,6 +29,7 @@ export const RUN_OPTION_TABLE: readonly RunOptionSpec[] = [
   { flags: '--workers <n>', kind: 'int', description: 'split the run over n child processes on this machine (shards 0..n-1, merged into one report)' },
   { flags: '--settle <d>', kind: 'duration', description: 'how long a leak checkpoint polls for stable counts (overrides the scenario)' },
   { flags: '--threshold <expr>', kind: 'collect', description: "gate, repeatable, e.g. 'chat.deliver.p99<250ms' or 'rates.deliveryRatio>=1'" },
+  { flags: '--require-check <class>', kind: 'collect', description: 'fail (exit 4) unless the check of this finding class was judged, e.g. frozen-not-reaped (repeatable)' },
   { flags: '--expect-reap-ms <n>', kind: 'int', description: "the target's promise: a socket that went silent (crashed, frozen) is gone within this many ms; used when it publishes no [ext] config" },
   { flags: '--target-stall <d>', kind: 'duration', description: 'no answer to GET /health for this long ends the run (exit 3, partial report); so does a target found down twice, or back after a restart', defaultText: '15s' },
   { flags: '--no-leak-check', kind: 'negate', description: 'no leak detector and no checkpoints' },

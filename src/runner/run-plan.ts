@@ -45,6 +45,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** once a second while the run goes */
   onSample?(sample: TimelineSample, live: LiveState): void;
+  /** finding classes whose check must have run (`--require-check`), else the run fails */
+  requireChecks?: string[];
   /** the target's promised reap window for a silent socket (ms), used when it publishes no [ext] config */
   expectReapMs?: number;
   /** no answer to GET /health for this long ends the run as incomplete (default 15 s) */
@@ -79,7 +81,12 @@ export function planRun(o: RunOptions): RunPlan {
   const loaded = typeof o.scenario === 'string' ? loadScenario(o.scenario, o.cwd) : { scenario: o.scenario, path: null, display: '<scenario>' };
   checkOptions(o);
   const scenario = withOverrides(loaded.scenario, o);
-  const thresholds: ThresholdSource[] = [...scenario.thresholds.map((expr) => ({ expr, source: 'scenario' as const })), ...(o.thresholds ?? []).map((expr) => ({ expr, source: 'cli' as const }))];
+  const thresholds: ThresholdSource[] = [
+    ...scenario.thresholds.map((expr) => ({ expr, source: 'scenario' as const })),
+    ...(o.thresholds ?? []).map((expr) => ({ expr, source: 'cli' as const })),
+    // --require-check X: the run fails (exit 4) unless the check of class X was judged
+    ...(o.requireChecks ?? []).map((cls) => ({ expr: `checks.${cls}==1`, source: 'cli' as const })),
+  ];
   const closed = closedUsers(scenario);
   checkPhases(loaded.display, scenario, closed);
   const produced = producedBy(scenario, o.leakCheck !== false);

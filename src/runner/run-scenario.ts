@@ -273,6 +273,7 @@ export async function runScenario(o: RunOptions): Promise<Report> {
     voice: state?.voice ?? null,
     checkpoints: leak?.checkpoints() ?? [],
     findings: leak?.findings() ?? [],
+    checks: leak?.checks(),
     thresholds,
     notes: caps.notes,
   });

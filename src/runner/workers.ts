@@ -96,6 +96,7 @@ export async function runWithWorkers(o: RunOptions, n: number, wo: WorkersOption
       targetStallMs: o.targetStallMs,
       expectReapMs: o.expectReapMs,
       thresholds: o.thresholds,
+      requireChecks: o.requireChecks,
       leakCheck: o.leakCheck,
       maxLoopDelayMs: o.maxLoopDelayMs,
       logLevel: o.logLevel,

@@ -65,6 +65,11 @@ describe('history checks against the reference server faults', () => {
     const vp = r.checkpoints.at(-1)!.client.voicePromises as { expectations: number; fulfilled: number; missed: number };
     expect(vp.expectations).toBeGreaterThan(20);
     expect(vp.missed).toBe(0);
+    // every check this scenario can feed was judged, none skipped in silence
+    for (const cls of ['missed-event', 'spurious-event', 'phantom-voice-member', 'duplicate-member', 'incomplete-mesh', 'stale-presence', 'zombie-socket', 'stale-voice-member', 'bench-leak']) {
+      expect(r.checks?.[cls]?.status, cls).toBe('judged');
+    }
+    expect(r.checks?.['resource-growth']?.status).toBe('not-applicable');
   });
 
   for (const [fault, expected] of cases) {

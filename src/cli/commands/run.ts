@@ -30,6 +30,7 @@ interface RunFlags {
   settle?: number;
   targetStall?: number;
   expectReapMs?: number;
+  requireCheck?: string[];
   threshold?: string[];
   leakCheck: boolean;
   fault?: string[];
@@ -123,6 +124,7 @@ ${EXIT_CODES_HELP}`);
         settleMs: f.settle,
         targetStallMs: f.targetStall,
         expectReapMs: f.expectReapMs,
+        requireChecks: f.requireCheck,
         thresholds: f.threshold,
         leakCheck: f.leakCheck,
         faults: f.fault,
