@@ -74,7 +74,7 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
   const log = opts.log ?? silentLogger;
   const vp = opts.voicePromises;
   const ledgerClasses = ['zombie-socket', 'phantom-socket', 'socket-growth'] as const;
-  const checkBook = new Map<string, { judged: number; skipped?: string }>();
+  const checkBook = new Map<string, { judged: number; skipped?: string; inconclusive?: string }>();
   const judged = (cls: string, n = 1) => {
     const e = checkBook.get(cls) ?? { judged: 0 };
     e.judged += n;
@@ -108,12 +108,40 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
     if (opts.users) for (const v of opts.users()) yield v.ledger;
     else yield* ledgers.values();
   };
-  const watcher = new DeregisterWatcher({ thresholdMs: slow, giveUpMs: Math.max(5000, settleMs + 3 * slow), ledgers: knownLedgers, baseline: () => baseline, tolerance: opts.v1Tolerance });
+  const watcher = new DeregisterWatcher({ thresholdMs: slow, giveUpMs: Math.max(5000, settleMs + 3 * slow), ledgers: knownLedgers, baseline: () => movedBaseline(), tolerance: opts.v1Tolerance });
+
+  /**
+   * v1 totals on a shared deployment: other clients move them too. Between two readings in
+   * which none of the bench's sockets of a kind was opening, closing or closed, a change of
+   * (server total − the bench's open sockets) is someone else's: it moves the baseline, so
+   * only changes around the bench's own opens and closes are judged against it.
+   */
+  const drift = { chat: 0, voice: 0, notifications: 0 };
+  let v1Prev: { d: Record<'chat' | 'notifications', number>; at: number } | null = null;
+  function trackDrift(r: StatsReading, at: number): void {
+    if (r.ext || !baseline) return;
+    const open = { chat: 0, notifications: 0 };
+    const busy = { chat: false, notifications: false };
+    for (const l of knownLedgers()) {
+      for (const s of l.sockets.values()) {
+        if (s.kind === 'voice') continue;
+        if (s.state === 'open') open[s.kind]++;
+        if (s.state === 'connecting' || s.state === 'closing') busy[s.kind] = true;
+        if (v1Prev && s.closedAt !== undefined && s.closedAt > v1Prev.at - settleMs) busy[s.kind] = true;
+        if (v1Prev && s.openedAt !== undefined && s.openedAt > v1Prev.at - settleMs) busy[s.kind] = true;
+      }
+    }
+    const d = { chat: r.counts.chat - open.chat, notifications: r.counts.notifications - open.notifications };
+    if (v1Prev) for (const k of ['chat', 'notifications'] as const) if (!busy[k] && watcher.pendingCount === 0) drift[k] += d[k] - v1Prev.d[k];
+    v1Prev = { d, at };
+  }
+  const movedBaseline = (): SocketCounts | null => (baseline ? { ...baseline, chat: baseline.chat + drift.chat, notifications: baseline.notifications + drift.notifications } : null);
 
   /** Every reading goes through here so the close watcher sees them all. */
   async function poll(): Promise<StatsReading> {
     const at = clock.now();
     const r = await read(signal);
+    trackDrift(r, at);
     watcher.observe(r, at);
     return r;
   }
@@ -150,7 +178,7 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
   function reconcile(r: StatsReading, users: LeakUserView[], final: boolean): Reconciliation {
     const frozenWindowMs = heartbeatWindow();
     if (r.ext) return reconcileExt({ stats: r.stats, users, frozenWindowMs, frozenSince, final });
-    return reconcileV1({ baseline: baseline ?? r.counts, counts: r.counts, users, frozenWindowMs, frozenSince, final, tolerance: opts.v1Tolerance });
+    return reconcileV1({ baseline: movedBaseline() ?? r.counts, counts: r.counts, users, frozenWindowMs, frozenSince, final, tolerance: opts.v1Tolerance });
   }
 
   /** Reads the members route of every room the users touched; records who it lists in `listed`. */
@@ -255,6 +283,11 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
       if (reading) {
         rec = reconcile(reading, users, final); // frozen windows and ages as of now
         drafts.push(...rec.drafts);
+        for (const x of rec.inconclusive ?? []) {
+          const e = checkBook.get(x.class) ?? { judged: 0 };
+          e.inconclusive ??= x.why;
+          checkBook.set(x.class, e);
+        }
         notes.push(...rec.notes);
         for (const [room, ids] of Object.entries(reading.stats.voice_rooms ?? {})) serverRooms.set(Number(room), new Set(ids));
         const before = notes.length;
@@ -381,7 +414,7 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
       const out: NonNullable<ReturnType<LeakDetector['checks']>> = {};
       for (const cls of FindingClassSchema.options) {
         const e = checkBook.get(cls);
-        out[cls] = e?.judged ? { status: 'judged', judged: e.judged } : e?.skipped ? { status: 'skipped', judged: 0, reason: e.skipped } : { status: 'not-applicable', judged: 0 };
+        out[cls] = e?.inconclusive ? { status: 'inconclusive', judged: e.judged, reason: e.inconclusive } : e?.judged ? { status: 'judged', judged: e.judged } : e?.skipped ? { status: 'skipped', judged: 0, reason: e.skipped } : { status: 'not-applicable', judged: 0 };
       }
       return out;
     },

@@ -75,5 +75,7 @@ export interface Reconciliation {
   drafts: FindingDraft[];
   /** something may still change (a frozen socket not yet due): keep settling */
   pending: boolean;
+  /** checks the reading could not decide (another client moved the totals): neither passed nor a finding */
+  inconclusive?: Array<{ class: string; why: string }>;
   notes: string[];
 }

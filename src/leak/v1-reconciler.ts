@@ -28,12 +28,17 @@ export function reconcileV1(input: V1ReconcileInput): Reconciliation {
   const drafts: FindingDraft[] = [];
   const notes: string[] = ['v1 stats: totals by type against the baseline; per-socket attribution needs the [ext] stats'];
   let pending = false;
+  const inconclusive: Array<{ class: 'zombie-socket'; why: string }> = [];
   const req = { chat: 0, notifications: 0, voice: 0 };
   const opt = { chat: 0, notifications: 0, voice: 0 };
   const frozenDue = { chat: 0, notifications: 0, voice: 0 };
   const frozenIds: Record<string, string[]> = { chat: [], notifications: [] };
+  // what the bench itself closed: a zombie is a closed socket still counted, so no more than these can be its own
+  const closed = { chat: 0, notifications: 0, voice: 0 };
   for (const v of input.users) {
     const c = classify(v);
+    for (const s of c.closed) closed[s.kind]++;
+    for (const [k, n] of Object.entries(v.ledger.retired.byKind)) closed[k as keyof typeof closed] += n.closed;
     const r = countByKind(c.required);
     const o = countByKind(c.optional);
     for (const k of V1_KINDS) {
@@ -60,6 +65,14 @@ export function reconcileV1(input: V1ReconcileInput): Reconciliation {
     if (server > hi + frozenDue[k]) {
       // more than even the frozen sockets explain: the rest are closed sockets still counted
       const extra = server - hi - frozenDue[k];
+      if (extra > closed[k]) {
+        // more than the bench ever closed: at least extra - closed belong to someone else on a
+        // shared deployment; totals alone cannot tell whether any of the rest are ours
+        notes.push(`${extra} more ${k} socket(s) than the baseline and the bench's open ones, but the bench closed only ${closed[k]}: another client moved the total`);
+        // none closed: none can be ours (judged clean); some closed: totals cannot tell which
+        if (closed[k] > 0) inconclusive.push({ class: 'zombie-socket', why: `v1 totals: ${extra - closed[k]} ${k} socket(s) beyond anything the bench closed belong to another client; whether the bench's own ${closed[k]} closes left any behind cannot be told from totals` });
+        continue;
+      }
       drafts.push({
         class: 'zombie-socket',
         message: `the server counts ${extra} more ${k} socket(s) than the baseline (${base}) plus the simulated users' open ones (${req[k]}): sockets the clients closed are still registered`,
@@ -94,5 +107,5 @@ export function reconcileV1(input: V1ReconcileInput): Reconciliation {
   if (input.frozenWindowMs === null && Object.values(frozenIds).flat().length === 0 && input.users.some((v) => classify(v).frozen.length)) {
     notes.push('frozen-not-reaped skipped: the server\'s heartbeat is unknown (no [ext] config, none given)');
   }
-  return { drafts, pending, notes };
+  return { drafts, pending, notes, inconclusive };
 }

@@ -183,7 +183,11 @@ function unlookedFindings(report: Report, metric: string): string | null {
   if (CLIENT_SIDE_CLASSES.has(metric)) return null;
   // the run's own list: a class whose check was skipped found nothing because it did not look
   const c = metric === 'total' ? undefined : report.checks?.[metric];
-  if (c?.status === 'skipped') return `the ${metric} check was skipped (${c.reason ?? 'no reason given'}): 0 findings proves nothing`;
+  if (c?.status === 'skipped' || c?.status === 'inconclusive') return `the ${metric} check was ${c.status} (${c.reason ?? 'no reason given'}): 0 findings proves nothing`;
+  if (metric === 'total') {
+    const open = Object.entries(report.checks ?? {}).find(([, x]) => x.status === 'inconclusive');
+    if (open) return `the ${open[0]} check was inconclusive (${open[1].reason ?? 'no reason given'}): 0 findings proves nothing`;
+  }
   const read = report.checkpoints.some((c) => c.mode !== 'none' && c.server !== null);
   return read ? null : "no checkpoint read the server's counts (its stats never answered): 0 findings proves nothing";
 }

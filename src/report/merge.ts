@@ -303,6 +303,7 @@ function mergeChecks(reports: Report[]): NonNullable<Report['checks']> {
     for (const [cls, c] of Object.entries(r.checks ?? {})) {
       const cur = out[cls];
       if (!cur) out[cls] = { ...c };
+      else if (c.status === 'inconclusive' || cur.status === 'inconclusive') out[cls] = { status: 'inconclusive', judged: cur.judged + c.judged, reason: cur.reason ?? c.reason };
       else if (c.status === 'judged' || cur.status === 'judged') out[cls] = { status: 'judged', judged: cur.judged + c.judged };
       else if (c.status === 'skipped') out[cls] = { ...c };
     }

@@ -64,7 +64,7 @@ export function renderSummary(r: Report, opts: { color: boolean; stats?: readonl
   }
 
   // nothing silently skipped: each check that could not run, and why
-  for (const [cls, ch] of Object.entries(r.checks ?? {})) if (ch.status === 'skipped') out.push(c.yellow(`check skipped: ${cls}: ${ch.reason ?? 'no reason given'}`));
+  for (const [cls, ch] of Object.entries(r.checks ?? {})) if (ch.status === 'skipped' || ch.status === 'inconclusive') out.push(c.yellow(`check ${ch.status}: ${cls}: ${ch.reason ?? 'no reason given'}`));
 
   // a gate that could not be judged is said once, as not judged, never also as failed; a run
   // that stopped early measured little, so there they are one line, not a wall

@@ -241,11 +241,12 @@ export const ReportSchema = z.object({
   checkpoints: z.array(CheckpointSchema),
   findings: z.array(FindingSchema),
   /**
-   * Each leak check of the run: `judged` (it ran, on this many subjects or readings),
+   * Each leak check of the run: `judged` (it ran, on this many subjects or readings), `inconclusive`
+   * (it ran and could not decide: another client on a shared deployment moved the totals),
    * `skipped` (it was wanted and could not run: the reason says why) or `not-applicable`
    * (nothing of its kind happened). A finding-free run passes only on what was judged.
    */
-  checks: z.record(z.string(), z.object({ status: z.enum(['judged', 'skipped', 'not-applicable']), judged: z.number().int(), reason: z.string().optional() })).optional(),
+  checks: z.record(z.string(), z.object({ status: z.enum(['judged', 'skipped', 'inconclusive', 'not-applicable']), judged: z.number().int(), reason: z.string().optional() })).optional(),
   gates: z.array(GateSchema),
   errors: z.array(z.object({ kind: z.string(), message: z.string(), count: z.number().int() })),
   /** how the report was produced when that matters to a reader (merges: what was summed, what was not) */

@@ -49,14 +49,14 @@ async function run(faults: string[]): Promise<Report> {
 
 const classes = (r: Report) => [...new Set(r.findings.map((f) => f.class))].sort();
 
-const cases: Array<[string, string[]]> = [
-  ['drop-announcement', ['missed-event']],
-  ['duplicate-member', ['duplicate-member']],
-  ['spurious-leave', ['spurious-event']],
-  ['stale-presence', ['stale-presence']],
+/** each fault: the classes it must give, and those its consequences may add (the room's mesh breaks when a member is wrongly announced gone) */
+const cases: Array<[string, string[], string[]]> = [
+  ['drop-announcement', ['missed-event'], []],
+  ['duplicate-member', ['duplicate-member'], []],
+  ['spurious-leave', ['spurious-event'], ['incomplete-mesh']],
+  ['stale-presence', ['stale-presence'], []],
 ];
 
-// one at a time: the bench-leak check counts this process's own fds and handles
 describe('history checks against the reference server faults', () => {
   it('a clean server: every promise kept, no finding', async () => {
     const r = await run([]);
@@ -72,11 +72,14 @@ describe('history checks against the reference server faults', () => {
     expect(r.checks?.['resource-growth']?.status).toBe('not-applicable');
   });
 
-  for (const [fault, expected] of cases) {
-    it(`${fault}: ${expected.join(', ')} and nothing else`, async () => {
+  for (const [fault, expected, consequences] of cases) {
+    it(`${fault}: ${expected.join(', ')} and nothing unrelated`, async () => {
       const r = await run([fault]);
       expect(r.status, r.abortReason ?? '').toBe('completed');
-      expect(classes(r), r.findings.map((f) => `${f.class}: ${f.message}`).join('\n')).toEqual(expected);
+      const got = classes(r);
+      const why = r.findings.map((f) => `${f.class}: ${f.message}`).join('\n');
+      for (const c of expected) expect(got, why).toContain(c);
+      expect(got.filter((c) => !expected.includes(c) && !consequences.includes(c)), why).toEqual([]);
       expect(r.verdict.exitCode).toBe(5);
     });
   }

@@ -47,8 +47,22 @@ describe('reconcileV1', () => {
 
   it('absorbs real users coming and going within the tolerance', () => {
     const users = online(5);
-    expect(reconcileV1({ baseline, counts: countsOf(v1Stats(47, 34)), users, frozenWindowMs: null, tolerance: 2 }).drafts).toEqual([]);
-    expect(classes(reconcileV1({ baseline, counts: countsOf(v1Stats(48, 35)), users, frozenWindowMs: null, tolerance: 2 }))).toEqual(['zombie-socket']);
+    for (const v of users.slice(0, 3)) close(v, v.ledger.openSockets().find((s) => s.kind === 'chat')!);
+    expect(reconcileV1({ baseline, counts: countsOf(v1Stats(44, 34)), users, frozenWindowMs: null, tolerance: 2 }).drafts).toEqual([]);
+    expect(classes(reconcileV1({ baseline, counts: countsOf(v1Stats(45, 35)), users, frozenWindowMs: null, tolerance: 2 }))).toEqual(['zombie-socket']);
+  });
+
+  it('never blames the bench for more sockets than it closed: another client on a shared deployment', () => {
+    const users = online(5);
+    // no chat socket of the bench closed: 8 extra chat sockets are someone else's
+    const none = reconcileV1({ baseline, counts: countsOf(v1Stats(53, 35)), users, frozenWindowMs: null });
+    expect(none.drafts).toEqual([]);
+    expect(none.notes.join(' ')).toMatch(/bench closed only 0: another client/);
+    // one closed, 8 extra: at most one could be ours, and totals cannot say which: inconclusive
+    close(users[0]!, users[0]!.ledger.openSockets().find((s) => s.kind === 'chat')!);
+    const some = reconcileV1({ baseline, counts: countsOf(v1Stats(52, 35)), users, frozenWindowMs: null });
+    expect(some.drafts).toEqual([]);
+    expect(some.inconclusive?.map((x) => x.class)).toEqual(['zombie-socket']);
   });
 
   it('names frozen sockets still counted past the window, and waits inside it', () => {
