@@ -9,7 +9,7 @@ import type { PhaseConfig, Scenario } from '../scenario/schema.js';
 import { parseThreshold, type ParsedThreshold, type ThresholdSource } from '../report/gates.js';
 import type { TimelineSample } from '../report/schema.js';
 import type { Credentials } from './run-state.js';
-import { FETCH_BLOCKED_PORTS, readUsersFile } from './run-options.js';
+import { readUsersFile } from './run-options.js';
 import { FAULT_NAMES, isFaultName } from '../server/faults.js';
 
 export interface RunOptions {
@@ -171,7 +171,6 @@ function checkOptions(o: RunOptions): void {
       throw new MbError('MB_ERR_USAGE', `--target must be a URL such as http://127.0.0.1:8080, got '${o.target}'`);
     }
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new MbError('MB_ERR_USAGE', `--target must be http:// or https://, got '${o.target}'`);
-    if (u.port && FETCH_BLOCKED_PORTS.has(Number(u.port))) throw new MbError('MB_ERR_USAGE', `--target port ${u.port} is one Node's fetch refuses to connect to (a "bad port" of the Fetch standard): serve the target on another port`);
   } else if (o.usersFile || o.credentials) {
     throw new MbError('MB_ERR_USAGE', '--users-file names accounts of an existing deployment: give its --target too');
   }
