@@ -9,6 +9,7 @@ import type { PhaseConfig, Scenario } from '../scenario/schema.js';
 import { parseThreshold, type ParsedThreshold, type ThresholdSource } from '../report/gates.js';
 import type { TimelineSample } from '../report/schema.js';
 import type { Credentials } from './run-state.js';
+import type { PlannedPhase } from './phase-plan.js';
 import { readUsersFile } from './run-options.js';
 import { FAULT_NAMES, isFaultName } from '../server/faults.js';
 
@@ -56,6 +57,14 @@ export interface LiveState {
   elapsedMs: number;
   users: number;
   errors: number;
+  /** the top-level phase running: its place in the plan (0-based; -1 before the first and after the last) */
+  phaseIndex?: number;
+  /** ms since that top-level phase began */
+  phaseElapsedMs?: number;
+  /** the scenario's top-level phases with their expected lengths */
+  plan?: PlannedPhase[];
+  /** the messages so far: sent, due (expected minus excused), delivered, lost */
+  messages?: { sent: number; due: number; delivered: number; lost: number };
 }
 
 /**

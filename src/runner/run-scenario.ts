@@ -27,6 +27,7 @@ import type { ShardInfo, World } from './run-context.js';
 import { installLiveStateTrigger, liveViewSource } from './live-state.js';
 import { watchTarget } from './target-watch.js';
 import { planRun, type LiveState, type RunOptions } from './run-plan.js';
+import { liveProgress, planPhases } from './phase-plan.js';
 
 export type { LiveState, RunOptions };
 
@@ -104,6 +105,8 @@ export async function runScenario(o: RunOptions): Promise<Report> {
   let removeLiveState: (() => void) | null = null;
   let watch: ReturnType<typeof watchTarget> | null = null;
   let worldReady = false;
+  const phasePlan = planPhases(scenario);
+  let phaseAt = { index: -1, since: clock.now() };
 
   try {
     // interrupted before it began (while the CLI loaded): nothing to start, an empty partial report
@@ -181,17 +184,25 @@ export async function runScenario(o: RunOptions): Promise<Report> {
       signal,
       onSample: (s) => {
         peakRss = Math.max(peakRss, process.memoryUsage.rss());
-        o.onSample?.(s, { phase: st.phase, elapsedMs: clock.now() - startMono, users: st.onlineCount(), errors: Object.entries(metrics.counterObject()).filter(([k]) => k.startsWith('errors.')).reduce((a, [, v]) => a + v, 0) });
+        o.onSample?.(s, {
+          phase: st.phase,
+          elapsedMs: clock.now() - startMono,
+          users: st.onlineCount(),
+          errors: Object.entries(metrics.counterObject()).filter(([k]) => k.startsWith('errors.')).reduce((a, [, v]) => a + v, 0),
+          ...liveProgress(metrics, phasePlan, phaseAt),
+        });
       },
     });
     sampler.begin();
     for (const [i, phase] of scenario.phases.entries()) {
+      phaseAt = { index: i, since: clock.now() };
       st.phase = phase.name ?? `${phase.type}#${i}`;
       tracer.emit({ ev: 'phase', phase: st.phase });
       log.info('[Runner]', `phase ${st.phase}`);
       await dispatch(st, phase);
       if (phase.type !== 'soak') await st.checkpoint(`after ${st.phase}`);
     }
+    phaseAt = { index: -1, since: clock.now() };
     st.phase = 'end';
     await deliveries.drain(2000, signal);
     await st.everyoneLeaves();

@@ -178,5 +178,19 @@ function emitProgress(o: RunOptions, children: Child[]): void {
     elapsedMs: Math.max(...lives.map((l) => l.elapsedMs)),
     users: lives.reduce((a, l) => a + l.users, 0),
     errors: lives.reduce((a, l) => a + l.errors, 0),
+    // the shards run the same plan; the slowest one says where the run is
+    plan: lives[0]?.plan,
+    phaseIndex: slowestPhase(lives),
+    phaseElapsedMs: Math.min(...lives.map((l) => l.phaseElapsedMs ?? 0)),
+    messages: lives.every((l) => l.messages)
+      ? { sent: sum(lives, 'sent'), due: sum(lives, 'due'), delivered: sum(lives, 'delivered'), lost: sum(lives, 'lost') }
+      : undefined,
   });
+}
+
+const sum = (lives: LiveState[], k: keyof NonNullable<LiveState['messages']>) => lives.reduce((a, l) => a + (l.messages?.[k] ?? 0), 0);
+/** The lowest phase index any shard is in (-1 when none is in a phase: all setting up or ending). */
+function slowestPhase(lives: LiveState[]): number {
+  const inPhase = lives.map((l) => l.phaseIndex ?? -1).filter((i) => i >= 0);
+  return inPhase.length ? Math.min(...inPhase) : -1;
 }

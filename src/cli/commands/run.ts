@@ -96,7 +96,7 @@ ${EXIT_CODES_HELP}`);
     const stats = parseSummaryStats(f.summaryStats ?? DEFAULT_SUMMARY_STATS.join(','));
     if (f.json && f.quiet === undefined) f.quiet = false;
     if (f.out !== undefined) checkOutPath(f.out);
-    const progress = new Progress(process.stderr, !f.quiet && !!process.stderr.isTTY);
+    const progress = new Progress(process.stderr, !f.quiet && !!process.stderr.isTTY, { color: wantColor(process.stderr) });
     // a log line or the live state clears the progress line first; the next sample redraws it
     const toStderr = (text: string) => {
       progress.done();
