@@ -88,6 +88,17 @@ export class LatencyHistogram {
     return this;
   }
 
+  /** A copy of it now (the live gates keep one a second to judge a window). */
+  clone(): LatencyHistogram {
+    return new LatencyHistogram(build()).add(this);
+  }
+
+  /** Removes the values of `earlier`, a clone taken before: what was recorded since. */
+  subtract(earlier: LatencyHistogram): this {
+    this.h.subtract(earlier.h);
+    return this;
+  }
+
   encode(): EncodedHistogram {
     return { unit: 'ms', ...this.summary(), encoded: hdr.encodeIntoCompressedBase64(this.h) };
   }

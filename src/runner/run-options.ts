@@ -38,6 +38,10 @@ export const RUN_OPTION_TABLE: readonly RunOptionSpec[] = [
   { flags: '--trace <file>', kind: 'string', description: 'NDJSON trace of every protocol event' },
   { flags: '--trace-bodies', kind: 'boolean', description: 'include message bodies in the trace (and ICE/SDP addresses)' },
   { flags: '--trace-addresses', kind: 'boolean', description: 'show ICE candidate and SDP addresses in the trace (redacted by default)' },
+  { flags: '--abort-on-fail', kind: 'boolean', description: 'end the run as soon as a threshold has failed on the live figures (latency over the last 10 s once 50 samples are in; counts, errors and findings past their limit): exit 4, partial report naming the gate' },
+  { flags: '--metrics-port <port>', kind: 'int', description: 'serve the live figures as Prometheus text on GET /metrics while the run goes (0: any free port, printed on stderr)' },
+  { flags: '--metrics-host <host>', kind: 'string', description: 'the address --metrics-port listens on', defaultText: '127.0.0.1' },
+  { flags: '--stream <file>', kind: 'string', description: 'write the run as JSON lines as it goes: a start line, the plan, one line per second, an end line' },
 ];
 
 export function parseShard(v: string): { index: number; count: number } {

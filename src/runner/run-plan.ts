@@ -10,7 +10,9 @@ import { parseThreshold, type ParsedThreshold, type ThresholdSource } from '../r
 import type { TimelineSample } from '../report/schema.js';
 import type { Credentials } from './run-state.js';
 import type { PlannedPhase } from './phase-plan.js';
+import type { LiveLatency } from './live-measures.js';
 import { readUsersFile } from './run-options.js';
+import { abortGates, type AbortGate } from './abort-on-fail.js';
 import { FAULT_NAMES, isFaultName } from '../server/faults.js';
 
 export interface RunOptions {
@@ -48,6 +50,10 @@ export interface RunOptions {
   onSample?(sample: TimelineSample, live: LiveState): void;
   /** no answer to GET /health for this long ends the run as incomplete (default 15 s) */
   targetStallMs?: number;
+  /** every threshold that can be judged during the run ends it once failed (`--abort-on-fail`); the scenario's `abortOnFail` adds its own */
+  abortOnFail?: boolean;
+  /** the window and minimum of samples of latency gates under abortOnFail (default 10 s, 50) */
+  abortWindow?: { windowMs?: number; minSamples?: number };
   /** swaps the leak detector (tests, workers) */
   leakDetectorFactory?(opts: Parameters<typeof createLeakDetector>[0]): LeakDetector;
 }
@@ -65,6 +71,12 @@ export interface LiveState {
   plan?: PlannedPhase[];
   /** the messages so far: sent, due (expected minus excused), delivered, lost */
   messages?: { sent: number; due: number; delivered: number; lost: number };
+  /** every latency histogram so far (ms) */
+  latency?: Record<string, LiveLatency>;
+  /** the run's counters so far */
+  counters?: Record<string, number>;
+  /** findings so far, by class */
+  findings?: Record<string, number>;
 }
 
 /**
@@ -80,6 +92,8 @@ export interface RunPlan {
   credentials: Credentials[] | null;
   /** the largest closed-model user count any phase asks for: open-model arrivals get indices above it */
   closedUsers: number;
+  /** the thresholds that may end the run early, and those --abort-on-fail cannot judge live (why) */
+  abort: { gates: AbortGate[]; skipped: string[] };
 }
 
 export function planRun(o: RunOptions): RunPlan {
@@ -92,7 +106,7 @@ export function planRun(o: RunOptions): RunPlan {
   const produced = producedBy(scenario, o.leakCheck !== false);
   for (const t of thresholds) checkProducible(t, parseThreshold(t.expr), produced, loaded.display);
   const credentials = o.credentials ?? (o.usersFile ? readUsersFile(o.usersFile) : null);
-  return { loaded, scenario, thresholds, credentials, closedUsers: closed };
+  return { loaded, scenario, thresholds, credentials, closedUsers: closed, abort: planAbort(loaded.display, scenario, thresholds, !!o.abortOnFail) };
 }
 
 /** The scenario after CLI overrides (a copy; the file's content stays as written in the report's path). */
@@ -187,3 +201,17 @@ function checkOptions(o: RunOptions): void {
   if (o.users !== undefined && (!Number.isInteger(o.users) || o.users < 1)) throw new MbError('MB_ERR_USAGE', `--users must be a positive integer, got ${o.users}`);
 }
 
+
+/** Which gates may abort: all with --abort-on-fail or `abortOnFail: true`, else the ones the scenario names (each must be a threshold that can fail for good). */
+function planAbort(display: string, s: Scenario, thresholds: ThresholdSource[], all: boolean): RunPlan['abort'] {
+  const named = Array.isArray(s.abortOnFail) ? s.abortOnFail : [];
+  const exprs = new Set(thresholds.map((t) => t.expr));
+  for (const [i, e] of named.entries()) if (!exprs.has(e)) throw new MbError('MB_ERR_SCENARIO_INVALID', `${display}: abortOnFail[${i}]: '${e}' is not one of the thresholds (${[...exprs].join(', ') || 'none'})`);
+  if (all || s.abortOnFail === true) {
+    const r = abortGates(thresholds, 'all');
+    return { gates: r.gates, skipped: r.skipped };
+  }
+  const r = abortGates(thresholds, new Set(named));
+  if (r.refused.length) throw new MbError('MB_ERR_SCENARIO_INVALID', `${display}: abortOnFail: ${r.refused[0]}`);
+  return { gates: r.gates, skipped: [] };
+}

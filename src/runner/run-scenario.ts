@@ -16,7 +16,7 @@ import { createLeakDetector } from '../leak/leak-detector.js';
 import type { LeakDetector } from '../leak/types.js';
 import type { Scenario } from '../scenario/schema.js';
 import { buildReport } from '../report/build-report.js';
-import type { Report } from '../report/schema.js';
+import type { GateAbort, Report } from '../report/schema.js';
 import { startBundledServer, type BundledServer } from './bundled-server.js';
 import { createRng } from './rng.js';
 import { RunState, type Credentials } from './run-state.js';
@@ -28,6 +28,8 @@ import { installLiveStateTrigger, liveViewSource } from './live-state.js';
 import { watchTarget } from './target-watch.js';
 import { planRun, type LiveState, type RunOptions } from './run-plan.js';
 import { liveProgress, planPhases } from './phase-plan.js';
+import { liveMeasures } from './live-measures.js';
+import { GateWatch } from './abort-on-fail.js';
 
 export type { LiveState, RunOptions };
 
@@ -72,10 +74,12 @@ async function setupWorld(env: ClientEnv, scenario: Scenario, shard: ShardInfo, 
 export async function runScenario(o: RunOptions): Promise<Report> {
   const plan = planRun(o);
   const { loaded, scenario, thresholds, credentials } = plan;
+  const gateWatch = plan.abort.gates.length ? new GateWatch(plan.abort.gates, o.abortWindow) : null;
   const shardArg = o.shard ?? { index: 0, count: 1 };
   const runTag = randomBytes(3).toString('hex');
   const shard: ShardInfo = { ...shardArg, usernamePrefix: `mb-${runTag}-s${shardArg.index}-` };
   const log = o.log ?? createLogger(o.logLevel ?? 'warn');
+  for (const why of plan.abort.skipped) log.warn('[Runner]', `--abort-on-fail: ${why}`);
   const ownTracer = o.tracer ? null : await openTracer({ file: o.traceFile, bodies: o.traceBodies, redactAddresses: !(o.traceAddresses || o.traceBodies), log });
   const tracer: Tracer = o.tracer ?? ownTracer!;
 
@@ -184,12 +188,15 @@ export async function runScenario(o: RunOptions): Promise<Report> {
       signal,
       onSample: (s) => {
         peakRss = Math.max(peakRss, process.memoryUsage.rss());
+        const hit = signal.aborted ? null : gateWatch?.check({ elapsedMs: clock.now() - startMono, histograms: metrics.histograms, counters: metrics.counterObject(), findings: leak?.findings() ?? [] });
+        if (hit) stop.abort(new MbError('MB_ERR_GATE_ABORT', `threshold '${hit.gate}' failed during the run: ${hit.reason}`, { abortedBy: hit }));
         o.onSample?.(s, {
           phase: st.phase,
           elapsedMs: clock.now() - startMono,
           users: st.onlineCount(),
           errors: Object.entries(metrics.counterObject()).filter(([k]) => k.startsWith('errors.')).reduce((a, [, v]) => a + v, 0),
           ...liveProgress(metrics, phasePlan, phaseAt),
+          ...liveMeasures(metrics, leak?.findings() ?? []),
         });
       },
     });
@@ -251,6 +258,7 @@ export async function runScenario(o: RunOptions): Promise<Report> {
     endedAt: clock.wall(),
     status: abortReason ? 'incomplete' : 'completed',
     abortReason,
+    abortedBy: isMbError(signal.reason) && signal.reason.code === 'MB_ERR_GATE_ABORT' ? (signal.reason.details?.abortedBy as GateAbort) : undefined,
     generator: {
       eventLoopDelayP99Ms: eld && eld.count > 0 ? eld.percentile(99) / 1e6 : 0,
       eventLoopDelayMaxMs: eld && eld.count > 0 ? eld.max / 1e6 : 0,

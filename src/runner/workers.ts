@@ -10,6 +10,7 @@ import { planRun } from './run-plan.js';
 import { PACKAGE_ROOT } from '../version.js';
 import { startBundledServer, type BundledServer } from './bundled-server.js';
 import type { LiveState, RunOptions } from './run-scenario.js';
+import { combineMeasures } from './live-measures.js';
 import type { FromWorker, ToWorker, WorkerRunOptions } from './worker-protocol.js';
 
 /**
@@ -100,6 +101,7 @@ export async function runWithWorkers(o: RunOptions, n: number, wo: WorkersOption
       logLevel: o.logLevel,
       traceBodies: o.traceBodies,
       traceAddresses: o.traceAddresses,
+      abortOnFail: o.abortOnFail,
       liveState: !!o.liveState,
     };
     for (let i = 0; i < n; i++) {
@@ -114,7 +116,11 @@ export async function runWithWorkers(o: RunOptions, n: number, wo: WorkersOption
           child.sample = m.sample;
           child.live = m.live;
           emitProgress(o, children);
-        } else if (m.type === 'report') child.report = m.report;
+        } else if (m.type === 'report') {
+          child.report = m.report;
+          // a gate that ended one shard ends the run: the others stop and write their partial reports
+          if (m.report.abortedBy) onAbort();
+        }
         else if (m.type === 'error') child.error = { code: m.code, message: m.message };
       });
       send(child, { type: 'start', options: { ...base, traceFile: o.traceFile ? `${o.traceFile}.s${i}` : undefined, shard: { index: i, count: n } } });
@@ -185,6 +191,7 @@ function emitProgress(o: RunOptions, children: Child[]): void {
     messages: lives.every((l) => l.messages)
       ? { sent: sum(lives, 'sent'), due: sum(lives, 'due'), delivered: sum(lives, 'delivered'), lost: sum(lives, 'lost') }
       : undefined,
+    ...combineMeasures(lives),
   });
 }
 

@@ -241,6 +241,12 @@ export const ScenarioSchema = z
     settle: Duration.default(2000),
     /** gates: "chat.deliver.p99<250ms", "rates.deliveryRatio>=1", "findings.total==0", ... */
     thresholds: z.array(z.string()).default([]),
+    /**
+     * thresholds that end the run as soon as they have failed on the live figures (exit 4,
+     * partial report): true for every threshold, or the expressions of some (each must be
+     * in `thresholds`). `--abort-on-fail` is `true` from the command line.
+     */
+    abortOnFail: z.union([z.boolean(), z.array(z.string())]).default(false),
     /** leak checks that may be skipped on purpose (e.g. a scenario that leaks by design) */
     expectFindings: z.array(z.string()).default([]),
     phases: z.array(Phase).min(1),
