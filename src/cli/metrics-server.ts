@@ -48,10 +48,10 @@ export function renderMetrics(o: Pick<MetricsServerOptions, 'scenario' | 'target
   const e = new Exposition();
   e.metric('miscord_bench_run_info', 'gauge', 'the run being measured (always 1)', [[{ scenario: o.scenario, target: o.target }, 1]]);
   if (!s || !live) {
-    e.metric('miscord_bench_up', 'gauge', '1 once the run sends samples', [[{}, 0]]);
+    e.metric('miscord_bench_up', 'gauge', 'whether the run has sent a sample yet', [[{}, 0]]);
     return e.text();
   }
-  e.metric('miscord_bench_up', 'gauge', '1 once the run sends samples', [[{}, 1]]);
+  e.metric('miscord_bench_up', 'gauge', 'whether the run has sent a sample yet', [[{}, 1]]);
   const idx = live.phaseIndex ?? -1;
   e.metric('miscord_bench_phase_info', 'gauge', 'the phase running now (1 on its series)', [[{ phase: live.phase, index: idx + 1, of: live.plan?.length ?? 0 }, 1]]);
   e.metric('miscord_bench_elapsed_seconds', 'gauge', 'time since the run started', [[{}, live.elapsedMs / 1000]]);
@@ -128,15 +128,13 @@ export class MetricsServer {
       const why = code === 'EADDRINUSE' ? 'is already in use' : code === 'EACCES' ? 'needs privileges' : `failed (${code ?? (err as Error).message})`;
       throw new MbError('MB_ERR_USAGE', `--metrics-port ${o.port}: listening on ${host}:${o.port} ${why}`);
     }
+    const a = server.address() as AddressInfo;
+    ms.url = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}/metrics`;
     return ms;
   }
 
   /** http://host:port/metrics as bound (the real port when 0 was asked). */
-  get url(): string {
-    const a = this.server.address() as AddressInfo;
-    const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
-    return `http://${host}:${a.port}/metrics`;
-  }
+  url = '';
 
   update(sample: TimelineSample, live: LiveState): void {
     this.sample = sample;

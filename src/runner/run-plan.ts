@@ -4,7 +4,7 @@ import type { IceServer } from '../protocol/messages.js';
 import type { Tracer } from '../trace/tracer.js';
 import type { createLeakDetector } from '../leak/leak-detector.js';
 import type { LeakDetector } from '../leak/types.js';
-import { loadScenario, type LoadedScenario } from '../scenario/load-scenario.js';
+import { loadScenario, loadScenarioAsync, type LoadedScenario } from '../scenario/load-scenario.js';
 import type { PhaseConfig, Scenario } from '../scenario/schema.js';
 import { parseThreshold, type ParsedThreshold, type ThresholdSource } from '../report/gates.js';
 import type { TimelineSample } from '../report/schema.js';
@@ -98,6 +98,16 @@ export interface RunPlan {
 
 export function planRun(o: RunOptions): RunPlan {
   const loaded = typeof o.scenario === 'string' ? loadScenario(o.scenario, o.cwd) : { scenario: o.scenario, path: null, display: '<scenario>' };
+  return planLoaded(o, loaded);
+}
+
+/** planRun for every kind of scenario, scripted (`.mjs`) ones included: what run and validate use. */
+export async function planRunAsync(o: RunOptions): Promise<RunPlan> {
+  const loaded = typeof o.scenario === 'string' ? await loadScenarioAsync(o.scenario, o.cwd) : { scenario: o.scenario, path: null, display: '<scenario>' };
+  return planLoaded(o, loaded);
+}
+
+function planLoaded(o: RunOptions, loaded: RunPlan['loaded']): RunPlan {
   checkOptions(o);
   const scenario = withOverrides(loaded.scenario, o);
   const thresholds: ThresholdSource[] = [...scenario.thresholds.map((expr) => ({ expr, source: 'scenario' as const })), ...(o.thresholds ?? []).map((expr) => ({ expr, source: 'cli' as const }))];
@@ -111,7 +121,7 @@ export function planRun(o: RunOptions): RunPlan {
 
 /** The scenario after CLI overrides (a copy; the file's content stays as written in the report's path). */
 function withOverrides(s: Scenario, o: RunOptions): Scenario {
-  const out: Scenario = structuredClone(s);
+  const out: Scenario = copyKeepingFunctions(s);
   if (o.users !== undefined) out.users = o.users;
   if (o.seed !== undefined) out.seed = o.seed;
   if (o.settleMs !== undefined) out.settle = o.settleMs;
@@ -155,14 +165,17 @@ const OUTCOMES = ['refused', 'timed-out', 'error'];
 const RATES = new Set(['deliveryRatio', 'lossRatio', 'errorRate', 'errors', 'refusals', 'messagesPerSec', 'deliveriesPerSec', 'reconnects']);
 const MESSAGE_RATES = new Set(['deliveryRatio', 'lossRatio']);
 
-function producedBy(s: Scenario, leakCheck: boolean): { histograms: Set<string>; messages: boolean } {
+function producedBy(s: Scenario, leakCheck: boolean): { histograms: Set<string>; messages: boolean; custom: boolean } {
   const histograms = new Set<string>(leakCheck ? ['close_to_deregister'] : []);
   let messages = false;
+  let custom = false;
   for (const { phase } of everyPhase(s)) {
+    // a script may do anything: send messages, record histograms of its own
+    if (phase.type === 'custom') messages = custom = true;
     for (const h of HISTOGRAMS_BY_PHASE[phase.type] ?? []) histograms.add(h);
     if (phase.type === 'chat' || phase.type === 'churn' || phase.type === 'multi-tab' || (phase.type === 'switch' && phase.messagesPerSwitch > 0)) messages = true;
   }
-  return { histograms, messages };
+  return { histograms, messages, custom };
 }
 
 function checkProducible(t: ThresholdSource, p: ParsedThreshold, produced: ReturnType<typeof producedBy>, display: string): void {
@@ -175,6 +188,8 @@ function checkProducible(t: ThresholdSource, p: ParsedThreshold, produced: Retur
     if (MESSAGE_RATES.has(p.metric) && !produced.messages) refuse(`rates.${p.metric} needs chat messages, and no phase of this scenario sends any`);
   }
   if (p.kind === 'histogram') {
+    // a scripted phase records what it likes under custom.*
+    if (p.metric.startsWith('custom.') && produced.custom) return;
     const outcome = OUTCOMES.find((o) => p.metric.endsWith(`.${o}`));
     const base = outcome ? p.metric.slice(0, -outcome.length - 1) : p.metric;
     if (!ALL_HISTOGRAMS.has(base)) refuse(`no run produces the histogram ${p.metric} (histograms: ${[...ALL_HISTOGRAMS].sort().join(', ')})`);
@@ -214,4 +229,11 @@ function planAbort(display: string, s: Scenario, thresholds: ThresholdSource[], 
   const r = abortGates(thresholds, new Set(named));
   if (r.refused.length) throw new MbError('MB_ERR_SCENARIO_INVALID', `${display}: abortOnFail: ${r.refused[0]}`);
   return { gates: r.gates, skipped: [] };
+}
+
+/** A deep copy of plain data that keeps functions (a scripted phase's `run`) as they are: structuredClone refuses them. */
+function copyKeepingFunctions<T>(v: T): T {
+  if (typeof v === 'function' || v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map(copyKeepingFunctions) as T;
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, copyKeepingFunctions(x)])) as T;
 }

@@ -26,7 +26,7 @@ import { ledgerTotals } from './ledger-totals.js';
 import type { ShardInfo, World } from './run-context.js';
 import { installLiveStateTrigger, liveViewSource } from './live-state.js';
 import { watchTarget } from './target-watch.js';
-import { planRun, type LiveState, type RunOptions } from './run-plan.js';
+import { planRunAsync, type LiveState, type RunOptions } from './run-plan.js';
 import { liveProgress, planPhases } from './phase-plan.js';
 import { liveMeasures } from './live-measures.js';
 import { GateWatch } from './abort-on-fail.js';
@@ -72,7 +72,7 @@ async function setupWorld(env: ClientEnv, scenario: Scenario, shard: ShardInfo, 
  * unreachable, the server dying, an abort, ends in a report with status `incomplete`.
  */
 export async function runScenario(o: RunOptions): Promise<Report> {
-  const plan = planRun(o);
+  const plan = await planRunAsync(o);
   const { loaded, scenario, thresholds, credentials } = plan;
   const gateWatch = plan.abort.gates.length ? new GateWatch(plan.abort.gates, o.abortWindow) : null;
   const shardArg = o.shard ?? { index: 0, count: 1 };
@@ -251,7 +251,7 @@ export async function runScenario(o: RunOptions): Promise<Report> {
   const eld = sampler?.eld;
   const histograms = { ...metrics.encodeHistograms(), ...(leak?.histograms() ?? {}) };
   return buildReport({
-    scenario: { name: scenario.name, description: scenario.description, path: loaded.path, seed: scenario.seed, config: scenario as unknown as Record<string, unknown> },
+    scenario: { name: scenario.name, description: scenario.description, path: loaded.path, seed: scenario.seed, config: JSON.parse(JSON.stringify(scenario)) as Record<string, unknown> },
     target: { url: targetUrl, bundled: !o.target, extStats, config: leak?.serverConfig() ?? serverConfig },
     shards: [shard],
     startedAt,

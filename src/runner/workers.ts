@@ -6,7 +6,7 @@ import { mergeReports } from '../report/merge.js';
 import { combineSamples } from '../report/merge-timeline.js';
 import { regate } from '../report/regate.js';
 import type { Report, TimelineSample } from '../report/schema.js';
-import { planRun } from './run-plan.js';
+import { planRunAsync } from './run-plan.js';
 import { PACKAGE_ROOT } from '../version.js';
 import { startBundledServer, type BundledServer } from './bundled-server.js';
 import type { LiveState, RunOptions } from './run-scenario.js';
@@ -47,7 +47,7 @@ export async function runWithWorkers(o: RunOptions, n: number, wo: WorkersOption
   if (o.shard) throw new MbError('MB_ERR_USAGE', '--workers splits the run into shards itself: drop --shard (or run each shard with --shard and no --workers)');
   if (typeof o.scenario !== 'string') throw new MbError('MB_ERR_USAGE', 'runWithWorkers takes a scenario name or path (children load it themselves)');
   // usage errors surface here, once, before anything is started: the checks each child's run makes
-  const { scenario } = planRun(o);
+  const { scenario } = await planRunAsync(o);
 
   let server: BundledServer | null = null;
   const children: Child[] = [];

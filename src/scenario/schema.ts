@@ -176,7 +176,25 @@ export const IdlePhase = z.object({ ...base, type: z.literal('idle'), duration: 
 /** Everyone online leaves (closes every socket) over `rampDown`. */
 export const DisconnectPhase = z.object({ ...base, type: z.literal('disconnect'), rampDown: Duration.default(0) }).strict();
 
+/**
+ * A scripted step (`.mjs` scenarios only): `run(ctx)` gets the run's users and helpers
+ * (src/runner/script-context.ts documents the context). JSON cannot hold a function, so a
+ * JSON scenario with a custom phase is refused at `run`.
+ */
+/** typed loosely here (the scenario does not import the runner); the runner calls it with a ScriptContext */
+export type CustomPhaseRun = (ctx: never) => unknown;
+export const CustomPhase = z
+  .object({
+    ...base,
+    type: z.literal('custom'),
+    run: z.custom<CustomPhaseRun>((v) => typeof v === 'function', { message: 'expected a function: run: async (ctx) => { ... } (custom phases need a .mjs scenario)' }),
+    /** the phase fails (the run ends, exit 3) when run() has not settled by then (default: no limit) */
+    timeout: Duration.optional(),
+  })
+  .strict();
+
 const SimplePhase = z.discriminatedUnion('type', [
+  CustomPhase,
   ConnectPhase,
   ChatPhase,
   SwitchPhase,
@@ -258,4 +276,5 @@ export type ScenarioInput = z.input<typeof ScenarioSchema>;
 export type PhaseConfig = z.infer<typeof Phase>;
 export type SimplePhaseConfig = z.infer<typeof SimplePhase>;
 export type VoicePhaseConfig = z.infer<typeof VoicePhase>;
+export type CustomPhaseConfig = z.infer<typeof CustomPhase>;
 export type VoiceActionConfig = z.infer<typeof VoiceAction>;
