@@ -110,7 +110,7 @@ export class GateWatch {
         const win = this.windowOf(p.metric, f.elapsedMs, f.histograms.get(p.metric));
         if (!win || win.count < this.minSamples) continue;
         view = { histograms: { [p.metric]: { unit: 'ms', ...win.summary(), encoded: '' } }, counters: {}, rates: {}, findings: [] };
-        scope = `in the last ${Math.round(Math.min(this.windowMs, f.elapsedMs) / 1000)} s (${win.count} values)`;
+        scope = f.elapsedMs < this.windowMs ? `in the run's first ${Math.round(f.elapsedMs / 100) / 10} s (${win.count} values)` : `in the last ${Math.round(this.windowMs / 1000)} s (${win.count} values)`;
       } else if (g.mode === 'ratio') {
         const c = (k: string) => f.counters[k] ?? 0;
         const n = p.metric === 'errorRate' ? c('chat.sent') + c('ws.opened') + c('http.calls') : c('chat.expected') - c('chat.excused');

@@ -89,6 +89,16 @@ describe('renderMetrics', () => {
   });
 });
 
+describe('examples/grafana-dashboard.json', () => {
+  it('queries only names the endpoint serves', () => {
+    const dash = readFileSync(new URL('../../examples/grafana-dashboard.json', import.meta.url), 'utf8');
+    const used = new Set([...dash.matchAll(/miscord_bench_[a-z_]+/g)].map((m) => m[0]));
+    expect(used.size).toBeGreaterThan(10);
+    const served = renderMetrics({ scenario: 'm', target: 't' }, sample, live);
+    expect([...used].filter((n) => !served.includes(`# TYPE ${n} `))).toEqual([]);
+  });
+});
+
 describe('MetricsServer', () => {
   it('serves GET /metrics on 127.0.0.1, 404 elsewhere, and close() ends a scraper keep-alive connection', async () => {
     const ms = await MetricsServer.start({ port: 0, scenario: 'm', target: 't' });

@@ -88,7 +88,7 @@ export function register(program: Command): void {
   const cmd = program
     .command('run')
     .description('run a scenario (shipped name or path) and write its JSON report')
-    .argument('<scenario>', 'shipped scenario name (see `scenarios`) or path to a scenario file');
+    .argument('<scenario>', 'shipped scenario name (see `scenarios`) or path to a scenario file (.json, or .mjs for a scripted one)');
   for (const spec of RUN_OPTION_TABLE) cmd.addOption(toOption(spec));
   cmd.addOption(summaryStatsOption());
   cmd.addHelpText('after', `
