@@ -15,15 +15,14 @@ export interface LiveLatency {
 
 /**
  * The measures of the live view beside the timeline sample: every latency histogram's
- * summary so far, the counters, and the findings so far by class. Summaries cost a pass
- * over each histogram's buckets, a few dozen microseconds, once a second.
+ * summary so far, the counters, and the findings so far by class. Each summary costs about
+ * 0.2 ms (five percentiles and one pass over the buckets for the sum), once a second.
  */
 export function liveMeasures(metrics: Metrics, findings: ReadonlyArray<{ class: string }>): Pick<LiveState, 'latency' | 'counters' | 'findings'> {
   const latency: Record<string, LiveLatency> = {};
   for (const [name, h] of metrics.histograms) {
-    const s = h.summary();
-    if (s.count === 0) continue;
-    latency[name] = { count: s.count, sum: s.mean * s.count, p50: s.p50, p90: s.p90, p95: s.p95, p99: s.p99, max: s.max };
+    if (h.count === 0) continue;
+    latency[name] = { count: h.count, sum: h.sum(), p50: h.stat('p50'), p90: h.stat('p90'), p95: h.stat('p95'), p99: h.stat('p99'), max: h.stat('max') };
   }
   const byClass: Record<string, number> = {};
   for (const f of findings) byClass[f.class] = (byClass[f.class] ?? 0) + 1;
