@@ -70,7 +70,7 @@ export function progressSegments(s: TimelineSample, live: LiveState, p: Palette,
     const text = `delivered ${(Math.floor(ratio * 1000) / 10).toFixed(1)}%`;
     out.push(m.lost > 0 ? p.red(text) : text);
   }
-  out.push(`${s.deliveriesPerSec} dlv/s`);
+  out.push(`${Math.round(s.deliveriesPerSec)} dlv/s`);
   out.push(live.errors > 0 ? p.red(`errors ${live.errors}`) : `errors 0`);
   return out;
 }

@@ -9,6 +9,7 @@ import { planRunAsync } from '../../src/runner/run-plan.js';
 import { loadScenario, loadScenarioAsync, parseScenario } from '../../src/scenario/load-scenario.js';
 import { MemoryTracer } from '../../src/trace/tracer.js';
 import { EXIT } from '../../src/errors.js';
+import { runCli } from '../helpers/cli.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../examples/scripted.mjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'mb-script-'));
@@ -83,5 +84,16 @@ describe('scripted scenarios (.mjs)', () => {
     await expect(planRunAsync({ scenario: EXAMPLE })).resolves.toBeTruthy();
     expect(() => parseScenario({ name: 'j', description: 'd', thresholds: ['custom.x.p99<1ms'], phases: [{ type: 'idle', duration: 1 }] })).not.toThrow();
     await expect(planRunAsync({ scenario: parseScenario({ name: 'j', description: 'd', thresholds: ['custom.x.p99<1ms'], phases: [{ type: 'idle', duration: 1 }] }) })).rejects.toThrow(/no run produces the histogram custom\.x/);
+  });
+
+  it('validate takes an .mjs through bin/ like a JSON file, and names the field of a bad one', async () => {
+    const ok = await runCli(['validate', EXAMPLE]);
+    expect(ok.code).toBe(0);
+    expect(ok.stderr).toMatch(/scripted\.mjs: valid \(4 phases, 4 users, 3 gates, seed 7\)/);
+    const bad = join(dir, 'no-run.mjs');
+    writeFileSync(bad, "export default { name: 'n', description: 'd', phases: [{ type: 'custom', run: 42 }] };\n");
+    const r = await runCli(['validate', bad]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no-run\.mjs: phases\[0\]\.run: expected a function/);
   });
 });
