@@ -224,6 +224,7 @@ function planAbort(display: string, s: Scenario, thresholds: ThresholdSource[], 
   for (const [i, e] of named.entries()) if (!exprs.has(e)) throw new MbError('MB_ERR_SCENARIO_INVALID', `${display}: abortOnFail[${i}]: '${e}' is not one of the thresholds (${[...exprs].join(', ') || 'none'})`);
   if (all || s.abortOnFail === true) {
     const r = abortGates(thresholds, 'all');
+    if (!thresholds.length) r.skipped.push('the run has no thresholds: nothing can end it early (add --threshold)');
     return { gates: r.gates, skipped: r.skipped };
   }
   const r = abortGates(thresholds, new Set(named));

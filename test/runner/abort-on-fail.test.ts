@@ -85,6 +85,7 @@ describe('planning abortOnFail', () => {
     expect(p.abort.skipped[0]).toMatch(/rates.messagesPerSec>1.*judged at the end/);
     expect(planRun({ scenario: parseScenario({ ...base, abortOnFail: ['counters.errors.ws==0'] }) }).abort.gates).toHaveLength(1);
     expect(planRun({ scenario: parseScenario(base) }).abort.gates).toHaveLength(0);
+    expect(planRun({ scenario: parseScenario({ ...base, thresholds: [] }), abortOnFail: true }).abort.skipped).toEqual(['the run has no thresholds: nothing can end it early (add --threshold)']);
     expect(() => planRun({ scenario: parseScenario({ ...base, abortOnFail: ['rates.messagesPerSec>1'] }) })).toThrow(/abortOnFail: 'rates.messagesPerSec>1': .*judged at the end/);
     expect(() => planRun({ scenario: parseScenario({ ...base, abortOnFail: ['chat.deliver.p99<1ms'] }) })).toThrow(/abortOnFail\[0\]: 'chat.deliver.p99<1ms' is not one of the thresholds/);
   });
