@@ -41,7 +41,7 @@ function looksLikePath(ref: string): boolean {
 
 /** A scripted scenario: an ES module whose default export is the scenario object. */
 export function isModulePath(ref: string): boolean {
-  return /\.m?js$/i.test(ref);
+  return /\.(m?js|m?ts)$/i.test(ref);
 }
 
 /** Resolves a shipped scenario name or a file path to the file to read. */
@@ -106,7 +106,8 @@ export function listScenarios(): ScenarioListing[] {
 
 /**
  * Loads a scenario of any kind: JSON as loadScenario does, or a scripted one, an ES module
- * (`.mjs`, or `.js` in an ESM package) whose default export is the scenario object, or a
+ * (`.mjs`, `.js` in an ESM package, `.ts` when a TypeScript loader is in the process) whose
+ * default export is the scenario object, or a
  * function (maybe async) returning it. The object is validated by the same schema, where
  * `custom` phases carry a `run` function. Importing runs the module's top level once per
  * process (Node caches modules).
@@ -118,8 +119,10 @@ export async function loadScenarioAsync(ref: string, cwd = process.cwd()): Promi
   try {
     mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
   } catch (err) {
-    const e = err as Error;
-    throw new MbError('MB_ERR_SCENARIO_INVALID', `${display}: cannot import: ${e?.name === 'SyntaxError' ? `${e.name}: ${e.message}` : (e?.message ?? String(err))}`, undefined, { cause: err });
+    const e = err as NodeJS.ErrnoException;
+    // a .ts scenario needs a TypeScript loader in the process (node --import tsx ...)
+    const hint = e?.code === 'ERR_UNKNOWN_FILE_EXTENSION' ? ' (a .ts scenario needs a TypeScript loader: node --import tsx node_modules/.bin/miscord-bench ..., or write it as .mjs)' : '';
+    throw new MbError('MB_ERR_SCENARIO_INVALID', `${display}: cannot import: ${e?.name === 'SyntaxError' ? `${e.name}: ${e.message}` : (e?.message ?? String(err))}${hint}`, undefined, { cause: err });
   }
   let raw = mod.default;
   if (raw === undefined) throw new MbError('MB_ERR_SCENARIO_INVALID', `${display}: no default export: write \`export default { name, description, phases: [...] }\``);
