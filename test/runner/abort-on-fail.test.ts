@@ -10,6 +10,13 @@ import { ReportSchema } from '../../src/report/schema.js';
 import { mergeReports } from '../../src/report/merge.js';
 import { regate } from '../../src/report/regate.js';
 import { EXIT } from '../../src/errors.js';
+import { runWithWorkers } from '../../src/runner/workers.js';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ENTRY = fileURLToPath(new URL('../../dist/runner/worker-entry.js', import.meta.url));
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -123,5 +130,26 @@ describe('a run a gate aborts', () => {
     expect(merged.abortedBy).toEqual(report.abortedBy);
     expect(merged.verdict.exitCode).toBe(EXIT.thresholds);
     expect(merged.gates.find((x) => x.name === 'chat.deliver.p99<0.001ms')!.reason).toMatch(/^aborted the run/);
+  });
+
+  it('with --workers, the shard whose gate fails stops the others; the merged report is gate-aborted (4)', async () => {
+    const server = await createReferenceServer({ port: 0 });
+    cleanups.push(() => server.close());
+    // only the shard that holds user 0 breaks the gate; the other would sleep for a minute unless stopped
+    const file = join(mkdtempSync(join(tmpdir(), 'mb-abort-')), 'w.mjs');
+    writeFileSync(
+      file,
+      `export default { name: 'abort-workers', description: 'one shard breaks the gate', users: 4, setup: { servers: 1, textChannels: 1, voiceChannels: 0 }, settle: 300,
+        thresholds: ['counters.custom.bad<1'],
+        phases: [{ type: 'connect' }, { type: 'custom', run: async (ctx) => { if (ctx.users().some((u) => u.index === 0)) ctx.metrics.inc('custom.bad'); await ctx.sleep(60000); } }] };`,
+    );
+    const report = await runWithWorkers({ scenario: file, target: server.url, abortOnFail: true }, 2, { entry: ENTRY });
+    expect(report.durationMs).toBeLessThan(30_000);
+    expect(report.status).toBe('incomplete');
+    expect(report.abortedBy?.gate).toBe('counters.custom.bad<1');
+    // one shard aborted by the gate, the other interrupted by the parent
+    expect(report.abortReason).toMatch(/the run was interrupted/);
+    expect(report.verdict.exitCode).toBe(EXIT.thresholds);
+    expect(report.shards).toHaveLength(2);
   });
 });
