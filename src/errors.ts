@@ -24,6 +24,8 @@ export const ERROR_CODES = {
   MB_ERR_SERVER_START: EXIT.incomplete,
   MB_ERR_ABORTED: EXIT.incomplete, // Ctrl-C or a signal during a run
   MB_ERR_PROTOCOL: EXIT.incomplete, // the target answered something we cannot use
+  MB_ERR_SCRIPT: EXIT.incomplete, // a scripted (custom) phase threw or timed out
+  MB_ERR_GATE_ABORT: EXIT.thresholds, // a threshold marked abort-on-fail failed during the run (details.abortedBy)
   MB_ERR_INTERNAL: EXIT.internal,
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -5,7 +5,7 @@ Exit codes:
   1  internal error
   2  usage or configuration error (bad flag, unknown or invalid scenario, unreadable report)
   3  run could not complete (target unreachable, server died; a partial report is still written)
-  4  a threshold failed or could not be judged (nothing measured, no leak check), or a comparison failed
+  4  a threshold failed or could not be judged (nothing measured, no leak check), a comparison failed, or a threshold ended the run early (--abort-on-fail)
   5  a leak was found (wins over 4)
 `;
 

@@ -2,6 +2,7 @@ import { ROUTES, errorDetail, type ServerOut, type TokenOut, type UserOut, type 
 import { MbError } from '../errors.js';
 import { clock } from '../clock.js';
 import type { ClientEnv } from './client-env.js';
+import { benchFetch } from './bench-fetch.js';
 
 /** Longer than a server's own stall (a pool exhausted answers after 30 s), so its answer is measured, not our timeout. */
 export const DEFAULT_HTTP_TIMEOUT_MS = 60_000;
@@ -61,7 +62,7 @@ export class HttpClient {
       env.metrics.inc(`${opts.histogram}.attempts.${outcome}`);
     };
     try {
-      res = await fetch(env.httpUrl + route, { method, headers, body, signal: AbortSignal.any([env.signal, AbortSignal.timeout(env.httpTimeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS)]) });
+      res = await benchFetch(env.httpUrl + route, { method, headers, body, signal: AbortSignal.any([env.signal, AbortSignal.timeout(env.httpTimeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS)]) });
     } catch (err) {
       const timedOut = !env.signal.aborted && (err as Error).name === 'TimeoutError';
       if (!env.signal.aborted) sample(timedOut ? 'timed-out' : 'error', clock.now() - start);

@@ -1,6 +1,7 @@
 import { ROUTES, hasExtStats, type StatsResponse } from '../protocol/messages.js';
 import { MbError } from '../errors.js';
 import { clock } from '../clock.js';
+import { benchFetch } from './bench-fetch.js';
 
 /** Socket counts by kind, the same shape for [ext] and v1 stats. */
 export interface SocketCounts {
@@ -54,7 +55,7 @@ export async function fetchStats(httpUrl: string, opts: RequestOptions = {}): Pr
   const signal = requestSignal(opts);
   let res: Response;
   try {
-    res = await fetch(httpUrl + ROUTES.stats, { signal });
+    res = await benchFetch(httpUrl + ROUTES.stats, { signal });
   } catch (err) {
     throw new MbError('MB_ERR_TARGET_UNREACHABLE', `cannot read ${httpUrl}${ROUTES.stats}: ${(err as Error).cause ?? (err as Error).message}`, undefined, { cause: err });
   }
@@ -98,7 +99,7 @@ export function sampleOfStats(r: StatsReading): ServerSample {
  */
 export async function fetchMetricsSample(httpUrl: string, opts: RequestOptions = {}): Promise<ServerSample | null> {
   const signal = requestSignal(opts);
-  const res = await fetch(httpUrl + ROUTES.metrics, { signal });
+  const res = await benchFetch(httpUrl + ROUTES.metrics, { signal });
   if (!res.ok || !(res.headers.get('content-type') ?? '').startsWith('text/plain')) {
     await res.body?.cancel();
     return null;

@@ -1,4 +1,5 @@
 import { ROUTES } from '../protocol/messages.js';
+import { benchFetch } from '../client/bench-fetch.js';
 import type { FindingDraft, LeakUserView } from './types.js';
 import { inRoom } from './views.js';
 import { staleMember } from './ext-reconciler.js';
@@ -26,7 +27,7 @@ export function memberIdsOf(body: unknown): number[] {
 
 export function httpFetchMembers(httpUrl: string): FetchMembers {
   return async (roomId, token, signal) => {
-    const res = await fetch(httpUrl + ROUTES.voiceMembers(roomId), {
+    const res = await benchFetch(httpUrl + ROUTES.voiceMembers(roomId), {
       headers: { authorization: `Bearer ${token}` },
       signal: AbortSignal.any([AbortSignal.timeout(5000), ...(signal ? [signal] : [])]),
     });

@@ -43,9 +43,12 @@ const round3 = (v: number) => Math.round(v * 1000) / 1000;
 
 export class LatencyHistogram {
   private h: hdr.Histogram;
+  /** the exact sum of what was recorded here (ms); null once unknown (a decoded histogram) until counted from the buckets */
+  private total: number | null;
 
   constructor(h?: hdr.Histogram) {
     this.h = h ?? build();
+    this.total = !h || h.totalCount === 0 ? 0 : null;
   }
 
   /** Records one latency in milliseconds; negative values count as 0, huge ones are clamped. */
@@ -53,6 +56,7 @@ export class LatencyHistogram {
     if (!Number.isFinite(ms)) return;
     const us = Math.min(HIGHEST_US, Math.max(1, Math.round(ms * 1000)));
     this.h.recordValue(us);
+    if (this.total !== null) this.total += us / 1000;
   }
 
   get count(): number {
@@ -85,6 +89,46 @@ export class LatencyHistogram {
   /** Adds every value of `other` into this one (exact). */
   add(other: LatencyHistogram): this {
     this.h.add(other.h);
+    this.total = this.total !== null && other.total !== null ? this.total + other.total : null;
+    return this;
+  }
+
+  /**
+   * The sum of the recorded values (ms): kept exactly as they are recorded, so reading it is
+   * free (the library's mean walks its value iterator, 5 ms at 100k values). A decoded
+   * histogram counts it once from its buckets (bucket-equivalent values, ~2 ms).
+   */
+  sum(): number {
+    if (this.total === null) {
+      const h = this.h as unknown as { countsArrayLength: number; getCountAtIndex(i: number): number; valueFromIndex(i: number): number; medianEquivalentValue(v: number): number };
+      let t = 0;
+      for (let i = 0; i < h.countsArrayLength; i++) {
+        const c = h.getCountAtIndex(i);
+        if (c) t += c * h.medianEquivalentValue(h.valueFromIndex(i));
+      }
+      this.total = t / 1000;
+    }
+    return this.total;
+  }
+
+  /** One statistic, cheaply (summary() computes all of them, mean and stddev the slow way): what the live view and gates read each second. */
+  stat(name: 'count' | 'min' | 'mean' | 'p50' | 'p90' | 'p95' | 'p99' | 'p999' | 'max'): number {
+    if (name === 'count') return this.count;
+    if (this.count === 0) return 0;
+    if (name === 'mean') return round3(this.sum() / this.count);
+    const p = { min: 0, p50: 50, p90: 90, p95: 95, p99: 99, p999: 99.9, max: 100 }[name];
+    return this.percentile(p);
+  }
+
+  /** A copy of it now (the live gates keep one a second to judge a window). */
+  clone(): LatencyHistogram {
+    return new LatencyHistogram().add(this);
+  }
+
+  /** Removes the values of `earlier`, a clone taken before: what was recorded since. */
+  subtract(earlier: LatencyHistogram): this {
+    this.h.subtract(earlier.h);
+    this.total = this.total !== null && earlier.total !== null ? this.total - earlier.total : null;
     return this;
   }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { SCHEMA_VERSION, type Report } from './schema.js';
-import { evaluateGates, verdictOf, type ThresholdSource } from './gates.js';
+import { evaluateGates, verdictOf, withGateAbort, type ThresholdSource } from './gates.js';
 import { TOOL_VERSION } from '../version.js';
 
 /**
@@ -19,6 +19,8 @@ export interface ReportInput {
   endedAt: number;
   status: Report['status'];
   abortReason: string | null;
+  /** the gate that ended the run early, if one did */
+  abortedBy?: Report['abortedBy'];
   generator: Omit<Report['generator'], 'reliable' | 'unreliableReason'> & { maxLoopDelayMs: number };
   histograms: Report['histograms'];
   counters: Record<string, number>;
@@ -103,6 +105,7 @@ export function buildReport(input: ReportInput): Report {
     durationMs: Math.round(durationMs),
     status: input.status,
     abortReason: input.abortReason,
+    ...(input.abortedBy ? { abortedBy: input.abortedBy } : {}),
     generator: {
       ...generator,
       reliable: !unreliable,
@@ -121,7 +124,7 @@ export function buildReport(input: ReportInput): Report {
     errors,
     verdict: { exitCode: 0, passed: true, leaks: 0, failedGates: 0 },
   };
-  report.gates = evaluateGates(report, input.thresholds);
+  report.gates = withGateAbort(evaluateGates(report, input.thresholds), input.abortedBy);
   report.verdict = verdictOf(report);
   return report;
 }

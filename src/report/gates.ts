@@ -1,5 +1,5 @@
 import { MbError, EXIT } from '../errors.js';
-import { FindingClassSchema, type Gate, type Report } from './schema.js';
+import { FindingClassSchema, type Gate, type GateAbort, type Report } from './schema.js';
 import { formatRate } from './format-value.js';
 
 /**
@@ -242,6 +242,23 @@ export function evaluateGates(report: Report, thresholds: ThresholdSource[]): Ga
   return thresholds.map((th) => evaluateGate(report, th));
 }
 
+/**
+ * The gates with the one that aborted the run marked failed, with when and why: its figure
+ * over the run's last window failed, whatever the whole (shorter) run says at the end.
+ */
+export function withGateAbort(gates: Gate[], abortedBy: GateAbort | undefined): Gate[] {
+  if (!abortedBy) return gates;
+  const aborted: Gate = {
+    name: abortedBy.gate,
+    source: abortedBy.source,
+    passed: false,
+    observed: abortedBy.observed,
+    threshold: abortedBy.threshold,
+    reason: `aborted the run at ${Math.round(abortedBy.atMs / 100) / 10} s: ${abortedBy.reason}`,
+  };
+  return gates.some((g) => g.name === abortedBy.gate) ? gates.map((g) => (g.name === abortedBy.gate ? aborted : g)) : [...gates, aborted];
+}
+
 /** Finding classes the scenario declares as expected (a scenario that leaks by design). */
 function expectedClasses(report: Report): Set<string> {
   const v = (report.scenario?.config as { expectFindings?: unknown } | undefined)?.expectFindings;
@@ -260,8 +277,10 @@ export function verdictOf(report: Report): Report['verdict'] {
   const leaks = report.findings.filter((f) => !expected.has(f.class)).length;
   const unjudgedGates = report.gates.filter((g) => !gateJudged(g)).length;
   const failedGates = report.gates.filter((g) => !g.passed && gateJudged(g)).length;
+  // a run a gate ended early is incomplete by design: judged as a failed gate, not as a run that could not complete
+  const gateAbort = report.status === 'incomplete' && !!report.abortedBy;
   const exitCode =
-    report.status === 'incomplete' ? EXIT.incomplete : leaks > 0 ? EXIT.leak : failedGates > 0 || unjudgedGates > 0 ? EXIT.thresholds : EXIT.passed;
+    report.status === 'incomplete' && !gateAbort ? EXIT.incomplete : leaks > 0 ? EXIT.leak : failedGates > 0 || unjudgedGates > 0 || gateAbort ? EXIT.thresholds : EXIT.passed;
   return { exitCode, passed: exitCode === EXIT.passed, leaks, failedGates, unjudgedGates };
 }
 

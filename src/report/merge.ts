@@ -116,6 +116,8 @@ export function mergeReports(reports: Report[], opts: MergeOptions = {}): Report
     durationMs,
     status: incomplete.length ? 'incomplete' : 'completed',
     abortReason: incomplete.length ? incomplete.map((r) => `${tags[reports.indexOf(r)]}: ${r.abortReason ?? 'incomplete'}`).join('; ') : null,
+    // the first gate that ended a shard ended the run (the parent then stops the others)
+    ...firstGateAbort(reports),
     generator: {
       reliable: unreliable.length === 0,
       unreliableReason: unreliable.length ? unreliable.join('; ') : null,
@@ -393,3 +395,8 @@ function sumRecords(records: Array<Record<string, number>>): Record<string, numb
 }
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+
+function firstGateAbort(reports: Report[]): Pick<Report, 'abortedBy'> {
+  const aborts = reports.map((r) => r.abortedBy).filter((a): a is NonNullable<Report['abortedBy']> => !!a);
+  return aborts.length ? { abortedBy: aborts.reduce((a, b) => (b.atMs < a.atMs ? b : a)) } : {};
+}

@@ -1,4 +1,4 @@
-import { evaluateGates, verdictOf, type ThresholdSource } from './gates.js';
+import { evaluateGates, verdictOf, withGateAbort, type ThresholdSource } from './gates.js';
 import type { Report } from './schema.js';
 
 /** The scenario's thresholds as stored in the report (`scenario.config.thresholds`). */
@@ -16,7 +16,7 @@ export function regate(report: Report, cli: string[] = []): Report {
   const all = [...scenarioThresholds(report), ...report.gates.map((g) => ({ expr: g.name, source: g.source })), ...cli.map((expr) => ({ expr, source: 'cli' as const }))];
   const seen = new Set<string>();
   const thresholds = all.filter((t) => !seen.has(t.expr) && seen.add(t.expr));
-  const gated: Report = { ...report, gates: evaluateGates(report, thresholds) };
+  const gated: Report = { ...report, gates: withGateAbort(evaluateGates(report, thresholds), report.abortedBy) };
   gated.verdict = verdictOf(gated);
   return gated;
 }

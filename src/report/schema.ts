@@ -153,6 +153,19 @@ export const MergeInfoSchema = z.object({
   ),
 });
 
+/** The gate that ended a run early (--abort-on-fail, or the scenario's abortOnFail). */
+export const GateAbortSchema = z.object({
+  /** the threshold as written */
+  gate: z.string(),
+  source: z.enum(['scenario', 'cli', 'default']),
+  /** ms since the run started */
+  atMs: z.number(),
+  observed: z.number(),
+  threshold: z.number(),
+  /** what was seen and over which window, e.g. chat.deliver.p99 = 412 ms, over 250 ms over the last 10 s (812 values) */
+  reason: z.string(),
+});
+
 export const VoiceRoomSchema = z.object({
   roomId: z.number().int(),
   members: z.number().int(),
@@ -200,6 +213,8 @@ export const ReportSchema = z.object({
   status: z.enum(['completed', 'incomplete']),
   /** why the run could not complete (target unreachable, server died, aborted) */
   abortReason: z.string().nullable(),
+  /** set when a threshold ended the run early: the run is incomplete and its verdict is 4 (5 with a leak) */
+  abortedBy: GateAbortSchema.optional(),
   generator: z.object({
     reliable: z.boolean(),
     /** why not reliable, e.g. event-loop delay p99 312 ms > 200 ms */
@@ -266,6 +281,7 @@ export type ReportHistogram = z.infer<typeof HistogramSchema>;
 export type TimelineSample = z.infer<typeof TimelineSampleSchema>;
 export type Checkpoint = z.infer<typeof CheckpointSchema>;
 export type Gate = z.infer<typeof GateSchema>;
+export type GateAbort = z.infer<typeof GateAbortSchema>;
 export type VoiceRoom = z.infer<typeof VoiceRoomSchema>;
 export type MergeInfo = z.infer<typeof MergeInfoSchema>;
 export type MergeKind = z.infer<typeof MergeKindSchema>;

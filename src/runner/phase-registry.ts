@@ -4,6 +4,7 @@ import { clock } from '../clock.js';
 import { runVoicePhase } from './voice-phase.js';
 import { chatPhase, churnPhase, connectPhase, disconnectPhase, freezePhase, crashPhase, idlePhase, multiTabPhase, switchPhase } from './phases.js';
 import type { PhaseHandler, PhaseRegistry, RunContext } from './run-context.js';
+import { customPhase } from './script-context.js';
 
 /** Repeats the cycle until the duration is spent (at least `minCycles`), with a checkpoint after each cycle. */
 export async function soakPhase(ctx: RunContext, p: z.infer<typeof SoakPhase>): Promise<void> {
@@ -32,6 +33,7 @@ export const PHASES: PhaseRegistry = {
   disconnect: disconnectPhase,
   voice: runVoicePhase,
   soak: soakPhase,
+  custom: customPhase,
 };
 
 export function dispatch(ctx: RunContext, phase: SimplePhaseConfig | Parameters<PhaseRegistry['soak']>[1]): Promise<void> {

@@ -40,6 +40,10 @@ export const RUN_OPTION_TABLE: readonly RunOptionSpec[] = [
   { flags: '--trace <file>', kind: 'string', description: 'NDJSON trace of every protocol event' },
   { flags: '--trace-bodies', kind: 'boolean', description: 'include message bodies in the trace (and ICE/SDP addresses)' },
   { flags: '--trace-addresses', kind: 'boolean', description: 'show ICE candidate and SDP addresses in the trace (redacted by default)' },
+  { flags: '--abort-on-fail', kind: 'boolean', description: 'end the run as soon as a threshold has failed on the live figures (latency over the last 10 s once 50 samples are in; counts, errors and findings past their limit): exit 4, partial report naming the gate' },
+  { flags: '--metrics-port <port>', kind: 'int', description: 'serve the live figures as Prometheus text on GET /metrics while the run goes (0: any free port, printed on stderr)' },
+  { flags: '--metrics-host <host>', kind: 'string', description: 'the address --metrics-port listens on', defaultText: '127.0.0.1' },
+  { flags: '--stream <file>', kind: 'string', description: 'write the run as JSON lines as it goes: a start line, the plan, one line per second, an end line' },
 ];
 
 export function parseShard(v: string): { index: number; count: number } {
@@ -82,12 +86,5 @@ export function readUsersFile(path: string): Array<{ username: string; password:
   return raw as Array<{ username: string; password: string }>;
 }
 
-/**
- * Ports the fetch API (undici, Node's own) refuses to connect to, whatever the server: the
- * "bad ports" of the Fetch standard (https://fetch.spec.whatwg.org/#port-blocking).
- */
-export const FETCH_BLOCKED_PORTS: ReadonlySet<number> = new Set([
-  1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109, 110, 111, 113, 115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389,
-  427, 465, 512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554, 556, 563, 587, 601, 636, 989, 990, 993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566,
-  6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080,
-]);
+/** moved to the HTTP client, which now reaches them through node:http */
+export { FETCH_BLOCKED_PORTS } from '../client/bench-fetch.js';

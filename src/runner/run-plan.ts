@@ -4,12 +4,15 @@ import type { IceServer } from '../protocol/messages.js';
 import type { Tracer } from '../trace/tracer.js';
 import type { createLeakDetector } from '../leak/leak-detector.js';
 import type { LeakDetector } from '../leak/types.js';
-import { loadScenario, type LoadedScenario } from '../scenario/load-scenario.js';
+import { loadScenario, loadScenarioAsync, type LoadedScenario } from '../scenario/load-scenario.js';
 import type { PhaseConfig, Scenario } from '../scenario/schema.js';
 import { parseThreshold, type ParsedThreshold, type ThresholdSource } from '../report/gates.js';
 import type { TimelineSample } from '../report/schema.js';
 import type { Credentials } from './run-state.js';
-import { FETCH_BLOCKED_PORTS, readUsersFile } from './run-options.js';
+import type { PlannedPhase } from './phase-plan.js';
+import type { LiveLatency } from './live-measures.js';
+import { readUsersFile } from './run-options.js';
+import { abortGates, type AbortGate } from './abort-on-fail.js';
 import { FAULT_NAMES, isFaultName } from '../server/faults.js';
 
 export interface RunOptions {
@@ -51,6 +54,10 @@ export interface RunOptions {
   expectReapMs?: number;
   /** no answer to GET /health for this long ends the run as incomplete (default 15 s) */
   targetStallMs?: number;
+  /** every threshold that can be judged during the run ends it once failed (`--abort-on-fail`); the scenario's `abortOnFail` adds its own */
+  abortOnFail?: boolean;
+  /** the window and minimum of samples of latency gates under abortOnFail (default 10 s, 50) */
+  abortWindow?: { windowMs?: number; minSamples?: number };
   /** swaps the leak detector (tests, workers) */
   leakDetectorFactory?(opts: Parameters<typeof createLeakDetector>[0]): LeakDetector;
 }
@@ -60,6 +67,20 @@ export interface LiveState {
   elapsedMs: number;
   users: number;
   errors: number;
+  /** the top-level phase running: its place in the plan (0-based; -1 before the first and after the last) */
+  phaseIndex?: number;
+  /** ms since that top-level phase began */
+  phaseElapsedMs?: number;
+  /** the scenario's top-level phases with their expected lengths */
+  plan?: PlannedPhase[];
+  /** the messages so far: sent, due (expected minus excused), delivered, lost */
+  messages?: { sent: number; due: number; delivered: number; lost: number };
+  /** every latency histogram so far (ms) */
+  latency?: Record<string, LiveLatency>;
+  /** the run's counters so far */
+  counters?: Record<string, number>;
+  /** findings so far, by class */
+  findings?: Record<string, number>;
 }
 
 /**
@@ -75,10 +96,22 @@ export interface RunPlan {
   credentials: Credentials[] | null;
   /** the largest closed-model user count any phase asks for: open-model arrivals get indices above it */
   closedUsers: number;
+  /** the thresholds that may end the run early, and those --abort-on-fail cannot judge live (why) */
+  abort: { gates: AbortGate[]; skipped: string[] };
 }
 
 export function planRun(o: RunOptions): RunPlan {
   const loaded = typeof o.scenario === 'string' ? loadScenario(o.scenario, o.cwd) : { scenario: o.scenario, path: null, display: '<scenario>' };
+  return planLoaded(o, loaded);
+}
+
+/** planRun for every kind of scenario, scripted (`.mjs`) ones included: what run and validate use. */
+export async function planRunAsync(o: RunOptions): Promise<RunPlan> {
+  const loaded = typeof o.scenario === 'string' ? await loadScenarioAsync(o.scenario, o.cwd) : { scenario: o.scenario, path: null, display: '<scenario>' };
+  return planLoaded(o, loaded);
+}
+
+function planLoaded(o: RunOptions, loaded: RunPlan['loaded']): RunPlan {
   checkOptions(o);
   const scenario = withOverrides(loaded.scenario, o);
   const thresholds: ThresholdSource[] = [
@@ -92,12 +125,12 @@ export function planRun(o: RunOptions): RunPlan {
   const produced = producedBy(scenario, o.leakCheck !== false);
   for (const t of thresholds) checkProducible(t, parseThreshold(t.expr), produced, loaded.display);
   const credentials = o.credentials ?? (o.usersFile ? readUsersFile(o.usersFile) : null);
-  return { loaded, scenario, thresholds, credentials, closedUsers: closed };
+  return { loaded, scenario, thresholds, credentials, closedUsers: closed, abort: planAbort(loaded.display, scenario, thresholds, !!o.abortOnFail) };
 }
 
 /** The scenario after CLI overrides (a copy; the file's content stays as written in the report's path). */
 function withOverrides(s: Scenario, o: RunOptions): Scenario {
-  const out: Scenario = structuredClone(s);
+  const out: Scenario = copyKeepingFunctions(s);
   if (o.users !== undefined) out.users = o.users;
   if (o.seed !== undefined) out.seed = o.seed;
   if (o.settleMs !== undefined) out.settle = o.settleMs;
@@ -141,14 +174,17 @@ const OUTCOMES = ['refused', 'timed-out', 'error'];
 const RATES = new Set(['deliveryRatio', 'lossRatio', 'errorRate', 'errors', 'refusals', 'messagesPerSec', 'deliveriesPerSec', 'reconnects']);
 const MESSAGE_RATES = new Set(['deliveryRatio', 'lossRatio']);
 
-function producedBy(s: Scenario, leakCheck: boolean): { histograms: Set<string>; messages: boolean } {
+function producedBy(s: Scenario, leakCheck: boolean): { histograms: Set<string>; messages: boolean; custom: boolean } {
   const histograms = new Set<string>(leakCheck ? ['close_to_deregister'] : []);
   let messages = false;
+  let custom = false;
   for (const { phase } of everyPhase(s)) {
+    // a script may do anything: send messages, record histograms of its own
+    if (phase.type === 'custom') messages = custom = true;
     for (const h of HISTOGRAMS_BY_PHASE[phase.type] ?? []) histograms.add(h);
     if (phase.type === 'chat' || phase.type === 'churn' || phase.type === 'multi-tab' || (phase.type === 'switch' && phase.messagesPerSwitch > 0)) messages = true;
   }
-  return { histograms, messages };
+  return { histograms, messages, custom };
 }
 
 function checkProducible(t: ThresholdSource, p: ParsedThreshold, produced: ReturnType<typeof producedBy>, display: string): void {
@@ -161,6 +197,8 @@ function checkProducible(t: ThresholdSource, p: ParsedThreshold, produced: Retur
     if (MESSAGE_RATES.has(p.metric) && !produced.messages) refuse(`rates.${p.metric} needs chat messages, and no phase of this scenario sends any`);
   }
   if (p.kind === 'histogram') {
+    // a scripted phase records what it likes under custom.*
+    if (p.metric.startsWith('custom.') && produced.custom) return;
     const outcome = OUTCOMES.find((o) => p.metric.endsWith(`.${o}`));
     const base = outcome ? p.metric.slice(0, -outcome.length - 1) : p.metric;
     if (!ALL_HISTOGRAMS.has(base)) refuse(`no run produces the histogram ${p.metric} (histograms: ${[...ALL_HISTOGRAMS].sort().join(', ')})`);
@@ -180,7 +218,6 @@ function checkOptions(o: RunOptions): void {
       throw new MbError('MB_ERR_USAGE', `--target must be a URL such as http://127.0.0.1:8080, got '${o.target}'`);
     }
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new MbError('MB_ERR_USAGE', `--target must be http:// or https://, got '${o.target}'`);
-    if (u.port && FETCH_BLOCKED_PORTS.has(Number(u.port))) throw new MbError('MB_ERR_USAGE', `--target port ${u.port} is one Node's fetch refuses to connect to (a "bad port" of the Fetch standard): serve the target on another port`);
   } else if (o.usersFile || o.credentials) {
     throw new MbError('MB_ERR_USAGE', '--users-file names accounts of an existing deployment: give its --target too');
   }
@@ -188,3 +225,25 @@ function checkOptions(o: RunOptions): void {
   if (o.users !== undefined && (!Number.isInteger(o.users) || o.users < 1)) throw new MbError('MB_ERR_USAGE', `--users must be a positive integer, got ${o.users}`);
 }
 
+
+/** Which gates may abort: all with --abort-on-fail or `abortOnFail: true`, else the ones the scenario names (each must be a threshold that can fail for good). */
+function planAbort(display: string, s: Scenario, thresholds: ThresholdSource[], all: boolean): RunPlan['abort'] {
+  const named = Array.isArray(s.abortOnFail) ? s.abortOnFail : [];
+  const exprs = new Set(thresholds.map((t) => t.expr));
+  for (const [i, e] of named.entries()) if (!exprs.has(e)) throw new MbError('MB_ERR_SCENARIO_INVALID', `${display}: abortOnFail[${i}]: '${e}' is not one of the thresholds (${[...exprs].join(', ') || 'none'})`);
+  if (all || s.abortOnFail === true) {
+    const r = abortGates(thresholds, 'all');
+    if (!thresholds.length) r.skipped.push('the run has no thresholds: nothing can end it early (add --threshold)');
+    return { gates: r.gates, skipped: r.skipped };
+  }
+  const r = abortGates(thresholds, new Set(named));
+  if (r.refused.length) throw new MbError('MB_ERR_SCENARIO_INVALID', `${display}: abortOnFail: ${r.refused[0]}`);
+  return { gates: r.gates, skipped: [] };
+}
+
+/** A deep copy of plain data that keeps functions (a scripted phase's `run`) as they are: structuredClone refuses them. */
+function copyKeepingFunctions<T>(v: T): T {
+  if (typeof v === 'function' || v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map(copyKeepingFunctions) as T;
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, copyKeepingFunctions(x)])) as T;
+}

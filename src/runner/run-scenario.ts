@@ -16,7 +16,7 @@ import { createLeakDetector } from '../leak/leak-detector.js';
 import type { LeakDetector } from '../leak/types.js';
 import type { Scenario } from '../scenario/schema.js';
 import { buildReport } from '../report/build-report.js';
-import type { Report } from '../report/schema.js';
+import type { GateAbort, Report } from '../report/schema.js';
 import { startBundledServer, type BundledServer } from './bundled-server.js';
 import { createRng } from './rng.js';
 import { RunState, type Credentials } from './run-state.js';
@@ -27,7 +27,10 @@ import type { ShardInfo, World } from './run-context.js';
 import { installLiveStateTrigger, liveViewSource } from './live-state.js';
 import { watchTarget } from './target-watch.js';
 import { VoicePromises } from '../leak/voice-promises.js';
-import { planRun, type LiveState, type RunOptions } from './run-plan.js';
+import { planRunAsync, type LiveState, type RunOptions } from './run-plan.js';
+import { liveProgress, planPhases } from './phase-plan.js';
+import { liveMeasures } from './live-measures.js';
+import { GateWatch } from './abort-on-fail.js';
 
 export type { LiveState, RunOptions };
 
@@ -70,12 +73,14 @@ async function setupWorld(env: ClientEnv, scenario: Scenario, shard: ShardInfo, 
  * unreachable, the server dying, an abort, ends in a report with status `incomplete`.
  */
 export async function runScenario(o: RunOptions): Promise<Report> {
-  const plan = planRun(o);
+  const plan = await planRunAsync(o);
   const { loaded, scenario, thresholds, credentials } = plan;
+  const gateWatch = plan.abort.gates.length ? new GateWatch(plan.abort.gates, o.abortWindow) : null;
   const shardArg = o.shard ?? { index: 0, count: 1 };
   const runTag = randomBytes(3).toString('hex');
   const shard: ShardInfo = { ...shardArg, usernamePrefix: `mb-${runTag}-s${shardArg.index}-` };
   const log = o.log ?? createLogger(o.logLevel ?? 'warn');
+  for (const why of plan.abort.skipped) log.warn('[Runner]', `--abort-on-fail: ${why}`);
   const runId = randomUUID();
   const ownTracer = o.tracer ? null : await openTracer({ runId, file: o.traceFile, bodies: o.traceBodies, redactAddresses: !(o.traceAddresses || o.traceBodies), log });
   const tracer: Tracer = o.tracer ?? ownTracer!;
@@ -107,6 +112,8 @@ export async function runScenario(o: RunOptions): Promise<Report> {
   let watch: ReturnType<typeof watchTarget> | null = null;
   let voicePromises: VoicePromises | null = null;
   let worldReady = false;
+  const phasePlan = planPhases(scenario);
+  let phaseAt = { index: -1, since: clock.now() };
 
   try {
     // interrupted before it began (while the CLI loaded): nothing to start, an empty partial report
@@ -196,17 +203,28 @@ export async function runScenario(o: RunOptions): Promise<Report> {
       signal,
       onSample: (s) => {
         peakRss = Math.max(peakRss, process.memoryUsage.rss());
-        o.onSample?.(s, { phase: st.phase, elapsedMs: clock.now() - startMono, users: st.onlineCount(), errors: Object.entries(metrics.counterObject()).filter(([k]) => k.startsWith('errors.')).reduce((a, [, v]) => a + v, 0) });
+        const hit = signal.aborted ? null : gateWatch?.check({ elapsedMs: clock.now() - startMono, histograms: metrics.histograms, counters: metrics.counterObject(), findings: leak?.findings() ?? [] });
+        if (hit) stop.abort(new MbError('MB_ERR_GATE_ABORT', `threshold '${hit.gate}' failed during the run: ${hit.reason}`, { abortedBy: hit }));
+        o.onSample?.(s, {
+          phase: st.phase,
+          elapsedMs: clock.now() - startMono,
+          users: st.onlineCount(),
+          errors: Object.entries(metrics.counterObject()).filter(([k]) => k.startsWith('errors.')).reduce((a, [, v]) => a + v, 0),
+          ...liveProgress(metrics, phasePlan, phaseAt),
+          ...liveMeasures(metrics, leak?.findings() ?? []),
+        });
       },
     });
     sampler.begin();
     for (const [i, phase] of scenario.phases.entries()) {
+      phaseAt = { index: i, since: clock.now() };
       st.phase = phase.name ?? `${phase.type}#${i}`;
       tracer.emit({ ev: 'phase', phase: st.phase });
       log.info('[Runner]', `phase ${st.phase}`);
       await dispatch(st, phase);
       if (phase.type !== 'soak') await st.checkpoint(`after ${st.phase}`);
     }
+    phaseAt = { index: -1, since: clock.now() };
     st.phase = 'end';
     await deliveries.drain(2000, signal);
     await st.everyoneLeaves();
@@ -250,13 +268,14 @@ export async function runScenario(o: RunOptions): Promise<Report> {
   const histograms = { ...metrics.encodeHistograms(), ...(leak?.histograms() ?? {}) };
   return buildReport({
     runId,
-    scenario: { name: scenario.name, description: scenario.description, path: loaded.path, seed: scenario.seed, config: scenario as unknown as Record<string, unknown> },
+    scenario: { name: scenario.name, description: scenario.description, path: loaded.path, seed: scenario.seed, config: JSON.parse(JSON.stringify(scenario)) as Record<string, unknown> },
     target: { url: targetUrl, bundled: !o.target, extStats, config: leak?.serverConfig() ?? serverConfig },
     shards: [shard],
     startedAt,
     endedAt: clock.wall(),
     status: abortReason ? 'incomplete' : 'completed',
     abortReason,
+    abortedBy: isMbError(signal.reason) && signal.reason.code === 'MB_ERR_GATE_ABORT' ? (signal.reason.details?.abortedBy as GateAbort) : undefined,
     generator: {
       eventLoopDelayP99Ms: eld && eld.count > 0 ? eld.percentile(99) / 1e6 : 0,
       eventLoopDelayMaxMs: eld && eld.count > 0 ? eld.max / 1e6 : 0,

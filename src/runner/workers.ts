@@ -6,10 +6,11 @@ import { mergeReports } from '../report/merge.js';
 import { combineSamples } from '../report/merge-timeline.js';
 import { regate } from '../report/regate.js';
 import type { Report, TimelineSample } from '../report/schema.js';
-import { planRun } from './run-plan.js';
+import { planRunAsync } from './run-plan.js';
 import { PACKAGE_ROOT } from '../version.js';
 import { startBundledServer, type BundledServer } from './bundled-server.js';
 import type { LiveState, RunOptions } from './run-scenario.js';
+import { combineMeasures } from './live-measures.js';
 import type { FromWorker, ToWorker, WorkerRunOptions } from './worker-protocol.js';
 
 /**
@@ -46,7 +47,7 @@ export async function runWithWorkers(o: RunOptions, n: number, wo: WorkersOption
   if (o.shard) throw new MbError('MB_ERR_USAGE', '--workers splits the run into shards itself: drop --shard (or run each shard with --shard and no --workers)');
   if (typeof o.scenario !== 'string') throw new MbError('MB_ERR_USAGE', 'runWithWorkers takes a scenario name or path (children load it themselves)');
   // usage errors surface here, once, before anything is started: the checks each child's run makes
-  const { scenario } = planRun(o);
+  const { scenario } = await planRunAsync(o);
 
   let server: BundledServer | null = null;
   const children: Child[] = [];
@@ -102,6 +103,7 @@ export async function runWithWorkers(o: RunOptions, n: number, wo: WorkersOption
       logLevel: o.logLevel,
       traceBodies: o.traceBodies,
       traceAddresses: o.traceAddresses,
+      abortOnFail: o.abortOnFail,
       liveState: !!o.liveState,
     };
     for (let i = 0; i < n; i++) {
@@ -116,7 +118,11 @@ export async function runWithWorkers(o: RunOptions, n: number, wo: WorkersOption
           child.sample = m.sample;
           child.live = m.live;
           emitProgress(o, children);
-        } else if (m.type === 'report') child.report = m.report;
+        } else if (m.type === 'report') {
+          child.report = m.report;
+          // a gate that ended one shard ends the run: the others stop and write their partial reports
+          if (m.report.abortedBy) onAbort();
+        }
         else if (m.type === 'error') child.error = { code: m.code, message: m.message };
       });
       send(child, { type: 'start', options: { ...base, traceFile: o.traceFile ? `${o.traceFile}.s${i}` : undefined, shard: { index: i, count: n } } });
@@ -180,5 +186,20 @@ function emitProgress(o: RunOptions, children: Child[]): void {
     elapsedMs: Math.max(...lives.map((l) => l.elapsedMs)),
     users: lives.reduce((a, l) => a + l.users, 0),
     errors: lives.reduce((a, l) => a + l.errors, 0),
+    // the shards run the same plan; the slowest one says where the run is
+    plan: lives[0]?.plan,
+    phaseIndex: slowestPhase(lives),
+    phaseElapsedMs: Math.min(...lives.map((l) => l.phaseElapsedMs ?? 0)),
+    messages: lives.every((l) => l.messages)
+      ? { sent: sum(lives, 'sent'), due: sum(lives, 'due'), delivered: sum(lives, 'delivered'), lost: sum(lives, 'lost') }
+      : undefined,
+    ...combineMeasures(lives),
   });
+}
+
+const sum = (lives: LiveState[], k: keyof NonNullable<LiveState['messages']>) => lives.reduce((a, l) => a + (l.messages?.[k] ?? 0), 0);
+/** The lowest phase index any shard is in (-1 when none is in a phase: all setting up or ending). */
+function slowestPhase(lives: LiveState[]): number {
+  const inPhase = lives.map((l) => l.phaseIndex ?? -1).filter((i) => i >= 0);
+  return inPhase.length ? Math.min(...inPhase) : -1;
 }

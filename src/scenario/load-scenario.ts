@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync, existsSync, statSync } from 'node:fs';
 import { resolve, relative, join, isAbsolute } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { MbError } from '../errors.js';
 import { PACKAGE_ROOT } from '../version.js';
@@ -36,7 +36,12 @@ export function parseScenario(input: unknown, display = '<scenario>'): Scenario 
 }
 
 function looksLikePath(ref: string): boolean {
-  return ref.includes('/') || ref.includes('\\') || ref.endsWith('.json');
+  return ref.includes('/') || ref.includes('\\') || ref.endsWith('.json') || isModulePath(ref);
+}
+
+/** A scripted scenario: an ES module whose default export is the scenario object. */
+export function isModulePath(ref: string): boolean {
+  return /\.(m?js|m?ts)$/i.test(ref);
 }
 
 /** Resolves a shipped scenario name or a file path to the file to read. */
@@ -55,9 +60,10 @@ export function resolveScenario(ref: string, cwd = process.cwd()): { path: strin
   return { path, display: `scenarios/${ref}.json` };
 }
 
-/** Loads and validates a scenario by shipped name or by path. */
+/** Loads and validates a JSON scenario by shipped name or by path (scripted `.mjs` ones need loadScenarioAsync). */
 export function loadScenario(ref: string, cwd = process.cwd()): LoadedScenario {
   const { path, display } = resolveScenario(ref, cwd);
+  if (isModulePath(path)) throw new MbError('MB_ERR_USAGE', `${display}: a scripted scenario (an ES module) loads asynchronously: use loadScenarioAsync`);
   let raw: unknown;
   let text: string;
   try {
@@ -96,4 +102,30 @@ export function listScenarios(): ScenarioListing[] {
     }
   }
   return out;
+}
+
+/**
+ * Loads a scenario of any kind: JSON as loadScenario does, or a scripted one, an ES module
+ * (`.mjs`, `.js` in an ESM package, `.ts` when a TypeScript loader is in the process) whose
+ * default export is the scenario object, or a
+ * function (maybe async) returning it. The object is validated by the same schema, where
+ * `custom` phases carry a `run` function. Importing runs the module's top level once per
+ * process (Node caches modules).
+ */
+export async function loadScenarioAsync(ref: string, cwd = process.cwd()): Promise<LoadedScenario> {
+  const { path, display } = resolveScenario(ref, cwd);
+  if (!isModulePath(path)) return loadScenario(path, cwd);
+  let mod: { default?: unknown };
+  try {
+    mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    // a .ts scenario needs a TypeScript loader in the process (node --import tsx ...)
+    const hint = e?.code === 'ERR_UNKNOWN_FILE_EXTENSION' ? ' (a .ts scenario needs a TypeScript loader: node --import tsx node_modules/.bin/miscord-bench ..., or write it as .mjs)' : '';
+    throw new MbError('MB_ERR_SCENARIO_INVALID', `${display}: cannot import: ${e?.name === 'SyntaxError' ? `${e.name}: ${e.message}` : (e?.message ?? String(err))}${hint}`, undefined, { cause: err });
+  }
+  let raw = mod.default;
+  if (raw === undefined) throw new MbError('MB_ERR_SCENARIO_INVALID', `${display}: no default export: write \`export default { name, description, phases: [...] }\``);
+  if (typeof raw === 'function') raw = await (raw as () => unknown)();
+  return { scenario: parseScenario(raw, display), path, display };
 }

@@ -189,7 +189,25 @@ export const IdlePhase = z.object({ ...base, type: z.literal('idle'), duration: 
 /** Everyone online leaves (closes every socket) over `rampDown`. */
 export const DisconnectPhase = z.object({ ...base, type: z.literal('disconnect'), rampDown: Duration.default(0) }).strict();
 
+/**
+ * A scripted step (`.mjs` scenarios only): `run(ctx)` gets the run's users and helpers
+ * (src/runner/script-context.ts documents the context). JSON cannot hold a function, so a
+ * JSON scenario with a custom phase is refused at `run`.
+ */
+/** typed loosely here (the scenario does not import the runner); the runner calls it with a ScriptContext */
+export type CustomPhaseRun = (ctx: never) => unknown;
+export const CustomPhase = z
+  .object({
+    ...base,
+    type: z.literal('custom'),
+    run: z.custom<CustomPhaseRun>((v) => typeof v === 'function', { message: 'expected a function: run: async (ctx) => { ... } (custom phases need a .mjs scenario)' }),
+    /** the phase fails (the run ends, exit 3) when run() has not settled by then (default: no limit) */
+    timeout: Duration.optional(),
+  })
+  .strict();
+
 const SimplePhase = z.discriminatedUnion('type', [
+  CustomPhase,
   ConnectPhase,
   ChatPhase,
   SwitchPhase,
@@ -262,6 +280,12 @@ export const ScenarioSchema = z
     announceDeadline: Duration.default(2000),
     /** gates: "chat.deliver.p99<250ms", "rates.deliveryRatio>=1", "findings.total==0", ... */
     thresholds: z.array(z.string()).default([]),
+    /**
+     * thresholds that end the run as soon as they have failed on the live figures (exit 4,
+     * partial report): true for every threshold, or the expressions of some (each must be
+     * in `thresholds`). `--abort-on-fail` is `true` from the command line.
+     */
+    abortOnFail: z.union([z.boolean(), z.array(z.string())]).default(false),
     /** leak checks that may be skipped on purpose (e.g. a scenario that leaks by design) */
     expectFindings: z.array(z.string()).default([]),
     phases: z.array(Phase).min(1),
@@ -273,4 +297,5 @@ export type ScenarioInput = z.input<typeof ScenarioSchema>;
 export type PhaseConfig = z.infer<typeof Phase>;
 export type SimplePhaseConfig = z.infer<typeof SimplePhase>;
 export type VoicePhaseConfig = z.infer<typeof VoicePhase>;
+export type CustomPhaseConfig = z.infer<typeof CustomPhase>;
 export type VoiceActionConfig = z.infer<typeof VoiceAction>;

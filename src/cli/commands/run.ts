@@ -1,7 +1,7 @@
 import { isatty } from 'node:tty';
 import { closeSync, existsSync, openSync, unlinkSync } from 'node:fs';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { EXIT, MbError } from '../../errors.js';
+import { EXIT, MbError, isMbError } from '../../errors.js';
 import { installInterrupts, interruptSignal, onInterrupt } from '../interrupts.js';
 import { LOG_LEVELS, createLogger, type LogLevel } from '../../log.js';
 import { RUN_OPTION_TABLE, parseDurationArg, parseIceServers, parseShard, type RunOptionSpec } from '../../runner/run-options.js';
@@ -11,6 +11,8 @@ import { defaultReportPath, writeReport } from '../../report/write-report.js';
 import { renderSummary } from '../../report/render-table.js';
 import { wantColor } from '../../report/palette.js';
 import { Progress } from '../progress.js';
+import { MetricsServer } from '../metrics-server.js';
+import { StreamWriter, type StreamEnd } from '../stream-writer.js';
 import { EXIT_CODES_HELP } from '../exit-codes.js';
 import { summaryStatsOption } from '../summary-stats-option.js';
 import { DEFAULT_SUMMARY_STATS, parseSummaryStats } from '../../metrics/summary-stats.js';
@@ -41,6 +43,10 @@ interface RunFlags {
   traceBodies?: boolean;
   traceAddresses?: boolean;
   summaryStats?: string;
+  abortOnFail?: boolean;
+  metricsPort?: number;
+  metricsHost?: string;
+  stream?: string;
 }
 
 function toOption(spec: RunOptionSpec): Option {
@@ -84,7 +90,7 @@ export function register(program: Command): void {
   const cmd = program
     .command('run')
     .description('run a scenario (shipped name or path) and write its JSON report')
-    .argument('<scenario>', 'shipped scenario name (see `scenarios`) or path to a scenario file');
+    .argument('<scenario>', 'shipped scenario name (see `scenarios`) or path to a scenario file (.json, or .mjs for a scripted one)');
   for (const spec of RUN_OPTION_TABLE) cmd.addOption(toOption(spec));
   cmd.addOption(summaryStatsOption());
   cmd.addHelpText('after', `
@@ -98,7 +104,9 @@ ${EXIT_CODES_HELP}`);
     const stats = parseSummaryStats(f.summaryStats ?? DEFAULT_SUMMARY_STATS.join(','));
     if (f.json && f.quiet === undefined) f.quiet = false;
     if (f.out !== undefined) checkOutPath(f.out);
-    const progress = new Progress(process.stderr, !f.quiet && !!process.stderr.isTTY);
+    if (f.metricsHost !== undefined && f.metricsPort === undefined) throw new MbError('MB_ERR_USAGE', '--metrics-host needs --metrics-port');
+    if (f.metricsPort !== undefined && (f.metricsPort < 0 || f.metricsPort > 65535)) throw new MbError('MB_ERR_USAGE', `--metrics-port must be 0-65535, got ${f.metricsPort}`);
+    const progress = new Progress(process.stderr, !f.quiet && !!process.stderr.isTTY, { color: wantColor(process.stderr) });
     // a log line or the live state clears the progress line first; the next sample redraws it
     const toStderr = (text: string) => {
       progress.done();
@@ -110,6 +118,7 @@ ${EXIT_CODES_HELP}`);
       process.stderr.write('miscord-bench: interrupted, stopping the run and writing a partial report (Ctrl-C again to quit now)\n');
     });
     let report;
+    const watch = await startWatchers(ref, f);
     try {
       const runner = f.workers !== undefined ? (o: RunOptions) => runWithWorkers(o, f.workers!) : runScenario;
       report = await runner({
@@ -138,13 +147,22 @@ ${EXIT_CODES_HELP}`);
         // SIGUSR2 always; a key press when stdin is a terminal (isatty first: touching process.stdin opens it)
         liveState: { write: toStderr, stdin: isatty(0) ? process.stdin : null },
         signal: interruptSignal,
-        onSample: (s, live) => progress.update(s, live),
+        abortOnFail: f.abortOnFail,
+        onSample: (s, live) => {
+          progress.update(s, live);
+          watch.update(s, live);
+        },
       });
+    } catch (err) {
+      watch.end({ status: 'error', exitCode: isMbError(err) ? err.exitCode : EXIT.internal, durationMs: 0, report: null, abortReason: (err as Error)?.message ?? String(err) });
+      throw err;
     } finally {
       progress.done();
       removeNotice();
+      await watch.close();
     }
     const path = writeReport(report, f.out ?? defaultReportPath(report.scenario.name, new Date(report.startedAt)));
+    watch.end({ status: report.status, exitCode: report.verdict.exitCode, durationMs: report.durationMs, report: path, abortReason: report.abortReason, abortedBy: report.abortedBy });
     if (f.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
     if (!f.quiet) {
       process.stderr.write(renderSummary(report, { color: wantColor(process.stderr), stats }));
@@ -155,4 +173,28 @@ ${EXIT_CODES_HELP}`);
     // an interrupt after the run ended (while the report was written) still means exit 3
     process.exitCode = interruptSignal.aborted ? EXIT.incomplete : report.verdict.exitCode;
   });
+}
+
+/** --metrics-port and --stream: both fed by every sample, both in this process only (with --workers they get the merged view). */
+async function startWatchers(ref: string, f: RunFlags) {
+  const head = { scenario: ref, target: f.target ?? '(bundled)' };
+  const stream = f.stream !== undefined ? new StreamWriter(f.stream, head) : null;
+  let metrics: MetricsServer | null = null;
+  try {
+    if (f.metricsPort !== undefined) metrics = await MetricsServer.start({ port: f.metricsPort, host: f.metricsHost, ...head });
+  } catch (err) {
+    stream?.end({ status: 'error', exitCode: EXIT.usage, durationMs: 0, report: null, abortReason: (err as Error).message });
+    throw err;
+  }
+  if (metrics && !f.quiet) process.stderr.write(`metrics: ${metrics.url}\n`);
+  return {
+    update(s: Parameters<MetricsServer['update']>[0], live: Parameters<MetricsServer['update']>[1]) {
+      metrics?.update(s, live);
+      stream?.sample(s, live);
+    },
+    end: (e: StreamEnd) => stream?.end(e),
+    close: async () => {
+      await metrics?.close();
+    },
+  };
 }

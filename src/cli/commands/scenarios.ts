@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { listScenarios } from '../../scenario/load-scenario.js';
-import { planRun } from '../../runner/run-plan.js';
+import { planRunAsync } from '../../runner/run-plan.js';
 
 /** `scenarios` lists the shipped scenarios; `validate <file>` checks one file (exit 2 when invalid). */
 export function register(program: Command): void {
@@ -22,9 +22,9 @@ export function register(program: Command): void {
     .command('validate')
     .description("check a scenario file (or shipped name) as run would: the schema, its gates, its phases' needs")
     .argument('<file>', 'scenario file or shipped scenario name')
-    .action((file: string) => {
+    .action(async (file: string) => {
       // the run's own plan: whatever run refuses before it starts, validate refuses with the same line
-      const { loaded, scenario, thresholds } = planRun({ scenario: file });
+      const { loaded, scenario, thresholds } = await planRunAsync({ scenario: file });
       process.stderr.write(`${loaded.display}: valid (${scenario.phases.length} phases, ${scenario.users} users, ${thresholds.length} gates, seed ${scenario.seed})\n`);
     });
 }
