@@ -179,7 +179,7 @@ const CLIENT_SIDE_CLASSES = new Set<string>(['unclosed-peer', 'bench-leak']);
  * read the server's counts (the target's stats never answered).
  */
 function unlookedFindings(report: Report, metric: string): string | null {
-  if (!report.checkpoints.length) return 'no leak check ran (no checkpoint): 0 findings proves nothing';
+  if (!report.checkpoints?.length) return 'no leak check ran (no checkpoint): 0 findings proves nothing';
   if (CLIENT_SIDE_CLASSES.has(metric)) return null;
   // the run's own list: a class whose check was skipped found nothing because it did not look
   const c = metric === 'total' ? undefined : report.checks?.[metric];
