@@ -14,6 +14,14 @@ export interface BenchSample {
   resources: Record<string, number>;
 }
 
+/** The generator's own memory, after a full collection when the process runs with --expose-gc. */
+export function benchMemory(): { heapUsed: number; rss: number } {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc) gc();
+  const m = process.memoryUsage();
+  return { heapUsed: m.heapUsed, rss: m.rss };
+}
+
 export function benchSample(): BenchSample {
   let fds: number | null = null;
   try {

@@ -96,3 +96,15 @@ describe('FindingBook', () => {
     expect(book.all().map((f) => f.evidence.trace!.length)).toEqual([1, 1]);
   });
 });
+
+describe('the generator judged by its own trend', () => {
+  const cycles = (values: number[], name: string): ResourceSample[] => values.map((v, cycle) => ({ cycle, values: { [name]: v } }));
+  it('a bench heap whose floor rises is a finding on bench.heap_used_bytes; a sawtooth is not', () => {
+    const MB = 1024 * 1024;
+    const rising = cycles([20, 22, 24, 26, 28, 30, 32, 34, 36, 38, 40, 42].map((v) => v * MB), 'bench.heap_used_bytes');
+    const grew = checkResourceGrowth(rising);
+    expect(grew.map((d) => d.subject.resource)).toEqual(['bench.heap_used_bytes']);
+    const saw = cycles([12, 26, 13, 25, 12, 24, 13, 26, 12, 25, 13, 24].map((v) => v * MB), 'bench.heap_used_bytes');
+    expect(checkResourceGrowth(saw)).toEqual([]);
+  });
+});
