@@ -11,6 +11,7 @@ import type { TimelineSample } from '../report/schema.js';
 import type { Credentials } from './run-state.js';
 import { FETCH_BLOCKED_PORTS, readUsersFile } from './run-options.js';
 import { FAULT_NAMES, isFaultName } from '../server/faults.js';
+import { checkFitsLimits, declaredLimits } from './limit-fit.js';
 
 export interface RunOptions {
   /** a shipped scenario name, a path, or an already validated scenario */
@@ -47,6 +48,10 @@ export interface RunOptions {
   onSample?(sample: TimelineSample, live: LiveState): void;
   /** no answer to GET /health for this long ends the run as incomplete (default 15 s) */
   targetStallMs?: number;
+  /** limits the target promises (`--expect-max-per-user`, `--expect-max-total`, `--expect-room-size`): the plan must fit them */
+  expectMaxPerUser?: number;
+  expectMaxTotal?: number;
+  expectRoomSize?: number;
   /** swaps the leak detector (tests, workers) */
   leakDetectorFactory?(opts: Parameters<typeof createLeakDetector>[0]): LeakDetector;
 }
@@ -80,6 +85,7 @@ export function planRun(o: RunOptions): RunPlan {
   const thresholds: ThresholdSource[] = [...scenario.thresholds.map((expr) => ({ expr, source: 'scenario' as const })), ...(o.thresholds ?? []).map((expr) => ({ expr, source: 'cli' as const }))];
   const closed = closedUsers(scenario);
   checkPhases(loaded.display, scenario, closed);
+  for (const limits of declaredLimits(o, scenario)) checkFitsLimits(loaded.display, scenario, limits);
   const produced = producedBy(scenario, o.leakCheck !== false);
   for (const t of thresholds) checkProducible(t, parseThreshold(t.expr), produced, loaded.display);
   const credentials = o.credentials ?? (o.usersFile ? readUsersFile(o.usersFile) : null);

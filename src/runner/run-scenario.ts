@@ -27,6 +27,7 @@ import type { ShardInfo, World } from './run-context.js';
 import { installLiveStateTrigger, liveViewSource } from './live-state.js';
 import { watchTarget } from './target-watch.js';
 import { planRun, type LiveState, type RunOptions } from './run-plan.js';
+import { checkTargetLimits } from './limit-fit.js';
 
 export type { LiveState, RunOptions };
 
@@ -71,6 +72,7 @@ async function setupWorld(env: ClientEnv, scenario: Scenario, shard: ShardInfo, 
 export async function runScenario(o: RunOptions): Promise<Report> {
   const plan = planRun(o);
   const { loaded, scenario, thresholds, credentials } = plan;
+  await checkTargetLimits(loaded.display, scenario, o.target, o.signal);
   const shardArg = o.shard ?? { index: 0, count: 1 };
   const runTag = randomBytes(3).toString('hex');
   const shard: ShardInfo = { ...shardArg, usernamePrefix: `mb-${runTag}-s${shardArg.index}-` };

@@ -7,7 +7,7 @@ import type { LiveState, RunOptions } from './run-scenario.js';
  */
 export type WorkerRunOptions = Pick<
   RunOptions,
-  'scenario' | 'cwd' | 'target' | 'users' | 'durationMs' | 'seed' | 'usersFile' | 'credentials' | 'iceServers' | 'settleMs' | 'targetStallMs' | 'thresholds' | 'leakCheck' | 'maxLoopDelayMs' | 'logLevel' | 'traceFile' | 'traceBodies' | 'traceAddresses'
+  'scenario' | 'cwd' | 'target' | 'users' | 'durationMs' | 'seed' | 'usersFile' | 'credentials' | 'iceServers' | 'settleMs' | 'targetStallMs' | 'thresholds' | 'leakCheck' | 'maxLoopDelayMs' | 'logLevel' | 'traceFile' | 'traceBodies' | 'traceAddresses' | 'expectMaxPerUser' | 'expectMaxTotal' | 'expectRoomSize'
 > & {
   shard: { index: number; count: number };
   /** print this shard's live state on stderr on SIGUSR2 (the parent forwards its own) */
