@@ -60,6 +60,8 @@ export const FindingClassSchema = z.enum([
   'resource-growth',
   'frozen-not-reaped',
   'bench-leak',
+  'limit-violated',
+  'capacity-knee',
 ]);
 export type FindingClass = z.infer<typeof FindingClassSchema>;
 

@@ -102,6 +102,8 @@ function withOverrides(s: Scenario, o: RunOptions): Scenario {
   if (o.durationMs !== undefined) out.duration = o.durationMs;
   if (o.faults?.length) out.bundledServer.faults = [...(out.bundledServer.faults ?? []), ...o.faults];
   if (o.serverHeartbeatMs !== undefined) out.bundledServer.heartbeatMs = o.serverHeartbeatMs;
+  // the limits a user declares are the ones a limits phase holds the target to, unless the phase names its own
+  for (const p of out.phases) if (p.type === 'limits') (p.maxPerUser ??= o.expectMaxPerUser), (p.maxTotal ??= o.expectMaxTotal);
   return out;
 }
 

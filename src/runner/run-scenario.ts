@@ -28,6 +28,7 @@ import { installLiveStateTrigger, liveViewSource } from './live-state.js';
 import { watchTarget } from './target-watch.js';
 import { planRun, type LiveState, type RunOptions } from './run-plan.js';
 import { checkTargetLimits } from './limit-fit.js';
+import { phaseFindings } from './phase-findings.js';
 
 export type { LiveState, RunOptions };
 
@@ -257,7 +258,7 @@ export async function runScenario(o: RunOptions): Promise<Report> {
     ledger: ledgerTotals(users.map((u) => u.ledger)),
     voice: state?.voice ?? null,
     checkpoints: leak?.checkpoints() ?? [],
-    findings: leak?.findings() ?? [],
+    findings: [...(leak?.findings() ?? []), ...phaseFindings(state)],
     thresholds,
     notes: caps.notes,
   });

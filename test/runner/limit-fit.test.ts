@@ -5,7 +5,7 @@ import { loadScenario } from '../../src/scenario/load-scenario.js';
 import { ScenarioSchema, type ScenarioInput } from '../../src/scenario/schema.js';
 
 const scenario = (phases: ScenarioInput['phases'], extra: Partial<ScenarioInput> = {}) => ScenarioSchema.parse({ name: 't', description: 't', users: 4, phases, ...extra });
-const SHIPPED = ['smoke', 'leak-gate', 'multi-tab', 'channel-hop', 'churn', 'soak', 'voice-mesh'];
+const SHIPPED = ['smoke', 'leak-gate', 'multi-tab', 'channel-hop', 'churn', 'soak', 'voice-mesh', 'limits', 'capacity'];
 
 describe('limit fit', () => {
   it('every shipped scenario fits the recommended limits: 3 per user, 1000 in all, rooms of 10', () => {
