@@ -30,7 +30,7 @@ export async function limitsPhase(ctx: RunContext, p: LimitsPhaseConfig): Promis
 }
 
 const PER_USER_CODES = new Set([4008, 403]);
-const TOTAL_CODES = new Set([1013, 403, 4008]);
+const TOTAL_CODES = new Set([1013, 503, 403]);
 const ROOM_CODES = new Set([4005, 403]);
 
 interface Counts {
@@ -319,7 +319,7 @@ class LimitsRun {
         });
       } else {
         await probe.close();
-        if (!explained) this.note(`total limit: socket ${max + 1} was ${r.outcome} (${r.status ?? r.code ?? ''} ${r.reason ?? ''}), not refused with 1013 or 403`);
+        if (!explained) this.note(`total limit: socket ${max + 1} was ${r.outcome} (${r.status ?? r.code ?? ''} ${r.reason ?? ''}), not refused with 1013, 503 or 403`);
         const held = await this.until({}, (c) => c.totalConnections === max);
         if (!held.ok) {
           this.violated({

@@ -88,6 +88,8 @@ export async function rampPhase(ctx: RunContext, p: RampPhaseConfig): Promise<vo
           });
         }),
       );
+      // past the declared total a refusal is the promise kept: counted apart, never an error
+      if (declaredTotal !== undefined && baseTotal + open.length >= declaredTotal) for (const r of results) if (r.outcome === 'refused') ctx.metrics.inc(`expected_refusals.${kind}.${r.status ?? r.code}`);
       // ping the sockets that were already open before this step (a sample of them)
       const older = open.slice(0, Math.max(0, open.length - results.filter((r) => r.outcome === 'accepted').length));
       const hold = delay(p.hold, ctx.signal);
@@ -96,7 +98,7 @@ export async function rampPhase(ctx: RunContext, p: RampPhaseConfig): Promise<vo
       await hold;
       const step = stepOf(open.length, results, rtts, canary.mark(), p.stallAfter);
       steps.push(step);
-      ctx.log.info('[Ramp]', `${kind} ${step.open}: connect p50 ${step.connectP50} ms, refused ${JSON.stringify(step.refused)}, canary p50 ${step.canary.p50} ms failed ${step.canary.failed}`);
+      ctx.log.info('[Ramp]', `${kind} ${step.open}: connect p50 ${step.connectP50} ms, refused ${JSON.stringify(step.refused)}, canary p50 ${round(step.canary.p50)} ms failed ${step.canary.failed}`);
       const symptoms = kneeSymptoms(step, steps, idle, p, declaredTotal, baseTotal);
       if (symptoms.length && !knee) {
         knee = { step, symptoms };
@@ -112,7 +114,8 @@ export async function rampPhase(ctx: RunContext, p: RampPhaseConfig): Promise<vo
   await canary.stop();
   const peak = Math.max(0, ...steps.map((s) => s.open));
   ctx.metrics.inc(`ramp.peak_open.${kind}`, peak);
-  const summary = steps.map((s) => `${s.open}:${s.connectP50 ?? '-'}ms/${s.canary.p50 ?? '-'}ms${Object.keys(s.refused).length ? `/refused ${JSON.stringify(s.refused)}` : ''}${s.canary.failed ? `/canary failed ${s.canary.failed}` : ''}`).join(' ');
+  const ms = (x: number | null) => (x === null ? '-' : `${Math.round(x * 10) / 10}ms`);
+  const summary = steps.map((s) => `${s.open}:${ms(s.connectP50)}/${ms(s.canary.p50)}${Object.keys(s.refused).length ? `/refused ${JSON.stringify(s.refused)}` : ''}${s.canary.failed ? `/canary failed ${s.canary.failed}` : ''}`).join(' ');
   ctx.caps.notes.push(`${ctx.phase}: ramp of ${kind} sockets to ${peak} (step:connect p50/canary p50): ${summary}${knee ? ` — knee at ${knee.step.open}` : ' — no knee'}${declaredTotal === undefined ? '; the target declares no total limit' : ''}`);
   if (knee) {
     const f = recordPhaseFinding(ctx, ctx.phase, {
