@@ -151,6 +151,7 @@ export function declaredLimits(o: { target?: string; expectMaxPerUser?: number; 
   if (o.expectMaxPerUser !== undefined || o.expectMaxTotal !== undefined || o.expectRoomSize !== undefined) {
     out.push({ maxPerUser: o.expectMaxPerUser, maxTotal: o.expectMaxTotal, roomSize: o.expectRoomSize, source: 'declared with --expect-*' });
   }
+  out.push({ roomSize: s.setup.maxVoiceUsers, source: "setup.maxVoiceUsers, the size of every room the run uses" });
   if (!o.target) out.push({ maxPerUser: s.bundledServer.maxPerUser ?? 3, maxTotal: s.bundledServer.maxTotal ?? 1000, source: 'the bundled server is started with these; raise bundledServer.maxPerUser/maxTotal' });
   return out;
 }

@@ -12,6 +12,7 @@ import type { Credentials } from './run-state.js';
 import { FETCH_BLOCKED_PORTS, readUsersFile } from './run-options.js';
 import { FAULT_NAMES, isFaultName } from '../server/faults.js';
 import { checkFitsLimits, declaredLimits } from './limit-fit.js';
+import { readUsersWorld, type UsersFile } from './provision.js';
 
 export interface RunOptions {
   /** a shipped scenario name, a path, or an already validated scenario */
@@ -74,6 +75,8 @@ export interface RunPlan {
   scenario: Scenario;
   thresholds: ThresholdSource[];
   credentials: Credentials[] | null;
+  /** the world a users file from `provision` holds (null: none, the run sets up its own) */
+  world: UsersFile['world'];
   /** the largest closed-model user count any phase asks for: open-model arrivals get indices above it */
   closedUsers: number;
 }
@@ -89,7 +92,8 @@ export function planRun(o: RunOptions): RunPlan {
   const produced = producedBy(scenario, o.leakCheck !== false);
   for (const t of thresholds) checkProducible(t, parseThreshold(t.expr), produced, loaded.display);
   const credentials = o.credentials ?? (o.usersFile ? readUsersFile(o.usersFile) : null);
-  return { loaded, scenario, thresholds, credentials, closedUsers: closed };
+  const world = !o.credentials && o.usersFile ? readUsersWorld(o.usersFile) : null;
+  return { loaded, scenario, thresholds, credentials, world, closedUsers: closed };
 }
 
 /** The scenario after CLI overrides (a copy; the file's content stays as written in the report's path). */

@@ -29,6 +29,7 @@ import { watchTarget } from './target-watch.js';
 import { planRun, type LiveState, type RunOptions } from './run-plan.js';
 import { checkTargetLimits } from './limit-fit.js';
 import { phaseFindings } from './phase-findings.js';
+import { provisionedWorld } from './provisioned-world.js';
 
 export type { LiveState, RunOptions };
 
@@ -50,7 +51,9 @@ async function setupWorld(env: ClientEnv, scenario: Scenario, shard: ShardInfo, 
     const created = await http.createServer(token, `${shard.usernamePrefix}server${s}`, -1);
     let detail = await http.getServer(token, created.id, -1);
     const texts = (detail.channels ?? []).filter((c) => c.type === 'text');
-    const voices = (detail.channels ?? []).filter((c) => c.type === 'voice');
+    // setup.maxVoiceUsers applies to every room the run uses: a room of another size (the server's default General, max_users 10) is left aside
+    const sized = (c: { type: string; max_users?: number }) => c.type === 'voice' && c.max_users === maxVoiceUsers;
+    const voices = (detail.channels ?? []).filter(sized);
     for (let t = texts.length; t < textChannels; t++) await http.createTextChannel(token, created.id, `text-${t}`, t, -1);
     for (let v = voices.length; v < voiceChannels; v++) await http.createVoiceChannel(token, created.id, `voice-${v}`, v, maxVoiceUsers, -1);
     detail = await http.getServer(token, created.id, -1);
@@ -59,7 +62,7 @@ async function setupWorld(env: ClientEnv, scenario: Scenario, shard: ShardInfo, 
       id: created.id,
       name: created.name,
       textChannelIds: chans.filter((c) => c.type === 'text').map((c) => c.id),
-      voiceChannelIds: chans.filter((c) => c.type === 'voice').map((c) => c.id),
+      voiceChannelIds: chans.filter(sized).map((c) => c.id),
     });
   }
   return world;
@@ -171,7 +174,9 @@ export async function runScenario(o: RunOptions): Promise<Report> {
     const ownerCreds = credentials ? (credentials[shard.index] ?? credentials[0]!) : null;
     state = new RunState({ scenario, rng: createRng(scenario.seed), target: { httpUrl, wsUrl, extStats, bundled: !o.target }, env, log, shard, leak, deliveries, caps, signal, credentials, firstFreeIndex: plan.closedUsers });
     const st = state;
-    Object.assign(st.world, await setupWorld(env, scenario, shard, ownerCreds, `mb-${shard.usernamePrefix}-pw`));
+    const given = plan.world ? await provisionedWorld(env, scenario, plan.world) : null;
+    if (given?.why) caps.notes.push(`the users file's world does not fit the scenario (${given.why}): the run sets up its own`);
+    Object.assign(st.world, given?.world ?? (await setupWorld(env, scenario, shard, ownerCreds, `mb-${shard.usernamePrefix}-pw`)));
     worldReady = true;
     sampler = new TimelineSampler({
       httpUrl,
