@@ -137,15 +137,16 @@ const HISTOGRAMS_BY_PHASE: Record<string, readonly string[]> = {
   churn: ['http.register', 'http.login', 'ws.connect.chat', 'ws.connect.notifications', 'chat.deliver', 'chat.switch'],
   'multi-tab': ['ws.connect.chat', 'ws.connect.notifications', 'chat.deliver'],
   voice: ['http.register', 'http.login', 'voice.join', 'ws.connect.voice', 'webrtc.offer_answer', 'webrtc.connected', 'webrtc.first_audio', 'screen.first_frame'],
+  ramp: ['http.register', 'http.login', 'ramp.connect.notifications', 'ramp.connect.chat', 'ramp.connect.voice', 'canary.http'],
 };
-const ALL_HISTOGRAMS = new Set([...Object.values(HISTOGRAMS_BY_PHASE).flat(), 'close_to_deregister']);
+const ALL_HISTOGRAMS = new Set([...Object.values(HISTOGRAMS_BY_PHASE).flat(), 'close_to_deregister', 'canary.http']);
 /** failed attempts are recorded apart as <histogram>.<outcome> */
 const OUTCOMES = ['refused', 'timed-out', 'error'];
 const RATES = new Set(['deliveryRatio', 'lossRatio', 'errorRate', 'errors', 'refusals', 'messagesPerSec', 'deliveriesPerSec', 'reconnects']);
 const MESSAGE_RATES = new Set(['deliveryRatio', 'lossRatio']);
 
 function producedBy(s: Scenario, leakCheck: boolean): { histograms: Set<string>; messages: boolean } {
-  const histograms = new Set<string>(leakCheck ? ['close_to_deregister'] : []);
+  const histograms = new Set<string>([...(leakCheck ? ['close_to_deregister'] : []), ...(s.canary > 0 ? ['canary.http'] : [])]);
   let messages = false;
   for (const { phase } of everyPhase(s)) {
     for (const h of HISTOGRAMS_BY_PHASE[phase.type] ?? []) histograms.add(h);

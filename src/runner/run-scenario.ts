@@ -30,6 +30,7 @@ import { planRun, type LiveState, type RunOptions } from './run-plan.js';
 import { checkTargetLimits } from './limit-fit.js';
 import { phaseFindings } from './phase-findings.js';
 import { provisionedWorld } from './provisioned-world.js';
+import { startRestCanary, type RestCanary } from './rest-canary.js';
 
 export type { LiveState, RunOptions };
 
@@ -110,6 +111,7 @@ export async function runScenario(o: RunOptions): Promise<Report> {
   let removeLiveState: (() => void) | null = null;
   let watch: ReturnType<typeof watchTarget> | null = null;
   let worldReady = false;
+  let canary: RestCanary | null = null;
 
   try {
     // interrupted before it began (while the CLI loaded): nothing to start, an empty partial report
@@ -193,6 +195,9 @@ export async function runScenario(o: RunOptions): Promise<Report> {
       },
     });
     sampler.begin();
+    // REST failures under socket load show up in any run, not only in a ramp
+    const canaryToken = st.world.owner?.token;
+    if (scenario.canary > 0 && canaryToken) canary = startRestCanary({ httpUrl, token: canaryToken, everyMs: scenario.canary, metrics, signal });
     for (const [i, phase] of scenario.phases.entries()) {
       st.phase = phase.name ?? `${phase.type}#${i}`;
       tracer.emit({ ev: 'phase', phase: st.phase });
@@ -218,6 +223,7 @@ export async function runScenario(o: RunOptions): Promise<Report> {
     // an interrupt that came after the last await that listens to it
     if (!abortReason && o.signal?.aborted) abortReason = isMbError(o.signal.reason) ? o.signal.reason.message : 'the run was interrupted';
     removeLiveState?.();
+    await canary?.stop();
     watch?.close();
     if (watch?.state.disabled) caps.notes.push(watch.state.disabled);
     o.signal?.removeEventListener('abort', onOuterAbort);

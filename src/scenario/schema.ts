@@ -294,6 +294,8 @@ export const ScenarioSchema = z
     connectConcurrency: PositiveInt.default(50),
     /** every open chat socket sends `{type:"heartbeat"}` this often, as Miscord's front end does (0: never) */
     heartbeat: Duration.default(30_000),
+    /** the REST canary: an authenticated GET this often for the whole run (every hold of every phase), histogram `canary.http` (0: off) */
+    canary: Duration.default(1000),
     /** how long a checkpoint polls the server for stable counts */
     settle: Duration.default(2000),
     /** gates: "chat.deliver.p99<250ms", "rates.deliveryRatio>=1", "findings.total==0", ... */

@@ -69,3 +69,19 @@ describe('the ramp phase', () => {
     expect(kneeSymptoms(step(400), [...first, step(400)], w(2), p, 1000, 0)).toEqual(['REST canary p50 400 ms, 200× the first steps\' 2 ms']);
   });
 });
+
+describe('the run-wide canary', () => {
+  it('samples the REST API through every phase of any run, and says when it fails', async () => {
+    const t = await limitProxy({ pool: 2, stallMs: 0 });
+    const r = await runScenario({
+      scenario: parseScenario({ name: 'c', description: 'c', users: 3, canary: 100, setup: { servers: 1, textChannels: 1, voiceChannels: 0 }, phases: [{ type: 'connect', chat: false }, { type: 'idle', duration: 600 }, { type: 'disconnect' }] }),
+      target: t.url,
+      logLevel: 'error',
+      leakCheck: false,
+    });
+    // three notifications sockets exhaust a pool of 2: the third is refused, and /api/auth/me answers 500 while two are open
+    expect(r.histograms['canary.http']!.count).toBeGreaterThan(3);
+    expect(r.counters['canary.failed.500']).toBeGreaterThan(0);
+    expect(r.counters['canary.attempts.ok']).toBeGreaterThan(0);
+  });
+});
