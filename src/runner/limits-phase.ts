@@ -25,6 +25,8 @@ import type { RunContext } from './run-context.js';
  * `expected_refusals.<kind>.<status|code>`, never as errors.
  */
 export async function limitsPhase(ctx: RunContext, p: LimitsPhaseConfig): Promise<void> {
+  // one process holds the target to its limits: shards side by side would fill the total together
+  if (ctx.shard.index !== 0) return;
   const lim = new LimitsRun(ctx, p);
   await lim.run();
 }

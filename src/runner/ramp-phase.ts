@@ -48,6 +48,8 @@ const PING_SAMPLE = 32;
 const JUMP_FLOOR_MS = 100;
 
 export async function rampPhase(ctx: RunContext, p: RampPhaseConfig): Promise<void> {
+  // one process ramps: shards side by side would each take the server to its knee at once
+  if (ctx.shard.index !== 0) return;
   const http = new HttpClient(ctx.env);
   const stats0 = await fetchStats(ctx.target.httpUrl, { signal: ctx.signal, timeoutMs: 10_000 }).catch(() => null);
   const cfg = stats0?.stats.config ?? ctx.leak?.serverConfig() ?? null;
@@ -165,7 +167,7 @@ export function kneeSymptoms(step: RampStep, steps: RampStep[], idle: CanaryWind
   if (step.timedOut) out.push(`${step.timedOut} new sockets timed out`);
   if (step.stalledConnects) out.push(`${step.stalledConnects} new sockets took over ${p.stallAfter} ms to connect (max ${step.connectMax} ms)`);
   if (step.canary.failed) out.push(`REST canary failed ${step.canary.failed} of ${step.canary.calls} calls (${Object.entries(step.canary.failures).map(([c, n]) => `${c}×${n}`).join(', ')})`);
-  if (step.canary.stalled && !step.canary.failed) out.push(`REST canary stalled on ${step.canary.stalled} calls (over ${p.stallAfter} ms, max ${step.canary.max} ms)`);
+  if (step.canary.stalled) out.push(`REST canary stalled on ${step.canary.stalled} calls (over ${p.stallAfter} ms${step.canary.pending ? `, ${step.canary.pending} still unanswered` : ''}${step.canary.max !== null ? `, slowest answered ${Math.round(step.canary.max)} ms` : ''})`);
   // the canary's baseline: the idle window and the first two steps
   const base = [idle.p50, ...steps.slice(0, 2).map((s) => s.canary.p50)].filter((x): x is number => x !== null);
   const b = base.length ? Math.min(...base) : null;

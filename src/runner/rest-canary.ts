@@ -22,6 +22,8 @@ export interface CanaryWindow {
   max: number | null;
   /** calls slower than `stallAfterMs` (answered or not) */
   stalled: number;
+  /** of those, calls still unanswered at the mark */
+  pending: number;
 }
 
 export interface RestCanaryOptions {
@@ -104,7 +106,7 @@ export class RestCanary {
     const w = this.window;
     // a call still waiting past the stall bound is a stall of this window, whenever it answers
     const now = clock.now();
-    for (const started of this.inFlight.values()) if (now - started > (this.o.stallAfterMs ?? 5000)) (w.stalled++, (w.failures.pending = (w.failures.pending ?? 0) + 1));
+    for (const started of this.inFlight.values()) if (now - started > (this.o.stallAfterMs ?? 5000)) (w.stalled++, w.pending++);
     const sorted = [...this.latencies].sort((a, b) => a - b);
     w.p50 = sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)]! : null;
     w.max = sorted.length ? sorted[sorted.length - 1]! : null;
@@ -124,7 +126,7 @@ export class RestCanary {
 }
 
 function emptyWindow(): CanaryWindow {
-  return { calls: 0, ok: 0, failed: 0, failures: {}, p50: null, max: null, stalled: 0 };
+  return { calls: 0, ok: 0, failed: 0, failures: {}, p50: null, max: null, stalled: 0, pending: 0 };
 }
 
 export function startRestCanary(o: RestCanaryOptions): RestCanary {

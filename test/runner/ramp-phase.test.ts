@@ -61,7 +61,7 @@ describe('the ramp phase', () => {
   });
 
   it('judges a latency jump against the first steps, with a floor for jitter', () => {
-    const w = (p50: number) => ({ calls: 10, ok: 10, failed: 0, failures: {}, p50, max: p50, stalled: 0 });
+    const w = (p50: number) => ({ calls: 10, ok: 10, failed: 0, failures: {}, p50, max: p50, stalled: 0, pending: 0 });
     const step = (p50: number): RampStep => ({ open: 10, attempted: 5, accepted: 5, refused: {}, timedOut: 0, errors: 0, connectP50: 1, connectMax: 2, stalledConnects: 0, pingP50: 1, pingMax: 1, pingsLost: 0, canary: w(p50) });
     const first = [step(2), step(3)];
     const p = { latencyJump: 5, stallAfter: 5000 };
