@@ -1,4 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { createReferenceServer } from '../../src/server/index.js';
+import { runScenario } from '../../src/runner/run-scenario.js';
 import { planRun } from '../../src/runner/run-plan.js';
 import { socketNeed } from '../../src/runner/limit-fit.js';
 import { loadScenario } from '../../src/scenario/load-scenario.js';
@@ -48,5 +50,12 @@ describe('limit fit', () => {
 
   it('refuses a declared limit that is not a positive integer', () => {
     expect(() => planRun({ scenario: 'smoke', target: 'http://127.0.0.1:8099', expectMaxPerUser: 0 })).toThrow(/--expect-max-per-user must be a positive integer/);
+  });
+
+  it("refuses, before anything starts, a scenario that cannot fit the limits the target's [ext] config declares", async () => {
+    const server = await createReferenceServer({ port: 0, maxPerUser: 2 });
+    onTestFinished(() => server.close());
+    const s = scenario([{ type: 'connect', name: 'c' }, { type: 'multi-tab', name: 'tabs', users: 1 }]);
+    await expect(runScenario({ scenario: s, target: server.url, logLevel: 'error' })).rejects.toMatchObject({ code: 'MB_ERR_SCENARIO_INVALID', message: expect.stringMatching(/phase tabs needs 4 sockets per user, the target allows 2 \(the target's \[ext\] config\)/) });
   });
 });
