@@ -59,6 +59,12 @@ export function socketNeed(s: Scenario): SocketNeed {
   const online = () => [...held.keys()].sort((a, b) => a - b);
   let nextFree = closedUsersOf(s);
   const step = (p: SimplePhaseConfig | PhaseConfig, name: string): void => {
+    // a ramp spreads its sockets over users of its own: each must stay within the per-user limit, or its refusals are not a knee
+    if (p.type === 'ramp') {
+      const n = p.kind === 'voice' ? 1 : (p.socketsPerUser ?? 1);
+      if (n > need.perUser) (need.perUser = n), (need.perUserPhase = name);
+      return;
+    }
     if (SELF_LIMITED.has(p.type)) return;
     switch (p.type) {
       case 'connect': {
