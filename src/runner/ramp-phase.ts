@@ -198,7 +198,18 @@ async function recovered(ctx: RunContext, p: RampPhaseConfig, canary: ReturnType
   return { ok: false, ms: clock.now() - start, why };
 }
 
+/** the users ramps of this run opened sockets as: a later ramp reuses them (a users file needs no more accounts) */
+const rampUsersOf = new WeakMap<RunContext, SimulatedUser[]>();
+
 async function rampUsers(ctx: RunContext, http: HttpClient, n: number): Promise<SimulatedUser[]> {
+  const have = rampUsersOf.get(ctx) ?? [];
+  if (have.length >= n) return have.slice(0, n);
+  const more = await newRampUsers(ctx, http, n - have.length);
+  rampUsersOf.set(ctx, [...have, ...more]);
+  return [...have, ...more];
+}
+
+async function newRampUsers(ctx: RunContext, http: HttpClient, n: number): Promise<SimulatedUser[]> {
   const base = ctx.reserveIndices(n * ctx.shard.count);
   const servers = ctx.world.servers;
   const server = servers.length > 1 ? servers[0] : undefined;

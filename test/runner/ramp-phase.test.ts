@@ -32,6 +32,16 @@ describe('the ramp phase', () => {
     expect(() => ReportSchema.parse(r)).not.toThrow();
   });
 
+  it('ramps voice sockets over as many rooms as their max_users needs', async () => {
+    const s = await createReferenceServer({ port: 0 });
+    onTestFinished(() => s.close());
+    const sc = parseScenario({ name: 'v', description: 'v', users: 1, setup: { servers: 1, textChannels: 1, voiceChannels: 0, maxVoiceUsers: 3 }, phases: [{ type: 'ramp', kind: 'voice', step: 3, max: 7, hold: 100, canaryEvery: 50 }] });
+    const r = await runScenario({ scenario: sc, target: s.url, logLevel: 'error', leakCheck: false });
+    expect(r.findings).toEqual([]);
+    expect(r.counters['ramp.attempts.voice.accepted']).toBe(7);
+    expect(r.counters['ramp.peak_open.voice']).toBe(7);
+  });
+
   it('takes refusals past the declared total for the promise kept, not a knee', async () => {
     const s = await createReferenceServer({ port: 0, maxTotal: 12 });
     onTestFinished(() => s.close());
