@@ -67,6 +67,7 @@ class LimitsRun {
     this.ext = !!stats && hasExtStats(stats);
     const maxPerUser = this.p.maxPerUser ?? this.config?.max_per_user;
     const maxTotal = this.p.maxTotal ?? this.config?.max_total;
+    if (!this.ext) this.note('that refused attempts leave nothing behind is checked on the members route only: the target has no [ext] connections list');
     if (this.p.perUser) {
       if (maxPerUser === undefined) this.note('per-user limit skipped: the target declares none ([ext] config) and none was given (--expect-max-per-user)');
       else if (maxPerUser > this.p.perUserBound) this.note(`per-user limit skipped: ${maxPerUser} is above perUserBound ${this.p.perUserBound}`);

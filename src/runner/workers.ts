@@ -100,6 +100,9 @@ export async function runWithWorkers(o: RunOptions, n: number, wo: WorkersOption
       logLevel: o.logLevel,
       traceBodies: o.traceBodies,
       traceAddresses: o.traceAddresses,
+      expectMaxPerUser: o.expectMaxPerUser,
+      expectMaxTotal: o.expectMaxTotal,
+      expectRoomSize: o.expectRoomSize,
       liveState: !!o.liveState,
     };
     for (let i = 0; i < n; i++) {
