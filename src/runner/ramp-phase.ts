@@ -62,7 +62,8 @@ export async function rampPhase(ctx: RunContext, p: RampPhaseConfig): Promise<vo
   const rooms = kind === 'voice' ? await rampRooms(ctx, http, nUsers) : [];
   const chatServer = ctx.world.servers[0]?.id;
   const canaryToken = ctx.world.owner?.token ?? users[0]!.identity!.token;
-  const canary = startRestCanary({ httpUrl: ctx.target.httpUrl, token: canaryToken, everyMs: p.canaryEvery, metrics: ctx.metrics, stallAfterMs: p.stallAfter, signal: ctx.signal });
+  const canaryUser = users[0]!;
+  const canary = startRestCanary({ httpUrl: ctx.target.httpUrl, token: canaryToken, everyMs: p.canaryEvery, metrics: ctx.metrics, stallAfterMs: p.stallAfter, signal: ctx.signal, login: { username: canaryUser.username, password: canaryUser.password } });
   const open: Probe[] = [];
   const steps: RampStep[] = [];
   let knee: { step: RampStep; symptoms: string[] } | null = null;

@@ -3,8 +3,8 @@ import { ROUTES } from '../protocol/messages.js';
 import type { Metrics } from '../metrics/metrics.js';
 
 /**
- * The REST canary: an authenticated GET (`/api/auth/me`) on a schedule, several times a
- * second, whether or not the previous call has answered (up to `maxInFlight`), so a server
+ * The REST canary: authenticated GETs (`/api/auth/me`, `/api/channels/` in turn, and a login
+ * every 8th call when given an account) on a schedule, several times a second, whether or not the previous call has answered (up to `maxInFlight`), so a server
  * whose REST routes stall or fail while its sockets hold a resource shows it. Every call is
  * a sample in `canary.http` (and `canary.http.<outcome>` when it failed); `mark()` returns
  * what happened since the last mark, so a phase can judge each of its steps.
@@ -36,7 +36,11 @@ export interface RestCanaryOptions {
   /** a call is abandoned after this long (default 60 s, longer than a server's own stall) */
   timeoutMs?: number;
   maxInFlight?: number;
-  route?: string;
+  /** the GET routes it takes in turn (default /api/auth/me and /api/channels/: both read the database on Miscord) */
+  routes?: string[];
+  /** also log in as this account every `loginEvery`-th call (default 8): a route that needs the database and no token */
+  login?: { username: string; password: string };
+  loginEvery?: number;
   signal?: AbortSignal;
 }
 
@@ -48,6 +52,7 @@ export class RestCanary {
   private latencies: number[] = [];
   private readonly stop$ = new AbortController();
   private stopped = false;
+  private seq = 0;
 
   constructor(private readonly o: RestCanaryOptions) {}
 
@@ -79,7 +84,12 @@ export class RestCanary {
     let key = '';
     const signal = AbortSignal.any([this.stop$.signal, AbortSignal.timeout(this.o.timeoutMs ?? 60_000), ...(this.o.signal ? [this.o.signal] : [])]);
     try {
-      const res = await fetch(this.o.httpUrl + (this.o.route ?? ROUTES.me), { headers: { authorization: `Bearer ${this.o.token}` }, signal });
+      const n = this.seq++;
+      const routes = this.o.routes ?? [ROUTES.me, ROUTES.servers];
+      const login = this.o.login && n % (this.o.loginEvery ?? 8) === (this.o.loginEvery ?? 8) - 1 ? this.o.login : null;
+      const res = login
+        ? await fetch(this.o.httpUrl + ROUTES.login, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(login).toString(), signal })
+        : await fetch(this.o.httpUrl + routes[n % routes.length]!, { headers: { authorization: `Bearer ${this.o.token}` }, signal });
       await res.arrayBuffer().catch(() => undefined);
       if (!res.ok) (outcome = res.status >= 500 ? 'error' : 'refused'), (key = String(res.status));
     } catch (err) {

@@ -8,8 +8,8 @@ import { createReferenceServer, type ReferenceServerOptions } from '../../src/se
  * A broken target made of a clean reference server and a proxy in front of it (127.0.0.1,
  * port 0), for the limit and capacity checks: it can show voice rooms with another
  * `max_users` than the server enforces, and emulate a pooled per-socket resource (beyond
- * `pool` upgraded sockets, an upgrade stalls `stallMs` then gets 403, and GET /api/auth/me
- * stalls then answers 500, until sockets close).
+ * `pool` upgraded sockets, an upgrade stalls `stallMs` then gets 403, and GET /api/auth/me and
+ * POST /api/auth/login stall then answer 500, until sockets close).
  */
 export interface ProxyOptions {
   server?: ReferenceServerOptions;
@@ -33,8 +33,14 @@ export async function limitProxy(o: ProxyOptions = {}): Promise<{ url: string; o
   const server = http.createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    if (exhausted() && req.url === '/api/auth/me') return stall(() => res.writeHead(500, { 'content-type': 'application/json' }).end('{"detail":"pool exhausted"}'));
-    const r = await fetch(upstream.url + req.url, { method: req.method, headers: req.headers as Record<string, string>, body: chunks.length ? Buffer.concat(chunks) : undefined });
+    if (exhausted() && (req.url === '/api/auth/me' || req.url === '/api/auth/login')) return stall(() => res.writeHead(500, { 'content-type': 'application/json' }).end('{"detail":"pool exhausted"}'));
+    let r: Response;
+    try {
+      r = await fetch(upstream.url + req.url, { method: req.method, headers: req.headers as Record<string, string>, body: chunks.length ? Buffer.concat(chunks) : undefined });
+    } catch {
+      // the upstream went away (the test is tearing down)
+      return res.destroy();
+    }
     let body = Buffer.from(await r.arrayBuffer());
     if (o.maxUsersShift && /^\/api\/channels\/\d+(\/voice-channels)?$/.test(req.url ?? '') && r.ok) {
       const shift = (c: { max_users?: number }) => (typeof c.max_users === 'number' ? (c.max_users += o.maxUsersShift!) : 0);

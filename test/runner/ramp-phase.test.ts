@@ -13,7 +13,7 @@ const scenario = (ramp: Record<string, unknown> = {}) =>
     users: 1,
     setup: { servers: 1, textChannels: 1, voiceChannels: 0 },
     settle: 500,
-    phases: [{ type: 'ramp', name: 'ramp', step: 5, max: 20, hold: 200, canaryEvery: 50, stallAfter: 400, recoverWithin: 5000, ...ramp }],
+    phases: [{ type: 'ramp', name: 'ramp', step: 5, max: 20, hold: 200, canaryEvery: 50, stallAfter: 1500, recoverWithin: 8000, ...ramp }],
   });
 
 describe('the ramp phase', () => {
@@ -55,14 +55,14 @@ describe('the ramp phase', () => {
   });
 
   it('finds the knee of a pooled resource: stalled refusals and a failing canary, then the recovery', async () => {
-    const t = await limitProxy({ pool: 8, stallMs: 600 });
+    const t = await limitProxy({ pool: 8, stallMs: 2500 });
     const r = await runScenario({ scenario: scenario(), target: t.url, logLevel: 'error', leakCheck: false });
     const knees = r.findings.filter((f) => f.class === 'capacity-knee');
     expect(knees).toHaveLength(1);
     const k = knees[0]!;
-    // step 10: the two sockets past the pool of 8 stall 600 ms and get 403; the canary answers 500
+    // step 10: the two sockets past the pool of 8 stall 2.5 s and get 403; the canary answers 500
     expect(k.observed).toMatchObject({ n: 8, recovered: true });
-    expect(k.message).toMatch(/capacity knee at 8 notifications sockets: 2 of 5 new sockets refused \(403×2\) below the declared total of 1000; 2 new sockets took over 400 ms to connect .*REST canary failed \d+ of \d+ calls \(500×\d+/);
+    expect(k.message).toMatch(/capacity knee at 8 notifications sockets: 2 of 5 new sockets refused \(403×2\) below the declared total of 1000; 2 new sockets took over 1500 ms to connect .*REST canary failed \d+ of \d+ calls \(500×\d+/);
     expect(k.message).toMatch(/recovered \d+ ms after the sockets closed/);
     expect(r.counters['ramp.attempts.notifications.refused']).toBe(2);
     expect(r.histograms['ramp.connect.notifications.refused']!.count).toBe(2);
