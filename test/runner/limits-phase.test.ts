@@ -37,7 +37,7 @@ describe('the limits phase', () => {
     expect(c['expected_refusals.voice.4008']).toBe(1);
     expect(c['expected_refusals.notifications.1013']).toBe(1);
     expect(c['expected_refusals.voice.4005']).toBe(1);
-    // 3 rounds of 3 + 20 in all + a room of 3 plus a second tab
+    // 3 rounds of 3 (a user each) + 20 in all + a room of 3 plus a second tab
     expect(c['limits.attempts.accepted']).toBe(9 + 20 + 4);
     expect(Object.keys(c).filter((k) => k.startsWith('errors.') || k.startsWith('refusals.') || k.startsWith('limits.unexpected'))).toEqual([]);
     expect(r.rates.errors).toBe(0);
