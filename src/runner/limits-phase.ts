@@ -34,6 +34,8 @@ export async function limitsPhase(ctx: RunContext, p: LimitsPhaseConfig): Promis
 const PER_USER_CODES = new Set([4008, 403]);
 const TOTAL_CODES = new Set([1013, 503, 403]);
 const ROOM_CODES = new Set([4005, 403]);
+/** what a server answers when its total is reached: an early refusal with one says nothing of the limit checked */
+const TOTAL_ONLY = new Set([1013, 503]);
 
 interface Counts {
   userSockets?: number;
@@ -210,6 +212,10 @@ class LimitsRun {
         if (r.outcome === 'accepted') open.push(probe);
         else await probe.close();
         const subject = { userId, username: user.username, kind, resource: 'per-user' };
+        if (i <= max && r.outcome === 'refused' && TOTAL_ONLY.has((r.status ?? r.code)!)) {
+          this.note(`per-user limit: socket ${i} of ${user.username} was refused with ${r.status ?? r.code} (the server's total limit, not its per-user one): round stopped`);
+          return false;
+        }
         if (i <= max && r.outcome !== 'accepted') {
           const counts = await this.counts({ userId });
           this.violated({
@@ -254,16 +260,9 @@ class LimitsRun {
       await Promise.all(open.map((s) => s.close()));
     }
     if (this.ext) {
+      // a socket closed and still held is a leak (the detector's zombie-socket), not a broken limit: said, not judged here
       const gone = await this.until({ userId }, (c) => c.userSockets === 0);
-      if (!gone.ok) {
-        this.violated({
-          message: `user ${user.username} closed every socket but the server still holds ${gone.counts.userSockets}`,
-          subject: { userId, username: user.username, resource: 'per-user-closed' },
-          expected: { userSockets: 0 },
-          observed: gone.counts,
-        });
-        return false;
-      }
+      if (!gone.ok) this.note(`user ${user.username} closed every socket but the server still holds ${gone.counts.userSockets} (a leak, not a limit)`);
     }
     return clean;
   }
@@ -381,6 +380,11 @@ class LimitsRun {
           open.push(probe);
           if (isNew) inRoom.push(user.identity!.userId);
         } else await probe.close();
+        if (!overflow && r.outcome === 'refused' && TOTAL_ONLY.has((r.status ?? r.code)!)) {
+          this.note(`room capacity: a socket was refused with ${r.status ?? r.code} (the server's total limit, not the room's) at distinct user ${distinct}: check stopped`);
+          clean = false;
+          break;
+        }
         if (!overflow && r.outcome !== 'accepted') {
           const counts = await this.counts({ roomId: room.id, token });
           this.violated({
@@ -424,14 +428,7 @@ class LimitsRun {
       await Promise.all(open.map((s) => s.close()));
     }
     const empty = await this.until({ roomId: room.id, token }, (c) => c.roomMembers === undefined || c.roomMembers.length === 0);
-    if (!empty.ok) {
-      this.violated({
-        message: `voice room ${room.id} still lists ${empty.counts.roomMembers?.length} members after every socket closed`,
-        subject: { roomId: room.id, kind: 'voice', resource: 'room-closed' },
-        expected: { roomMembers: [] },
-        observed: empty.counts,
-      });
-    }
+    if (!empty.ok) this.note(`voice room ${room.id} still lists ${empty.counts.roomMembers?.length} members after every socket closed (a leak, not a limit)`);
     this.ctx.metrics.inc('limits.checked.room');
   }
 }
