@@ -77,6 +77,9 @@ describe('the ramp phase', () => {
     const p = { latencyJump: 5, stallAfter: 5000 };
     expect(kneeSymptoms(step(50), [...first, step(50)], w(2), p, 1000, 0)).toEqual([]);
     expect(kneeSymptoms(step(400), [...first, step(400)], w(2), p, 1000, 0)).toEqual(['REST canary p50 400 ms, 200× the first steps\' 2 ms']);
+    // a 4008 is the per-user limit (sockets the server still holds), not capacity; a 1013 below the total is
+    expect(kneeSymptoms({ ...step(2), accepted: 4, refused: { 4008: 1 } }, first, w(2), p, 1000, 0)).toEqual([]);
+    expect(kneeSymptoms({ ...step(2), accepted: 4, refused: { 1013: 1 } }, first, w(2), p, 1000, 0)).toEqual(['1 of 5 new sockets refused (1013×1) below the declared total of 1000']);
   });
 });
 
