@@ -29,4 +29,5 @@ export const COMMAND_EXIT_CODES_HELP: Readonly<Record<string, string>> = {
   validate: codes('1  internal error', '2  the scenario is unknown or invalid (the message names the file and field)'),
   serve: codes('1  internal error', '2  usage error (bad flag, unknown fault)', '3  the server could not start (port in use)'),
   trace: codes('1  internal error', '2  usage error (bad flag, missing trace, a line that is not JSON, a report of another run)'),
+  provision: codes('1  internal error', '2  usage error (bad flag, an --out file not written by provision or for another target)', '3  the target is unreachable, or some accounts failed (run it again to resume)'),
 };

@@ -17,6 +17,7 @@ const MODULES: ReadonlyArray<{ commands: readonly string[]; load: () => Promise<
   { commands: ['scenarios', 'validate'], load: () => import('./commands/scenarios.js') },
   { commands: ['compare', 'merge', 'gate', 'report'], load: () => import('./commands/report-tools.js') },
   { commands: ['trace'], load: () => import('./commands/trace.js') },
+  { commands: ['provision'], load: () => import('./commands/provision.js') },
 ];
 
 /** The command argv names (its first operand), or null for the top level (help, version, a typo). */

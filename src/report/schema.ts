@@ -74,6 +74,8 @@ export const FindingClassSchema = z.enum([
   'incomplete-mesh',
   'stale-presence',
   'bench-leak',
+  'limit-violated',
+  'capacity-knee',
 ]);
 export type FindingClass = z.infer<typeof FindingClassSchema>;
 

@@ -5,6 +5,8 @@ import { runVoicePhase } from './voice-phase.js';
 import { chatPhase, churnPhase, connectPhase, disconnectPhase, freezePhase, crashPhase, idlePhase, multiTabPhase, switchPhase } from './phases.js';
 import type { PhaseHandler, PhaseRegistry, RunContext } from './run-context.js';
 import { customPhase } from './script-context.js';
+import { limitsPhase } from './limits-phase.js';
+import { rampPhase } from './ramp-phase.js';
 
 /** Repeats the cycle until the duration is spent (at least `minCycles`), with a checkpoint after each cycle. */
 export async function soakPhase(ctx: RunContext, p: z.infer<typeof SoakPhase>): Promise<void> {
@@ -34,6 +36,8 @@ export const PHASES: PhaseRegistry = {
   voice: runVoicePhase,
   soak: soakPhase,
   custom: customPhase,
+  limits: limitsPhase,
+  ramp: rampPhase,
 };
 
 export function dispatch(ctx: RunContext, phase: SimplePhaseConfig | Parameters<PhaseRegistry['soak']>[1]): Promise<void> {

@@ -30,6 +30,8 @@ export interface World {
   /** the user that created the servers (HTTP only, never opens a socket); null with --users-file */
   owner: UserIdentity | null;
   servers: WorldServer[];
+  /** every user is a member of every server already (a world from `provision`): no joins */
+  joined?: boolean;
 }
 
 export interface RunTarget {

@@ -23,7 +23,7 @@ export const RUN_OPTION_TABLE: readonly RunOptionSpec[] = [
   { flags: '--out <file>', kind: 'string', description: 'report path', defaultText: 'reports/<scenario>-<UTC time>.json' },
   { flags: '--json', kind: 'boolean', description: 'print the report on stdout (and nothing else there)' },
   { flags: '--quiet', kind: 'boolean', description: 'no progress and no summary on stderr' },
-  { flags: '--users-file <file>', kind: 'string', description: 'JSON array of {username, password}: existing accounts (never registers); needs --target' },
+  { flags: '--users-file <file>', kind: 'string', description: 'JSON array of {username, password}, or the file provision writes (accounts and world): existing accounts (never registers); needs --target' },
   { flags: '--ice-servers <json|none>', kind: 'string', description: 'replace the ice_servers the server sends (JSON array, or none)' },
   { flags: '--shard <i/n>', kind: 'string', description: 'run shard i of n (0-based): a deterministic slice of the users with its own username prefix' },
   { flags: '--workers <n>', kind: 'int', description: 'split the run over n child processes on this machine (shards 0..n-1, merged into one report)' },
@@ -32,6 +32,9 @@ export const RUN_OPTION_TABLE: readonly RunOptionSpec[] = [
   { flags: '--require-check <class>', kind: 'collect', description: 'fail (exit 4) unless the check of this finding class was judged, e.g. frozen-not-reaped (repeatable)' },
   { flags: '--expect-reap-ms <n>', kind: 'int', description: "the target's promise: a socket that went silent (crashed, frozen) is gone within this many ms; used when it publishes no [ext] config" },
   { flags: '--target-stall <d>', kind: 'duration', description: 'no answer to GET /health for this long ends the run (exit 3, partial report); so does a target found down twice, or back after a restart', defaultText: '15s' },
+  { flags: '--expect-max-per-user <n>', kind: 'int', description: 'sockets per user the target allows (all kinds together): a scenario that needs more is refused (exit 2); refusals it explains are expected results' },
+  { flags: '--expect-max-total <n>', kind: 'int', description: 'sockets in all the target allows: a scenario that needs more is refused (exit 2)' },
+  { flags: '--expect-room-size <n>', kind: 'int', description: 'distinct users a voice room of the target holds: a voice phase that needs more is refused (exit 2)' },
   { flags: '--no-leak-check', kind: 'negate', description: 'no leak detector and no checkpoints' },
   { flags: '--fault <name>', kind: 'collect', description: 'inject a fault into the bundled server (repeatable; not with --target)' },
   { flags: '--server-heartbeat-ms <n>', kind: 'int', description: "the bundled server's heartbeat (not with --target)" },
@@ -79,7 +82,9 @@ export function readUsersFile(path: string): Array<{ username: string; password:
   } catch (err) {
     throw new MbError('MB_ERR_USAGE', `--users-file ${path}: ${(err as Error).message}`);
   }
-  if (!Array.isArray(raw) || raw.length === 0) throw new MbError('MB_ERR_USAGE', `--users-file ${path}: expected a non-empty JSON array of {username, password}`);
+  // a file written by `provision`: {version: 1, users: [...], world: {...}}
+  if (raw && typeof raw === 'object' && !Array.isArray(raw) && Array.isArray((raw as { users?: unknown }).users)) raw = (raw as { users: unknown[] }).users;
+  if (!Array.isArray(raw) || raw.length === 0) throw new MbError('MB_ERR_USAGE', `--users-file ${path}: expected a non-empty JSON array of {username, password}, or a file written by provision`);
   raw.forEach((u, i) => {
     if (!u || typeof u.username !== 'string' || typeof u.password !== 'string') throw new MbError('MB_ERR_USAGE', `--users-file ${path}: [${i}]: expected {username, password} strings`);
   });

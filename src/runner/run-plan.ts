@@ -14,6 +14,8 @@ import type { LiveLatency } from './live-measures.js';
 import { readUsersFile } from './run-options.js';
 import { abortGates, type AbortGate } from './abort-on-fail.js';
 import { FAULT_NAMES, isFaultName } from '../server/faults.js';
+import { checkFitsLimits, declaredLimits } from './limit-fit.js';
+import { readUsersWorld, type UsersFile } from './provision.js';
 
 export interface RunOptions {
   /** a shipped scenario name, a path, or an already validated scenario */
@@ -58,6 +60,10 @@ export interface RunOptions {
   abortOnFail?: boolean;
   /** the window and minimum of samples of latency gates under abortOnFail (default 10 s, 50) */
   abortWindow?: { windowMs?: number; minSamples?: number };
+  /** limits the target promises (`--expect-max-per-user`, `--expect-max-total`, `--expect-room-size`): the plan must fit them */
+  expectMaxPerUser?: number;
+  expectMaxTotal?: number;
+  expectRoomSize?: number;
   /** swaps the leak detector (tests, workers) */
   leakDetectorFactory?(opts: Parameters<typeof createLeakDetector>[0]): LeakDetector;
 }
@@ -94,6 +100,8 @@ export interface RunPlan {
   scenario: Scenario;
   thresholds: ThresholdSource[];
   credentials: Credentials[] | null;
+  /** the world a users file from `provision` holds (null: none, the run sets up its own) */
+  world: UsersFile['world'];
   /** the largest closed-model user count any phase asks for: open-model arrivals get indices above it */
   closedUsers: number;
   /** the thresholds that may end the run early, and those --abort-on-fail cannot judge live (why) */
@@ -122,10 +130,12 @@ function planLoaded(o: RunOptions, loaded: RunPlan['loaded']): RunPlan {
   ];
   const closed = closedUsers(scenario);
   checkPhases(loaded.display, scenario, closed);
+  for (const limits of declaredLimits(o, scenario)) checkFitsLimits(loaded.display, scenario, limits);
   const produced = producedBy(scenario, o.leakCheck !== false);
   for (const t of thresholds) checkProducible(t, parseThreshold(t.expr), produced, loaded.display);
   const credentials = o.credentials ?? (o.usersFile ? readUsersFile(o.usersFile) : null);
-  return { loaded, scenario, thresholds, credentials, closedUsers: closed, abort: planAbort(loaded.display, scenario, thresholds, !!o.abortOnFail) };
+  const world = !o.credentials && o.usersFile ? readUsersWorld(o.usersFile) : null;
+  return { loaded, scenario, thresholds, credentials, world, closedUsers: closed, abort: planAbort(loaded.display, scenario, thresholds, !!o.abortOnFail) };
 }
 
 /** The scenario after CLI overrides (a copy; the file's content stays as written in the report's path). */
@@ -138,6 +148,8 @@ function withOverrides(s: Scenario, o: RunOptions): Scenario {
   if (o.durationMs !== undefined) out.duration = o.durationMs;
   if (o.faults?.length) out.bundledServer.faults = [...(out.bundledServer.faults ?? []), ...o.faults];
   if (o.serverHeartbeatMs !== undefined) out.bundledServer.heartbeatMs = o.serverHeartbeatMs;
+  // the limits a user declares are the ones a limits phase holds the target to, unless the phase names its own
+  for (const p of out.phases) if (p.type === 'limits') (p.maxPerUser ??= o.expectMaxPerUser), (p.maxTotal ??= o.expectMaxTotal);
   return out;
 }
 
@@ -167,15 +179,16 @@ const HISTOGRAMS_BY_PHASE: Record<string, readonly string[]> = {
   churn: ['http.register', 'http.login', 'ws.connect.chat', 'ws.connect.notifications', 'chat.deliver', 'chat.switch'],
   'multi-tab': ['ws.connect.chat', 'ws.connect.notifications', 'chat.deliver'],
   voice: ['http.register', 'http.login', 'voice.join', 'ws.connect.voice', 'webrtc.offer_answer', 'webrtc.connected', 'webrtc.first_audio', 'screen.first_frame'],
+  ramp: ['http.register', 'http.login', 'ramp.connect.notifications', 'ramp.connect.chat', 'ramp.connect.voice', 'canary.http'],
 };
-const ALL_HISTOGRAMS = new Set([...Object.values(HISTOGRAMS_BY_PHASE).flat(), 'close_to_deregister']);
+const ALL_HISTOGRAMS = new Set([...Object.values(HISTOGRAMS_BY_PHASE).flat(), 'close_to_deregister', 'canary.http']);
 /** failed attempts are recorded apart as <histogram>.<outcome> */
 const OUTCOMES = ['refused', 'timed-out', 'error'];
 const RATES = new Set(['deliveryRatio', 'lossRatio', 'errorRate', 'errors', 'refusals', 'messagesPerSec', 'deliveriesPerSec', 'reconnects']);
 const MESSAGE_RATES = new Set(['deliveryRatio', 'lossRatio']);
 
 function producedBy(s: Scenario, leakCheck: boolean): { histograms: Set<string>; messages: boolean; custom: boolean } {
-  const histograms = new Set<string>(leakCheck ? ['close_to_deregister'] : []);
+  const histograms = new Set<string>([...(leakCheck ? ['close_to_deregister'] : []), ...(s.canary > 0 ? ['canary.http'] : [])]);
   let messages = false;
   let custom = false;
   for (const { phase } of everyPhase(s)) {

@@ -31,6 +31,10 @@ import { planRunAsync, type LiveState, type RunOptions } from './run-plan.js';
 import { liveProgress, planPhases } from './phase-plan.js';
 import { liveMeasures } from './live-measures.js';
 import { GateWatch } from './abort-on-fail.js';
+import { checkTargetLimits } from './limit-fit.js';
+import { phaseFindings } from './phase-findings.js';
+import { provisionedWorld } from './provisioned-world.js';
+import { startRestCanary, type RestCanary } from './rest-canary.js';
 
 export type { LiveState, RunOptions };
 
@@ -52,7 +56,9 @@ async function setupWorld(env: ClientEnv, scenario: Scenario, shard: ShardInfo, 
     const created = await http.createServer(token, `${shard.usernamePrefix}server${s}`, -1);
     let detail = await http.getServer(token, created.id, -1);
     const texts = (detail.channels ?? []).filter((c) => c.type === 'text');
-    const voices = (detail.channels ?? []).filter((c) => c.type === 'voice');
+    // setup.maxVoiceUsers applies to every room the run uses: a room of another size (the server's default General, max_users 10) is left aside
+    const sized = (c: { type: string; max_users?: number }) => c.type === 'voice' && c.max_users === maxVoiceUsers;
+    const voices = (detail.channels ?? []).filter(sized);
     for (let t = texts.length; t < textChannels; t++) await http.createTextChannel(token, created.id, `text-${t}`, t, -1);
     for (let v = voices.length; v < voiceChannels; v++) await http.createVoiceChannel(token, created.id, `voice-${v}`, v, maxVoiceUsers, -1);
     detail = await http.getServer(token, created.id, -1);
@@ -61,7 +67,7 @@ async function setupWorld(env: ClientEnv, scenario: Scenario, shard: ShardInfo, 
       id: created.id,
       name: created.name,
       textChannelIds: chans.filter((c) => c.type === 'text').map((c) => c.id),
-      voiceChannelIds: chans.filter((c) => c.type === 'voice').map((c) => c.id),
+      voiceChannelIds: chans.filter(sized).map((c) => c.id),
     });
   }
   return world;
@@ -76,6 +82,7 @@ export async function runScenario(o: RunOptions): Promise<Report> {
   const plan = await planRunAsync(o);
   const { loaded, scenario, thresholds, credentials } = plan;
   const gateWatch = plan.abort.gates.length ? new GateWatch(plan.abort.gates, o.abortWindow) : null;
+  await checkTargetLimits(loaded.display, scenario, o.target, o.signal);
   const shardArg = o.shard ?? { index: 0, count: 1 };
   const runTag = randomBytes(3).toString('hex');
   const shard: ShardInfo = { ...shardArg, usernamePrefix: `mb-${runTag}-s${shardArg.index}-` };
@@ -114,6 +121,7 @@ export async function runScenario(o: RunOptions): Promise<Report> {
   let worldReady = false;
   const phasePlan = planPhases(scenario);
   let phaseAt = { index: -1, since: clock.now() };
+  let canary: RestCanary | null = null;
 
   try {
     // interrupted before it began (while the CLI loaded): nothing to start, an empty partial report
@@ -190,7 +198,9 @@ export async function runScenario(o: RunOptions): Promise<Report> {
     const ownerCreds = credentials ? (credentials[shard.index] ?? credentials[0]!) : null;
     state = new RunState({ scenario, rng: createRng(scenario.seed), target: { httpUrl, wsUrl, extStats, bundled: !o.target }, env, log, shard, leak, deliveries, caps, signal, credentials, firstFreeIndex: plan.closedUsers });
     const st = state;
-    Object.assign(st.world, await setupWorld(env, scenario, shard, ownerCreds, `mb-${shard.usernamePrefix}-pw`));
+    const given = plan.world ? await provisionedWorld(env, scenario, plan.world) : null;
+    if (given?.why) caps.notes.push(`the users file's world does not fit the scenario (${given.why}): the run sets up its own`);
+    Object.assign(st.world, given?.world ?? (await setupWorld(env, scenario, shard, ownerCreds, `mb-${shard.usernamePrefix}-pw`)));
     worldReady = true;
     sampler = new TimelineSampler({
       httpUrl,
@@ -216,6 +226,9 @@ export async function runScenario(o: RunOptions): Promise<Report> {
       },
     });
     sampler.begin();
+    // REST failures under socket load show up in any run, not only in a ramp
+    const canaryToken = st.world.owner?.token;
+    if (scenario.canary > 0 && canaryToken) canary = startRestCanary({ httpUrl, token: canaryToken, everyMs: scenario.canary, metrics, signal });
     for (const [i, phase] of scenario.phases.entries()) {
       phaseAt = { index: i, since: clock.now() };
       st.phase = phase.name ?? `${phase.type}#${i}`;
@@ -243,6 +256,7 @@ export async function runScenario(o: RunOptions): Promise<Report> {
     // an interrupt that came after the last await that listens to it
     if (!abortReason && o.signal?.aborted) abortReason = isMbError(o.signal.reason) ? o.signal.reason.message : 'the run was interrupted';
     removeLiveState?.();
+    await canary?.stop();
     watch?.close();
     if (watch?.state.disabled) caps.notes.push(watch.state.disabled);
     o.signal?.removeEventListener('abort', onOuterAbort);
@@ -291,7 +305,7 @@ export async function runScenario(o: RunOptions): Promise<Report> {
     ledger: ledgerTotals(users.map((u) => u.ledger)),
     voice: state?.voice ?? null,
     checkpoints: leak?.checkpoints() ?? [],
-    findings: leak?.findings() ?? [],
+    findings: [...(leak?.findings() ?? []), ...phaseFindings(state)],
     checks: leak?.checks(),
     thresholds,
     notes: caps.notes,

@@ -146,7 +146,7 @@ export class RunState implements RunContext {
     this.everyone.set(index, user);
     const id = await user.login(intendedAt);
     const http = new HttpClient(this.env);
-    for (const s of this.known.has(index) ? [] : this.serversToJoin(index)) {
+    for (const s of this.known.has(index) || this.world.joined ? [] : this.serversToJoin(index)) {
       try {
         await http.joinServer(id.token, s.id, index);
       } catch (err) {

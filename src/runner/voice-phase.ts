@@ -114,10 +114,10 @@ async function pickUsers(ctx: RunContext, needed: number): Promise<SimulatedUser
 /** The voice channels to use; the owner creates the missing ones when it can. */
 async function voiceRooms(ctx: RunContext, phase: VoicePhaseConfig): Promise<number[]> {
   const existing = ctx.world.servers.flatMap((s) => s.voiceChannelIds);
-  // members plus the second tabs the actions open must fit the room
-  const seats = phase.usersPerRoom + phase.actions.filter((a) => a.action === 'second-tab').length;
-  const fits = seats <= ctx.scenario.setup.maxVoiceUsers;
-  const usable = fits ? existing.slice(0, phase.rooms) : [];
+  // max_users counts distinct users (a second tab takes no seat); every room is of setup.maxVoiceUsers,
+  // and the plan refused a phase whose rooms cannot hold its users
+  const seats = phase.usersPerRoom;
+  const usable = existing.slice(0, phase.rooms);
   if (usable.length >= phase.rooms) return usable;
   const owner = ctx.world.owner;
   const server = ctx.world.servers[0];
@@ -127,7 +127,7 @@ async function voiceRooms(ctx: RunContext, phase: VoicePhaseConfig): Promise<num
   const http = new HttpClient(ctx.env);
   while (usable.length < phase.rooms) {
     const pos = server.voiceChannelIds.length + 1;
-    const vc = await http.createVoiceChannel(owner.token, server.id, `voice-${ctx.phase}-${usable.length + 1}`, pos, Math.max(seats, ctx.scenario.setup.maxVoiceUsers));
+    const vc = await http.createVoiceChannel(owner.token, server.id, `voice-${ctx.phase}-${usable.length + 1}`, pos, ctx.scenario.setup.maxVoiceUsers);
     server.voiceChannelIds.push(vc.id);
     usable.push(vc.id);
   }

@@ -104,6 +104,9 @@ export async function runWithWorkers(o: RunOptions, n: number, wo: WorkersOption
       traceBodies: o.traceBodies,
       traceAddresses: o.traceAddresses,
       abortOnFail: o.abortOnFail,
+      expectMaxPerUser: o.expectMaxPerUser,
+      expectMaxTotal: o.expectMaxTotal,
+      expectRoomSize: o.expectRoomSize,
       liveState: !!o.liveState,
     };
     for (let i = 0; i < n; i++) {

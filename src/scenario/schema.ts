@@ -206,6 +206,61 @@ export const CustomPhase = z
   })
   .strict();
 
+/**
+ * Verifies each limit the target promises, exactly: the per-user limit whatever the kinds, the
+ * total when it is small enough to reach, a voice room's capacity in distinct users, and that
+ * refused attempts leave nothing behind. A limit not given here comes from the target's [ext]
+ * config, else from `--expect-*`; one known from nowhere is skipped, and the report says so.
+ */
+export const LimitsPhase = z
+  .object({
+    ...base,
+    type: z.literal('limits'),
+    perUser: z.boolean().default(true),
+    total: z.boolean().default(true),
+    room: z.boolean().default(true),
+    maxPerUser: PositiveInt.optional(),
+    maxTotal: PositiveInt.optional(),
+    /** the total is checked only when it is at most this many sockets (else skipped, with a note) */
+    totalBound: PositiveInt.default(200),
+    /** likewise for the per-user limit and the room's max_users */
+    perUserBound: PositiveInt.default(50),
+    roomBound: PositiveInt.default(50),
+    /** how long one attempt may take before it counts as timed out */
+    attemptTimeout: Duration.default(60_000),
+  })
+  .strict();
+
+/**
+ * Finds the knee: opens sockets of one kind in steps up to `max`, holds each step, and measures
+ * the connect time of the new sockets, refusals, the ping round trip on the sockets already open
+ * and a REST canary; then closes everything and checks that the server recovered.
+ */
+export const RampPhase = z
+  .object({
+    ...base,
+    type: z.literal('ramp'),
+    kind: z.enum(['notifications', 'chat', 'voice']).default('notifications'),
+    step: PositiveInt.default(10),
+    max: PositiveInt.default(200),
+    hold: Duration.default(2000),
+    /** sockets each user holds (default: 1); keep it within the per-user limit */
+    socketsPerUser: PositiveInt.optional(),
+    /** REST canary: an authenticated GET this often during every step */
+    canaryEvery: Duration.default(250),
+    /** a new socket slower than this (or a canary call) counts as stalled */
+    stallAfter: Duration.default(5000),
+    /** the canary's p50 at a step above this many times that of the first steps is a jump */
+    latencyJump: z.number().positive().default(5),
+    /** how long one connect may take before it counts as timed out */
+    attemptTimeout: Duration.default(60_000),
+    /** after closing, how long the canary has to come back */
+    recoverWithin: Duration.default(15_000),
+    /** stop the ramp at the first knee (else go on to `max`) */
+    stopAtKnee: z.boolean().default(true),
+  })
+  .strict();
+
 const SimplePhase = z.discriminatedUnion('type', [
   CustomPhase,
   ConnectPhase,
@@ -218,6 +273,8 @@ const SimplePhase = z.discriminatedUnion('type', [
   CrashPhase,
   IdlePhase,
   DisconnectPhase,
+  LimitsPhase,
+  RampPhase,
 ]);
 
 /** Repeats `cycle` until `duration` runs out, with a checkpoint after every cycle (resource trend). */
@@ -274,6 +331,8 @@ export const ScenarioSchema = z
     connectConcurrency: PositiveInt.default(50),
     /** every open chat socket sends `{type:"heartbeat"}` this often, as Miscord's front end does (0: never) */
     heartbeat: Duration.default(30_000),
+    /** the REST canary: an authenticated GET this often for the whole run (every hold of every phase), histogram `canary.http` (0: off) */
+    canary: Duration.default(1000),
     /** how long a checkpoint polls the server for stable counts */
     settle: Duration.default(2000),
     /** how long the server may take to announce what the protocol says it announces (a join, a mute, a leave, a relayed offer) */
@@ -298,4 +357,6 @@ export type PhaseConfig = z.infer<typeof Phase>;
 export type SimplePhaseConfig = z.infer<typeof SimplePhase>;
 export type VoicePhaseConfig = z.infer<typeof VoicePhase>;
 export type CustomPhaseConfig = z.infer<typeof CustomPhase>;
+export type LimitsPhaseConfig = z.infer<typeof LimitsPhase>;
+export type RampPhaseConfig = z.infer<typeof RampPhase>;
 export type VoiceActionConfig = z.infer<typeof VoiceAction>;

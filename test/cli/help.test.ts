@@ -17,7 +17,7 @@ describe('help (through bin/)', () => {
 
   it('loads the commands a name needs, and every one for the top level', async () => {
     const [top, trace, help] = await Promise.all([cli(['--help']), cli(['trace', '--help']), cli(['help', 'merge'])]);
-    for (const name of ['serve', 'run', 'scenarios', 'validate', 'compare', 'merge', 'gate', 'report', 'trace']) expect(top.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
+    for (const name of ['serve', 'run', 'scenarios', 'validate', 'compare', 'merge', 'gate', 'report', 'trace', 'provision']) expect(top.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
     expect(trace.stdout).toMatch(/^Usage: miscord-bench trace /);
     expect(help.stdout).toMatch(/^Usage: miscord-bench merge /);
     const bad = await cli(['bogus']);

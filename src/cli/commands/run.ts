@@ -47,6 +47,9 @@ interface RunFlags {
   metricsPort?: number;
   metricsHost?: string;
   stream?: string;
+  expectMaxPerUser?: number;
+  expectMaxTotal?: number;
+  expectRoomSize?: number;
 }
 
 function toOption(spec: RunOptionSpec): Option {
@@ -144,6 +147,9 @@ ${EXIT_CODES_HELP}`);
         traceFile: f.trace,
         traceBodies: f.traceBodies,
         traceAddresses: f.traceAddresses,
+        expectMaxPerUser: f.expectMaxPerUser,
+        expectMaxTotal: f.expectMaxTotal,
+        expectRoomSize: f.expectRoomSize,
         // SIGUSR2 always; a key press when stdin is a terminal (isatty first: touching process.stdin opens it)
         liveState: { write: toStderr, stdin: isatty(0) ? process.stdin : null },
         signal: interruptSignal,
