@@ -32,6 +32,8 @@ export interface ReportInput {
   thresholds: ThresholdSource[];
   /** things the run learned about the target, said once (an endpoint refused every time...) */
   notes: string[];
+  /** how the run was judged (where each promise came from): the report's `notes`, not errors */
+  about?: string[];
   checks?: Report['checks'];
 }
 
@@ -120,6 +122,7 @@ export function buildReport(input: ReportInput): Report {
     checkpoints: input.checkpoints,
     findings: input.findings,
     ...(input.checks ? { checks: input.checks } : {}),
+    ...(input.about?.length ? { notes: input.about } : {}),
     gates: [],
     errors,
     verdict: { exitCode: 0, passed: true, leaks: 0, failedGates: 0 },

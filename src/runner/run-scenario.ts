@@ -118,6 +118,7 @@ export async function runScenario(o: RunOptions): Promise<Report> {
   let removeLiveState: (() => void) | null = null;
   let watch: ReturnType<typeof watchTarget> | null = null;
   let voicePromises: VoicePromises | null = null;
+  const about: string[] = [];
   let worldReady = false;
   const phasePlan = planPhases(scenario);
   let phaseAt = { index: -1, since: clock.now() };
@@ -193,7 +194,7 @@ export async function runScenario(o: RunOptions): Promise<Report> {
       await leak.start();
       const reap = leak.reapWindowMs();
       const from = serverConfig?.heartbeat_ms ? "the target's [ext] config" : !o.target ? "the bundled server's options" : o.expectReapMs !== undefined ? '--expect-reap-ms' : null;
-      caps.notes.push(from ? `reap window for silent sockets: ${reap} ms, from ${from}` : 'reap window for silent sockets unknown (no [ext] config, no --expect-reap-ms): frozen-not-reaped, crash announcements and stale presence of silent users are not judged');
+      about.push(from ? `reap window for silent sockets: ${reap} ms, from ${from}` : 'reap window for silent sockets unknown (no [ext] config, no --expect-reap-ms): frozen-not-reaped, crash announcements and stale presence of silent users are not judged');
     }
     const ownerCreds = credentials ? (credentials[shard.index] ?? credentials[0]!) : null;
     state = new RunState({ scenario, rng: createRng(scenario.seed), target: { httpUrl, wsUrl, extStats, bundled: !o.target }, env, log, shard, leak, deliveries, caps, signal, credentials, firstFreeIndex: plan.closedUsers });
@@ -307,6 +308,7 @@ export async function runScenario(o: RunOptions): Promise<Report> {
     checkpoints: leak?.checkpoints() ?? [],
     findings: [...(leak?.findings() ?? []), ...phaseFindings(state)],
     checks: leak?.checks(),
+    about,
     thresholds,
     notes: caps.notes,
   });
