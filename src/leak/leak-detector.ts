@@ -271,7 +271,8 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
         for (const cls of ledgerClasses) skipped(cls, `server stats unreadable at ${name}: ${(e as Error).message}`);
       }
       if (reading) for (const cls of ledgerClasses) judged(cls);
-      const frozenNow = users.reduce((n, v) => n + classify(v).frozen.length, 0);
+      // every frozen socket, reaped already or still open: the server's reap is what is judged
+      const frozenNow = users.reduce((n, v) => n + [...v.ledger.sockets.values()].filter((x) => x.frozen).length, 0);
       if (frozenNow) {
         if (heartbeatWindow() === null) skipped('frozen-not-reaped', 'the server publishes no heartbeat and none was given (--expect-reap-ms)');
         else if (reading) judged('frozen-not-reaped', frozenNow);
