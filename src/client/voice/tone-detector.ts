@@ -47,7 +47,8 @@ export class ToneDetector {
   constructor(readonly hz: number) {}
 
   /** Feeds one frame; returns how many frames (of the window just completed) held the tone. */
-  push(samples: Int16Array, sampleRate: number, channels = 1): { energy: boolean; toneFrames: number } {
+  /** `windowDone`: a window completed with this frame (`toneFrames` says whether it held the tone) */
+  push(samples: Int16Array, sampleRate: number, channels = 1): { energy: boolean; toneFrames: number; windowDone: boolean } {
     if (sampleRate !== this.rate) {
       this.rate = sampleRate;
       this.buf = new Float64Array(Math.round((sampleRate * WINDOW_MS) / 1000) + sampleRate / 100);
@@ -64,13 +65,15 @@ export class ToneDetector {
     const energy = frameLen > 0 && Math.sqrt(e / frameLen) >= ENERGY_RMS;
     if (energy) this.pendingEnergyFrames++;
     let toneFrames = 0;
+    let windowDone = false;
     const windowLen = Math.round((sampleRate * WINDOW_MS) / 1000);
     if (this.fill >= windowLen) {
+      windowDone = true;
       if (this.pendingEnergyFrames > 0 && toneShare(this.buf, this.fill, sampleRate, this.hz) >= TONE_SHARE) toneFrames = this.pendingEnergyFrames;
       this.fill = 0;
       this.pendingEnergyFrames = 0;
     }
     this.lastWindowToneFrames = toneFrames;
-    return { energy, toneFrames };
+    return { energy, toneFrames, windowDone };
   }
 }

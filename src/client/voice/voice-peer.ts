@@ -90,6 +90,8 @@ export class VoicePeer {
   firstToneAt: number | null = null;
   firstVideoAt: number | null = null;
   readonly audio = { expected: 0, received: 0, withTone: 0, sinkFrames: 0 };
+  /** frames counted received since the tone detector's last window ended */
+  private receivedInWindow = 0;
   videoFrames = 0;
   stats: PeerStats | null = null;
   /** set when the remote announced a screen share: screen.first_frame counts from here */
@@ -363,18 +365,25 @@ export class VoicePeer {
     if (this.closed) return;
     this.audio.sinkFrames++;
     const now = clock.now();
-    const { energy, toneFrames } = detector.push(samples, rate, channels);
+    const { energy, toneFrames, windowDone } = detector.push(samples, rate, channels);
+    // a window's tone is credited to the frames of it that were counted received, never more
+    const credit = windowDone && toneFrames > 0 ? this.receivedInWindow : 0;
+    if (windowDone) this.receivedInWindow = 0;
     if (toneFrames > 0 && this.firstToneAt === null) {
       this.firstToneAt = now;
       this.host.env.metrics.record('webrtc.first_audio', now - this.createdAt);
       this.trace('media.first_audio', { ms: Math.round(now - this.createdAt) });
     }
+    this.audio.withTone += credit;
     if (this.host.deafened() || this.connectedAt === null || now - this.connectedAt < CONNECT_GRACE_MS) return;
     const since = this.host.audibleSince(this.remoteUserId);
     if (since === null || now - since < AUDIBLE_GRACE_MS) return;
     this.audio.expected++;
-    if (energy) this.audio.received++;
-    this.audio.withTone += toneFrames;
+    if (!energy) return;
+    this.audio.received++;
+    // counted now; its window's verdict comes with a later frame (or this one)
+    if (!windowDone) this.receivedInWindow++;
+    else if (toneFrames > 0) this.audio.withTone++;
   }
 
   /** After a negotiation: a receiver the remote stopped sending on loses its sink. */

@@ -45,5 +45,7 @@ describe('voice mesh of three', () => {
       expect(u.ledger.openSockets()).toHaveLength(0);
     }
     expect(fx.metrics.get('voice.audio_frames.with_tone')).toBeGreaterThan(0);
+    // a frame carries the tone only if it was counted received
+    expect(fx.metrics.get('voice.audio_frames.with_tone')).toBeLessThanOrEqual(fx.metrics.get('voice.audio_frames.received')!);
   });
 });
