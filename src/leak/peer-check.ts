@@ -28,13 +28,13 @@ export function checkPeers(
     const room = roomOf(v);
     const base = { user: v.ledger.index, userId: v.ledger.userId ?? undefined, username: v.ledger.username };
     for (const p of v.ledger.openPeers()) {
-      const peer = `u${v.ledger.index}->u${p.remoteUserId}`;
+      const peer = `u${v.ledger.index}->#${p.remoteUserId}`;
       if (room === null || p.roomId !== room) {
         const left = leftRoomAt(v, p.roomId);
         if (left !== undefined && now - left < grace) continue;
         drafts.push({
           class: 'unclosed-peer',
-          message: `${label(v)} left voice room ${p.roomId} but its peer to user ${p.remoteUserId} is still open`,
+          message: `${label(v)} left voice room ${p.roomId} but its peer to #${p.remoteUserId} is still open`,
           subject: { ...base, roomId: p.roomId, peer },
           expected: 'closed',
           observed: { iceState: p.iceState, connectionState: p.connectionState },

@@ -25,7 +25,7 @@ export interface TraceEvent {
   user?: number;
   /** Client socket id from the ledger, e.g. u3-chat-2. */
   socket?: string;
-  /** Peer id `u<index>->u<remoteUserId>`. */
+  /** Peer id `u<index>->#<remote server user id>` (uN: a bench user index, #N: a server user id). */
   peer?: string;
   [field: string]: unknown;
 }

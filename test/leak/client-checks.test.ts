@@ -26,7 +26,7 @@ describe('checkPeers', () => {
     close(a, s, 2000);
     const d = checkPeers([a]);
     expect(d.map((x) => x.class)).toEqual(['unclosed-peer', 'unclosed-peer']);
-    expect(d[0]!.subject).toMatchObject({ peer: 'u0->u101', roomId: 7 });
+    expect(d[0]!.subject).toMatchObject({ peer: 'u0->#101', roomId: 7 });
     expect(d[1]!.subject).toMatchObject({ resource: 'sink' });
     expect(d[1]!.observed).toMatchObject({ open: 1 });
   });

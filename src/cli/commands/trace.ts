@@ -104,7 +104,7 @@ export function register(program: Command): void {
     .argument('<file>', 'NDJSON trace file')
     .option('--user <U>', 'only this simulated user (index, e.g. 3 or u3)')
     .option('--socket <S>', 'only this socket (ledger id, e.g. u3-chat-2)')
-    .option('--peer <P>', 'only this peer connection (e.g. u3->u5)')
+    .option('--peer <P>', 'only this peer connection (e.g. u3->#5: bench user 3 to server user id 5)')
     .option('--ev <NAME>', 'only these events (repeatable or comma-separated; "webrtc" matches every webrtc.* event)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--finding <ID>', "only the subject of this finding of --report (its user and socket or peer)")
     .option('--report <R>', 'the JSON report that holds --finding')

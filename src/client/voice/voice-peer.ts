@@ -118,7 +118,8 @@ export class VoicePeer {
     readonly remoteUserId: number,
   ) {
     const { env, user, ledger } = host;
-    this.id = `u${user.index}->u${remoteUserId}`;
+    // one numbering: uN is a bench user index, #N a server user id (the remote is known by its server id here)
+    this.id = `u${user.index}->#${remoteUserId}`;
     this.polite = user.userId > remoteUserId;
     this.rec = ledger.peerCreated(remoteUserId, host.roomId);
     this.pc = new (loadWrtc().RTCPeerConnection)({ iceServers: host.iceServers });
