@@ -1,7 +1,8 @@
 import type { TimelineSample } from '../report/schema.js';
 import type { LiveState } from '../runner/run-scenario.js';
 import { remainingMs } from '../runner/phase-plan.js';
-import { palette, type Palette } from '../report/palette.js';
+import { plain, type Palette } from '../report/paint.js';
+import { paletteFor } from './colors.js';
 
 /** What the display writes to: a TTY stream, or a fake one in tests. */
 export interface ProgressStream {
@@ -111,7 +112,7 @@ export class Progress {
     o: ProgressOptions = {},
   ) {
     this.color = !!o.color;
-    this.p = palette(this.color);
+    this.p = this.color ? paletteFor({ isTTY: true }, {}) : plain;
     this.barWidth = o.barWidth ?? 20;
   }
 

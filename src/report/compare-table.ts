@@ -2,18 +2,18 @@ import Table from 'cli-table3';
 import type { CompareResult, CompareRow } from './compare.js';
 import { fmt } from './regression-rule.js';
 import { formatRate } from './format-value.js';
-import { palette } from './palette.js';
+import { plain, type Palette } from './paint.js';
 
 /**
  * The comparison as one table for people (stderr). With several bases the base column shows
  * the band (mean and min–max), so a reader sees how noisy a metric was before judging it.
  */
-export function renderCompareTable(res: CompareResult, opts: { color: boolean; baseCount: number; all?: boolean }): string {
-  const c = palette(opts.color);
+export function renderCompareTable(res: CompareResult, opts: { palette?: Palette; baseCount: number; all?: boolean }): string {
+  const c = opts.palette ?? plain;
   const multi = opts.baseCount > 1;
   const table = new Table({
     head: ['metric', multi ? `base (mean, min–max of ${opts.baseCount})` : 'base', 'head', 'Δ', 'Δ%', 'rule', ''],
-    style: { head: opts.color ? ['cyan'] : [], border: opts.color ? ['grey'] : [] },
+    style: { head: c.red('x') !== 'x' ? ['cyan'] : [], border: c.red('x') !== 'x' ? ['grey'] : [] },
     colAligns: ['left', 'right', 'right', 'right', 'right', 'left', 'left'],
     // no rule between rows: a hundred metrics must fit a screen; group titles separate them
     chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },

@@ -1,11 +1,11 @@
 import type { Report } from './schema.js';
-import { palette } from './palette.js';
+import { plain, type Palette } from './paint.js';
 import { gateJudged } from './gates.js';
 import { verdictLine, verdictWord } from './verdict-text.js';
 
 /** `gate` for people: one line per gate, failed ones saying why, then the verdict. */
-export function renderGateSummary(r: Report, opts: { color: boolean }): string {
-  const c = palette(opts.color);
+export function renderGateSummary(r: Report, opts: { palette?: Palette } = {}): string {
+  const c = opts.palette ?? plain;
   const lines: string[] = [];
   for (const g of r.gates)
     lines.push(

@@ -1,6 +1,6 @@
 import Table from 'cli-table3';
 import type { Report } from './schema.js';
-import { palette } from './palette.js';
+import { plain, type Palette } from './paint.js';
 import { resourceTrends } from './trend-text.js';
 import { gateJudged } from './gates.js';
 import { formatRate } from './format-value.js';
@@ -15,10 +15,12 @@ import { DEFAULT_SUMMARY_STATS, statValue, type SummaryStat } from '../metrics/s
 const fmtMs = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 
 /** The run's summary for people (stderr): latencies, counts, rates, findings, failed gates, verdict. */
-export function renderSummary(r: Report, opts: { color: boolean; stats?: readonly SummaryStat[] }): string {
+export function renderSummary(r: Report, opts: { palette?: Palette; stats?: readonly SummaryStat[] } = {}): string {
   const stats = opts.stats ?? DEFAULT_SUMMARY_STATS;
-  const c = palette(opts.color);
-  const style = { head: opts.color ? ['cyan'] : [], border: opts.color ? ['grey'] : [] };
+  const c = opts.palette ?? plain;
+  // cli-table3 paints its own head and border: only when the palette paints at all
+  const colored = c.red('x') !== 'x';
+  const style = { head: colored ? ['cyan'] : [], border: colored ? ['grey'] : [] };
   // no rule between rows: the summary must fit a screen
   const chars = { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' };
   const out: string[] = [];

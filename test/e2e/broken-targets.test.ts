@@ -100,7 +100,7 @@ async function garbageChat(backend: ReferenceServer): Promise<{ url: string; gar
   return state;
 }
 
-describe.skipIf(!BUILT)('run against broken deployments', () => {
+describe('run against broken deployments', () => {
   it('a deployment without a chat endpoint (403 on every upgrade): said once, the rest runs, report written, the gates decide', async () => {
     const s = await target({ compat: 'v1', refuse: ['chat'], maxPerUser: 4 });
     const r = await runCli(tinyChat('no-chat'), s.url);

@@ -5,7 +5,7 @@ import { BUILT, runCli, target, tinyChat } from './helpers.js';
  * The bench against a plain Miscord (the reference server in compat v1 mode): v1 stats
  * only, 403 refusals on the upgrade, no in-band switch, no ping frames, new_message chat.
  */
-describe.skipIf(!BUILT)('run against a plain (v1) Miscord', () => {
+describe('run against a plain (v1) Miscord', () => {
   it('smoke completes: exit 0, delivery ratio 1, extStats false, switching falls back to reconnecting, no findings', async () => {
     const s = await target({ compat: 'v1', maxPerUser: 4 });
     const r = await runCli('smoke', s.url, ['--users', '6', '--duration', '2s']);

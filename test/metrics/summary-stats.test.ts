@@ -24,7 +24,7 @@ describe('--summary-stats', () => {
     const r = report();
     const h = r.histograms['chat.deliver']!;
     const stats = parseSummaryStats('p95,mean');
-    const table = renderSummary(r, { color: false, stats });
+    const table = renderSummary(r, { stats });
     const head = table.split('\n').find((l) => l.includes('latency (ms)'))!;
     expect(head.indexOf('p95')).toBeGreaterThan(0);
     expect(head.indexOf('p95')).toBeLessThan(head.indexOf('mean'));
@@ -34,7 +34,7 @@ describe('--summary-stats', () => {
     const html = renderHtml(r, { stats });
     expect(html).toContain('<th class="n">count</th><th class="n">p95</th><th class="n">mean</th></tr>');
     // the default set everywhere else
-    expect(renderSummary(r, { color: false })).toMatch(/min.*mean.*p50.*p95.*p99.*max/);
+    expect(renderSummary(r)).toMatch(/min.*mean.*p50.*p95.*p99.*max/);
     expect(renderMarkdown(r)).toContain('| metric | count | min | mean | p50 | p95 | p99 | max |');
     expect(h.p95).toBeGreaterThan(0);
   });

@@ -1,3 +1,4 @@
+import { Chalk } from 'chalk';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -126,11 +127,11 @@ describe('compareReports', () => {
 
   it('renders one table with the band when there are several bases, plain without colour', () => {
     const res = compareReports([run(20, 1), run(26, 2)], run(60, 3));
-    const text = renderCompareTable(res, { color: false, baseCount: 2 });
+    const text = renderCompareTable(res, { baseCount: 2 });
     expect(text).toContain('base (mean, min–max of 2)');
     expect(text).toMatch(/chat\.deliver\.p99.*REGRESSION/);
     expect(text).not.toMatch(/\x1b\[/);
-    expect(renderCompareTable(res, { color: true, baseCount: 2 })).toMatch(/\x1b\[31m/);
+    expect(renderCompareTable(res, { palette: new Chalk({ level: 1 }), baseCount: 2 })).toMatch(/\x1b\[31m/);
   });
 });
 

@@ -38,7 +38,7 @@ describe('html report of a leak', () => {
     // one story per group, not 63
     expect(html.match(/<table class="trace">/g)).toHaveLength(2);
     // the terminal too: a line per group and its first few findings
-    const text = renderSummary(r, { color: false });
+    const text = renderSummary(r);
     expect(text).toContain('  zombie-socket × 63 · chat · at final\n    F1 zombie-socket user 0 chat socket u0-chat-1: zombie-socket on user 0\n');
     expect(text.match(/^ {4}F\d+ zombie-socket/gm)).toHaveLength(3);
     expect(text).toContain('    … and 60 more in the report\n  stale-voice-member × 2 · voice · at after voice\n');
@@ -63,7 +63,7 @@ describe('html report of a leak', () => {
   it('writes the delivery ratio one way in the terminal, markdown and html', () => {
     const r = regate(withCounters(makeReport({ thresholds: ['rates.deliveryRatio>=1'] }), { 'chat.sent': 1000, 'chat.expected': 100_000, 'chat.delivered': 95_914 }));
     expect(r.rates.deliveryRatio).toBeCloseTo(0.95914, 10);
-    const outputs = { terminal: renderSummary(r, { color: false }), md: renderMarkdown(r), html: renderHtml(r) };
+    const outputs = { terminal: renderSummary(r), md: renderMarkdown(r), html: renderHtml(r) };
     for (const [name, text] of Object.entries(outputs)) {
       expect(text, name).toContain('0.9591');
       expect(text, name).not.toMatch(/0\.96(?!\d)|0\.959(?!\d)|0\.95914/);
@@ -80,7 +80,7 @@ describe('html report of a leak', () => {
     expect(html).toMatch(/<footer>rates: .*errors 2 · .*refusals 33/);
     expect(html).toContain('<p>2 errors (the <code>errors.*</code> counters) · 33 refusals · 1 note about the target or the run</p>');
     expect(html).not.toMatch(/<div class="v">3[56]<\/div><div class="k">errors/);
-    expect(renderSummary(r, { color: false })).toContain('errors 2, refusals 33, notes 1');
+    expect(renderSummary(r)).toContain('errors 2, refusals 33, notes 1');
   });
 });
 

@@ -116,7 +116,7 @@ describe('gates that could not be judged', () => {
     );
     const unreachable = regate({ ...r, checkpoints: [], rates: {} });
     expect(unreachable.verdict).toMatchObject({ exitCode: 3, failedGates: 0, unjudgedGates: 4 });
-    const text = renderSummary(unreachable, { color: false });
+    const text = renderSummary(unreachable);
     expect(text.match(/not judged/g)).toHaveLength(2);
     expect(text).toContain('4 gates not judged, nothing measured before the run stopped');
     expect(text).not.toMatch(/failed gate|gate failed/);
@@ -127,10 +127,10 @@ describe('gates that could not be judged', () => {
     const base = makeReport({ thresholds: ['findings.total==0', 'chat.deliver.p99<1s'] });
     const r = regate({ ...base, checkpoints: [{ ...base.checkpoints[0]!, mode: 'none', server: null }] });
     expect(r.verdict).toMatchObject({ exitCode: 4, passed: false, failedGates: 0, unjudgedGates: 1 });
-    const summary = renderSummary(r, { color: false });
+    const summary = renderSummary(r);
     expect(summary).toContain("gate not judged: findings.total==0 (scenario): findings.total: no checkpoint read the server's counts");
     expect(summary.trim().split('\n').at(-1)).toBe('not judged (exit 4, 1 gate not judged)');
-    expect(renderGateSummary(r, { color: false })).toMatch(/^\? findings.total==0 \(scenario\) not judged: /m);
+    expect(renderGateSummary(r)).toMatch(/^\? findings.total==0 \(scenario\) not judged: /m);
     expect(renderMarkdown(r)).toContain('| ❔ not judged | `findings.total==0` | scenario | — |');
     const html = renderHtml(r);
     expect(html).toContain('<tr class="unjudged"><td><span class="nj" title="not judged">?</span></td><td><code>findings.total==0</code>');

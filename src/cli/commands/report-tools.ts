@@ -14,7 +14,7 @@ import { renderJunit } from '../../report/render-junit.js';
 import { renderHtml } from '../../report/render-html.js';
 import { summaryStatsOption } from '../summary-stats-option.js';
 import { DEFAULT_SUMMARY_STATS, parseSummaryStats } from '../../metrics/summary-stats.js';
-import { wantColor } from '../../report/palette.js';
+import { paletteFor } from '../colors.js';
 import { COMPARE_EXIT_CODES_HELP, EXIT_CODES_HELP } from '../exit-codes.js';
 
 /** Registers compare, merge, gate and report: they work on report files alone. */
@@ -57,7 +57,7 @@ and a percentile p with fewer than 1/(1-p) samples (100 for p99).`,
       const bases = await Promise.all(baseFiles.map(readReport));
       const head = await readReport(headFile);
       const res = compareReports(bases, head, { maxRegression: o.maxRegression, defaults: o.defaults });
-      process.stderr.write(renderCompareTable(res, { color: wantColor(process.stderr), baseCount: bases.length, all: o.all }));
+      process.stderr.write(renderCompareTable(res, { palette: paletteFor(process.stderr), baseCount: bases.length, all: o.all }));
       if (o.json) process.stdout.write(JSON.stringify({ base: baseFiles, head: headFile, ...res }, null, 2) + '\n');
       process.exitCode = res.exitCode;
     });
@@ -100,7 +100,7 @@ whole runs are refused (exit 2): merge each run's shards first, then merge the r
     .addHelpText('after', EXIT_CODES_HELP)
     .action(async (file: string, o: { threshold: string[]; json?: boolean }) => {
       const judged = regate(await readReport(file), o.threshold);
-      process.stderr.write(renderGateSummary(judged, { color: wantColor(process.stderr) }));
+      process.stderr.write(renderGateSummary(judged, { palette: paletteFor(process.stderr) }));
       if (o.json) process.stdout.write(JSON.stringify({ report: file, verdict: judged.verdict, gates: judged.gates }, null, 2) + '\n');
       process.exitCode = judged.verdict.exitCode;
     });

@@ -9,7 +9,7 @@ import { runScenario, type RunOptions } from '../../runner/run-scenario.js';
 import { runWithWorkers } from '../../runner/workers.js';
 import { defaultReportPath, writeReport } from '../../report/write-report.js';
 import { renderSummary } from '../../report/render-table.js';
-import { wantColor } from '../../report/palette.js';
+import { paletteFor, wantColor } from '../colors.js';
 import { Progress } from '../progress.js';
 import { MetricsServer } from '../metrics-server.js';
 import { StreamWriter, type StreamEnd } from '../stream-writer.js';
@@ -171,7 +171,7 @@ ${EXIT_CODES_HELP}`);
     watch.end({ status: report.status, exitCode: report.verdict.exitCode, durationMs: report.durationMs, report: path, abortReason: report.abortReason, abortedBy: report.abortedBy });
     if (f.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
     if (!f.quiet) {
-      process.stderr.write(renderSummary(report, { color: wantColor(process.stderr), stats }));
+      process.stderr.write(renderSummary(report, { palette: paletteFor(process.stderr), stats }));
       process.stderr.write(`report: ${path}\n`);
     } else if (report.status === 'incomplete') {
       process.stderr.write(`miscord-bench: run incomplete: ${report.abortReason ?? 'unknown reason'} (partial report: ${path})\n`);
