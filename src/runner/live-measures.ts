@@ -1,5 +1,4 @@
 import type { Metrics } from '../metrics/metrics.js';
-import type { LiveState } from './run-plan.js';
 
 /** A latency histogram as the live view carries it (ms): enough for a Prometheus summary. */
 export interface LiveLatency {
@@ -13,12 +12,22 @@ export interface LiveLatency {
   max: number;
 }
 
+/** The live figures of the measures (LiveState's fields of the same names). */
+export interface MeasureFigures {
+  /** every latency histogram so far (ms) */
+  latency?: Record<string, LiveLatency>;
+  /** the run's counters so far */
+  counters?: Record<string, number>;
+  /** findings so far, by class */
+  findings?: Record<string, number>;
+}
+
 /**
  * The measures of the live view beside the timeline sample: every latency histogram's
  * summary so far, the counters, and the findings so far by class. Each summary costs about
  * 0.2 ms (five percentiles and one pass over the buckets for the sum), once a second.
  */
-export function liveMeasures(metrics: Metrics, findings: ReadonlyArray<{ class: string }>): Pick<LiveState, 'latency' | 'counters' | 'findings'> {
+export function liveMeasures(metrics: Metrics, findings: ReadonlyArray<{ class: string }>): MeasureFigures {
   const latency: Record<string, LiveLatency> = {};
   for (const [name, h] of metrics.histograms) {
     if (h.count === 0) continue;
@@ -34,7 +43,7 @@ export function liveMeasures(metrics: Metrics, findings: ReadonlyArray<{ class: 
  * merged from summaries, so each is the worst shard's (an upper bound; the report merges
  * the encoded histograms exactly).
  */
-export function combineMeasures(lives: ReadonlyArray<Pick<LiveState, 'latency' | 'counters' | 'findings'>>): Pick<LiveState, 'latency' | 'counters' | 'findings'> {
+export function combineMeasures(lives: ReadonlyArray<MeasureFigures>): MeasureFigures {
   const latency: Record<string, LiveLatency> = {};
   const counters: Record<string, number> = {};
   const findings: Record<string, number> = {};

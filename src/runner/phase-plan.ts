@@ -1,5 +1,4 @@
 import { clock } from '../clock.js';
-import type { LiveState } from './run-plan.js';
 import type { PhaseConfig, Scenario } from '../scenario/schema.js';
 
 /** One top-level phase of a run as the progress display sees it. */
@@ -60,13 +59,25 @@ export function remainingMs(plan: readonly PlannedPhase[], index: number, phaseE
   return left;
 }
 
+/** The live figures of the plan and the messages (LiveState's fields of the same names). */
+export interface PlanFigures {
+  /** the top-level phase running: its place in the plan (0-based; -1 before the first and after the last) */
+  phaseIndex?: number;
+  /** ms since that top-level phase began */
+  phaseElapsedMs?: number;
+  /** the scenario's top-level phases with their expected lengths */
+  plan?: PlannedPhase[];
+  /** the messages so far: sent, due (expected minus excused), delivered, lost */
+  messages?: { sent: number; due: number; delivered: number; lost: number };
+}
+
 /** The LiveState fields of the plan and the messages, from the run's metrics (chat.* counters, flushed each sample). */
 export function liveProgress(
   metrics: { get(name: string): number },
   plan: PlannedPhase[],
   at: { index: number; since: number },
   now = clock.now(),
-): Pick<LiveState, 'phaseIndex' | 'phaseElapsedMs' | 'plan' | 'messages'> {
+): PlanFigures {
   const c = (k: string) => metrics.get(k);
   return {
     phaseIndex: at.index,

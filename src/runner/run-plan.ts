@@ -9,8 +9,8 @@ import type { PhaseConfig, Scenario } from '../scenario/schema.js';
 import { parseThreshold, type ParsedThreshold, type ThresholdSource } from '../report/gates.js';
 import type { TimelineSample } from '../report/schema.js';
 import type { Credentials } from './run-state.js';
-import type { PlannedPhase } from './phase-plan.js';
-import type { LiveLatency } from './live-measures.js';
+import type { PlanFigures } from './phase-plan.js';
+import type { MeasureFigures } from './live-measures.js';
 import { readUsersFile } from './run-options.js';
 import { abortGates, type AbortGate } from './abort-on-fail.js';
 import { FAULT_NAMES, isFaultName } from '../server/faults.js';
@@ -68,25 +68,11 @@ export interface RunOptions {
   leakDetectorFactory?(opts: Parameters<typeof createLeakDetector>[0]): LeakDetector;
 }
 
-export interface LiveState {
+export interface LiveState extends PlanFigures, MeasureFigures {
   phase: string;
   elapsedMs: number;
   users: number;
   errors: number;
-  /** the top-level phase running: its place in the plan (0-based; -1 before the first and after the last) */
-  phaseIndex?: number;
-  /** ms since that top-level phase began */
-  phaseElapsedMs?: number;
-  /** the scenario's top-level phases with their expected lengths */
-  plan?: PlannedPhase[];
-  /** the messages so far: sent, due (expected minus excused), delivered, lost */
-  messages?: { sent: number; due: number; delivered: number; lost: number };
-  /** every latency histogram so far (ms) */
-  latency?: Record<string, LiveLatency>;
-  /** the run's counters so far */
-  counters?: Record<string, number>;
-  /** findings so far, by class */
-  findings?: Record<string, number>;
 }
 
 /**

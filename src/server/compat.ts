@@ -1,5 +1,4 @@
-import { SOCKET_KINDS, type SocketKind, type StatsResponse } from '../protocol/messages.js';
-import type { Hub } from './hub.js';
+import { SOCKET_KINDS, type SocketKind } from '../protocol/messages.js';
 
 /**
  * Compatibility modes of the reference server: the same backend made to look like a
@@ -31,32 +30,3 @@ export function isSocketKind(s: unknown): s is SocketKind {
   return (SOCKET_KINDS as readonly unknown[]).includes(s);
 }
 
-/** The v1 stats body from the registry (so registry faults show in it), as Miscord counts. */
-export function buildV1Stats(hub: Hub): StatsResponse {
-  let chat = 0;
-  let notifications = 0;
-  const chatUsers = new Set<number>();
-  const notificationUsers = new Set<number>();
-  const users = new Set<number>();
-  const channels = new Set<number>();
-  for (const c of hub.cm.connections()) {
-    if (c.kind === 'voice') continue; // Miscord's connection manager never sees them
-    users.add(c.userId);
-    if (c.kind === 'chat') {
-      chat++;
-      chatUsers.add(c.userId);
-      channels.add(c.channelId!);
-    } else {
-      notifications++;
-      notificationUsers.add(c.userId);
-    }
-  }
-  return {
-    total_users: users.size,
-    total_connections: chat + notifications,
-    active_channels: channels.size,
-    users_by_type: { voice: chatUsers.size, notifications: notificationUsers.size },
-    connections_by_type: { voice: chat, notifications },
-    redis_connected: false,
-  };
-}

@@ -3,8 +3,7 @@ import { hashPassword, verifyPassword, type TokenService } from './auth.js';
 import { BodyCheck, HttpError, emailProblem, readForm, readJson, sendJson } from './http-io.js';
 import type { Hub } from './hub.js';
 import type { ServerMetrics } from './prom-metrics.js';
-import { buildStats } from './stats.js';
-import { buildV1Stats } from './compat.js';
+import { buildStats, buildV1Stats } from './stats.js';
 import { StoreLimitError, type Server, type User } from './store.js';
 
 interface Ctx {

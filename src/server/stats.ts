@@ -62,3 +62,33 @@ export async function buildStats(hub: Hub): Promise<StatsResponse & { faults: st
     ...(hub.pool ? { fault_pool: hub.pool.state } : {}),
   };
 }
+
+/** The v1 stats body from the registry (so registry faults show in it), as Miscord counts. */
+export function buildV1Stats(hub: Hub): StatsResponse {
+  let chat = 0;
+  let notifications = 0;
+  const chatUsers = new Set<number>();
+  const notificationUsers = new Set<number>();
+  const users = new Set<number>();
+  const channels = new Set<number>();
+  for (const c of hub.cm.connections()) {
+    if (c.kind === 'voice') continue; // Miscord's connection manager never sees them
+    users.add(c.userId);
+    if (c.kind === 'chat') {
+      chat++;
+      chatUsers.add(c.userId);
+      channels.add(c.channelId!);
+    } else {
+      notifications++;
+      notificationUsers.add(c.userId);
+    }
+  }
+  return {
+    total_users: users.size,
+    total_connections: chat + notifications,
+    active_channels: channels.size,
+    users_by_type: { voice: chatUsers.size, notifications: notificationUsers.size },
+    connections_by_type: { voice: chat, notifications },
+    redis_connected: false,
+  };
+}

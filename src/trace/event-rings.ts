@@ -1,4 +1,4 @@
-import type { TraceLine } from './tracer.js';
+import type { TraceLine } from './trace-event.js';
 
 /** A fixed-size circular buffer of trace lines with their global sequence numbers. */
 class Ring {

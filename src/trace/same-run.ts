@@ -1,6 +1,9 @@
 import { MbError } from '../errors.js';
-import { readTrace } from './trace-reader.js';
+import { readTrace, type ReportRuns } from './trace-reader.js';
+
 import type { TraceLine } from './tracer.js';
+
+export type { ReportRuns };
 
 /**
  * `trace --finding F --report R`: the trace must be of the run the finding comes from, or
@@ -10,12 +13,6 @@ import type { TraceLine } from './tracer.js';
  * Without ids (files written before them) the trace's start must fall within the report's
  * run; with nothing to compare, the caller says so.
  */
-export interface ReportRuns {
-  runId?: unknown;
-  startedAt?: unknown;
-  endedAt?: unknown;
-  merge?: { runIds?: unknown; parts?: Array<{ tag?: unknown; runId?: unknown; runIds?: unknown }> };
-}
 
 /** The trace's trace.start line, or null when its first event is something else. */
 export async function traceHeader(file: string): Promise<TraceLine | null> {

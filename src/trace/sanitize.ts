@@ -1,4 +1,4 @@
-import type { TraceEvent, TraceLine } from './tracer.js';
+import type { TraceEvent, TraceLine } from './trace-event.js';
 
 export interface SanitizeOptions {
   /** keep `body` fields (--trace-bodies) */

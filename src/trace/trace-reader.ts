@@ -4,7 +4,14 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { MbError } from '../errors.js';
 import type { TraceLine } from './tracer.js';
-import type { ReportRuns } from './same-run.js';
+
+/** What a report says of the runs it holds (its id, times, merged parts): what same-run.ts compares with a trace's first line. */
+export interface ReportRuns {
+  runId?: unknown;
+  startedAt?: unknown;
+  endedAt?: unknown;
+  merge?: { runIds?: unknown; parts?: Array<{ tag?: unknown; runId?: unknown; runIds?: unknown }> };
+}
 
 /** What `miscord-bench trace` keeps of a trace. Every given criterion must hold. */
 export interface TraceFilter {

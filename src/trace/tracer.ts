@@ -1,4 +1,5 @@
 import { clock } from '../clock.js';
+import type { TraceEvent, TraceLine } from './trace-event.js';
 import { EventRings } from './event-rings.js';
 import { sanitizeEvent } from './sanitize.js';
 
@@ -19,21 +20,7 @@ import { sanitizeEvent } from './sanitize.js';
  * Implementations: `createTracer` / `openTracer` (src/trace/create-tracer.ts) for a run,
  * `MemoryTracer` below for tests.
  */
-export interface TraceEvent {
-  ev: string;
-  /** Simulated user index (stable across runs with the same seed). */
-  user?: number;
-  /** Client socket id from the ledger, e.g. u3-chat-2. */
-  socket?: string;
-  /** Peer id `u<index>->#<remote server user id>` (uN: a bench user index, #N: a server user id). */
-  peer?: string;
-  [field: string]: unknown;
-}
-
-export interface TraceLine extends TraceEvent {
-  /** Monotonic ms since the tracer started. */
-  t: number;
-}
+export type { TraceEvent, TraceLine } from './trace-event.js';
 
 export interface Tracer {
   /**
