@@ -15,6 +15,9 @@ export interface ProgressOptions {
   color?: boolean;
   /** width of the bar in cells */
   barWidth?: number;
+  /** not a terminal: no redraw, one plain line every `everyMs` (default 5 s) instead */
+  lines?: boolean;
+  everyMs?: number;
 }
 
 /** 12s, 1m05s, 1h02m */
@@ -96,15 +99,18 @@ export function fitLine(segments: string[], columns: number, sep = '  '): string
 }
 
 /**
- * Live progress on stderr, one line rewritten in place, only for a TTY and not --quiet (a
- * piped stderr gets nothing of it: the summary at the end says it all). Hand-drawn: a bar
- * fed once a second by the runner needs no timer or dependency of its own.
+ * Live progress on stderr, not with --quiet: on a TTY one line rewritten in place; on
+ * anything else (a CI log) one plain line every few seconds, so a long run is seen to go on.
+ * Hand-drawn: a bar fed once a second by the runner needs no timer or dependency of its own.
  */
 export class Progress {
   private shown = false;
   private readonly p: Palette;
   private readonly color: boolean;
   private readonly barWidth: number;
+  private readonly lines: boolean;
+  private readonly everyMs: number;
+  private lastLineAt = -Infinity;
 
   constructor(
     private readonly stream: ProgressStream = process.stderr,
@@ -114,6 +120,8 @@ export class Progress {
     this.color = !!o.color;
     this.p = this.color ? paletteFor({ isTTY: true }, {}) : plain;
     this.barWidth = o.barWidth ?? 20;
+    this.lines = !!o.lines;
+    this.everyMs = o.everyMs ?? 5000;
   }
 
   /** The line for a sample (without the redraw codes). */
@@ -123,6 +131,12 @@ export class Progress {
 
   update(s: TimelineSample, live: LiveState): void {
     if (!this.enabled) return;
+    if (this.lines) {
+      if (live.elapsedMs - this.lastLineAt < this.everyMs) return;
+      this.lastLineAt = live.elapsedMs;
+      this.stream.write(`${this.line(s, live)}\n`);
+      return;
+    }
     this.stream.write(`\r\x1b[2K${this.line(s, live)}`);
     this.shown = true;
   }

@@ -111,11 +111,13 @@ describe('the trace of a run', () => {
       const peer = mine.filter((l) => typeof l.peer === 'string').map((l) => l.ev);
       const offer = peer.indexOf('webrtc.offer');
       const answer = peer.indexOf('webrtc.answer');
-      const connected = mine.filter((l) => typeof l.peer === 'string').findIndex((l) => l.ev === 'webrtc.ice_state' && l.state === 'connected');
+      const connected = mine.filter((l) => typeof l.peer === 'string').findIndex((l) => l.ev === 'webrtc.ice_state' && (l.state === 'connected' || l.state === 'completed'));
       expect(offer).toBeGreaterThanOrEqual(0);
       expect(answer).toBeGreaterThan(offer);
       expect(connected).toBeGreaterThan(offer);
-      expect(peer.indexOf('media.first_audio')).toBeGreaterThan(connected);
+      // media needs the negotiation; whether the ICE state event or the first frame reaches
+      // JavaScript first is not guaranteed (both are queued from wrtc's threads), so no order between them
+      expect(peer.indexOf('media.first_audio')).toBeGreaterThan(Math.min(offer, answer));
       expect(mine.findIndex((l) => l.ev === 'voice.leave')).toBeGreaterThan(mine.findIndex((l) => l.ev === 'voice.join'));
     }
   });

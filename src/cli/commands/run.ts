@@ -109,7 +109,8 @@ ${EXIT_CODES_HELP}`);
     if (f.out !== undefined) checkOutPath(f.out);
     if (f.metricsHost !== undefined && f.metricsPort === undefined) throw new MbError('MB_ERR_USAGE', '--metrics-host needs --metrics-port');
     if (f.metricsPort !== undefined && (f.metricsPort < 0 || f.metricsPort > 65535)) throw new MbError('MB_ERR_USAGE', `--metrics-port must be 0-65535, got ${f.metricsPort}`);
-    const progress = new Progress(process.stderr, !f.quiet && !!process.stderr.isTTY, { color: wantColor(process.stderr) });
+    // a terminal redraws one line; a log gets one line every 5 s; --quiet nothing
+    const progress = new Progress(process.stderr, !f.quiet, { color: wantColor(process.stderr), lines: !process.stderr.isTTY });
     // a log line or the live state clears the progress line first; the next sample redraws it
     const toStderr = (text: string) => {
       progress.done();
