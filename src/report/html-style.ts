@@ -38,6 +38,7 @@ tr.failed td{background:#fff4ed}
 tr.unjudged td{background:#fffaeb}
 .badge{display:inline-block;border-radius:10px;padding:1px 8px;font-size:12px;font-weight:600;background:#fee4e2;color:var(--leak)}
 .badge.clean{background:#dcfae6;color:var(--pass)}
+.badge.unjudged{background:#f2f4f7;color:#667085}
 .muted{color:var(--muted);fill:#667085}
 .note{background:#fffaeb;border:1px solid #fedf89;border-radius:8px;padding:8px 12px;margin:10px 0}
 details summary{cursor:pointer;color:var(--muted);margin-top:6px}

@@ -105,11 +105,17 @@ function gates(r: Report): string {
 }
 
 function findings(r: Report): string {
+  // a class is ✓ only where its check was judged: skipped, inconclusive and not applicable say so
   const classes = FindingClassSchema.options.map((c) => {
     const n = r.findings.filter((f) => f.class === c).length;
-    return `<span class="badge ${n ? '' : 'clean'}">${esc(c)}${n ? ` × ${n}` : ' ✓'}</span>`;
+    if (n) return `<span class="badge">${esc(c)} × ${n}</span>`;
+    const check = r.checks?.[c];
+    if (!check || check.status === 'judged') return `<span class="badge clean">${esc(c)} ✓</span>`;
+    const why = check.reason ? ` title="${esc(check.reason)}"` : '';
+    return `<span class="badge unjudged"${why}>${esc(c)} ${check.status === 'not-applicable' ? '–' : '?'} <small>${esc(check.status)}</small></span>`;
   });
-  if (!r.findings.length) return `<h2 id="findings">Findings (0)</h2><div>${classes.join(' ')}</div><p class="muted">No leak found: every server-side socket, voice member and peer matched what the clients held.</p>`;
+  const unjudged = Object.values(r.checks ?? {}).some((c) => c.status === 'skipped' || c.status === 'inconclusive');
+  if (!r.findings.length) return `<h2 id="findings">Findings (0)</h2><div>${classes.join(' ')}</div><p class="muted">${unjudged ? 'No finding, but not every check could run: see the checks marked ? above.' : 'No leak found in the checks marked ✓: the server-side sockets, voice members and peers matched what the clients held and saw.'}</p>`;
   // one fault is often dozens of findings: one row and one section per group, not per finding
   const groups = groupFindings(r.findings);
   const rows = groups.map(
