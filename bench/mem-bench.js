@@ -53,6 +53,7 @@ async function measure(users) {
       heapHeldMiB: +(held.heapUsed / 1048576).toFixed(1),
       rssKBPerUser: kb((at.rssBytes - before.rssBytes) / users),
       heapKBPerUser: kb((held.heapUsed - ready.heapUsed) / users),
+      externalKBPerUser: kb((held.external - ready.external) / users),
       fdsPerUser: +((at.fds - before.fds) / users).toFixed(2),
       rssBytes: at.rssBytes,
       heapBytes: held.heapUsed,
@@ -77,9 +78,9 @@ if (rows.length >= 2) {
   const [a, b] = [rows[0], rows.at(-1)];
   marginal = { from: a.users, to: b.users, rssKBPerUser: kb((b.rssBytes - a.rssBytes) / (b.users - a.users)), heapKBPerUser: kb((b.heapBytes - a.heapBytes) / (b.users - a.users)) };
 }
-process.stderr.write('\nusers  online  sockets  RSS before  RSS held  heap before  heap held  RSS KB/user  heap KB/user  fds/user\n');
+process.stderr.write('\nusers  online  sockets  RSS before  RSS held  heap before  heap held  RSS KB/user  heap KB/user  external KB/user  fds/user\n');
 for (const r of rows) {
-  process.stderr.write(`${String(r.users).padStart(5)} ${String(r.online).padStart(7)} ${String(r.sockets).padStart(8)} ${String(r.rssBeforeMiB).padStart(11)} ${String(r.rssHeldMiB).padStart(9)} ${String(r.heapBeforeMiB).padStart(12)} ${String(r.heapHeldMiB).padStart(10)} ${String(r.rssKBPerUser).padStart(12)} ${String(r.heapKBPerUser).padStart(13)} ${String(r.fdsPerUser).padStart(9)}\n`);
+  process.stderr.write(`${String(r.users).padStart(5)} ${String(r.online).padStart(7)} ${String(r.sockets).padStart(8)} ${String(r.rssBeforeMiB).padStart(11)} ${String(r.rssHeldMiB).padStart(9)} ${String(r.heapBeforeMiB).padStart(12)} ${String(r.heapHeldMiB).padStart(10)} ${String(r.rssKBPerUser).padStart(12)} ${String(r.heapKBPerUser).padStart(13)} ${String(r.externalKBPerUser).padStart(17)} ${String(r.fdsPerUser).padStart(9)}\n`);
 }
 if (marginal) process.stderr.write(`marginal ${marginal.from} -> ${marginal.to} users: RSS ${marginal.rssKBPerUser} KB/user, heap ${marginal.heapKBPerUser} KB/user (goal < 40 KB; MiB columns are MiB)\n`);
 console.log(JSON.stringify({ memory: { rows: rows.map(({ rssBytes, heapBytes, ...r }) => r), marginal } }));
