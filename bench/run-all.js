@@ -74,7 +74,7 @@ const plan = {
     script: 'soak-bench.js',
     args: quick ? ['--quick'] : ['--users', '200', '--seconds', '300', '--voice-seconds', '180'],
     env: {},
-    boundS: quick ? 170 : 560,
+    boundS: quick ? 170 : 620,
   },
   trace: {
     script: 'trace-bench.js',
