@@ -192,7 +192,7 @@ function memoryRows(out) {
   const rows = [];
   const [m] = jsonLines(out, 'memory');
   if (!m) return rows;
-  for (const r of m.rows) rows.push(['memory', `generator at ${r.users} users`, `${r.rssKBPerUser} KB RSS/user, ${r.heapKBPerUser} KB heap/user (RSS ${r.rssHeldMiB} MiB, heap ${r.heapHeldMiB} MiB, ${r.sockets} sockets)`, '']);
+  for (const r of m.rows) rows.push(['memory', `generator at ${r.users} users`, `${r.rssKBPerUser} KB RSS/user, ${r.heapKBPerUser} KB heap/user, ${r.externalKBPerUser ?? 'n/a'} KB Buffers/user (RSS ${r.rssHeldMiB} MiB, heap ${r.heapHeldMiB} MiB, ${r.sockets} sockets)`, '']);
   if (m.marginal) rows.push(['memory', `marginal ${m.marginal.from} -> ${m.marginal.to} users`, `${m.marginal.rssKBPerUser} KB RSS/user, ${m.marginal.heapKBPerUser} KB heap/user`, 'goal < 40 KB']);
   return rows;
 }
