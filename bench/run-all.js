@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// `npm run bench`: the reference server, the chat generator (beside Artillery), voice and
+// `npm run bench`: the reference server, the chat generator (beside Artillery), the generator's
+// memory per user, voice (beside a bare wrtc program), the generator's memory over soaks, and
 // trace benchmarks in sequence, each in its own process with a time bound, then every number
-// in one summary table. Bounded to about 10 minutes (--quick: under 2). Not a test: numbers
+// in one summary table. Bounded to about 25 minutes (--quick: about 7). Not a test: numbers
 // depend on the machine and on what else runs on it; the load average is printed with them.
 //
-//   npm run bench [-- --quick] [-- --only server,client,voice,trace] [-- --no-artillery] [-- --json FILE]
+//   npm run bench [-- --quick] [-- --only server,client,memory,voice,soak,trace] [-- --no-artillery] [-- --json FILE]
 //
 // Progress and each bench's own output go to stderr; the summary table to stdout.
 // Builds dist/ first when it is missing (the benches import the built code).
@@ -21,12 +22,12 @@ const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: process.env.BENCH_QUICK === '1' },
-    only: { type: 'string', default: process.env.BENCH_ONLY ?? 'server,client,voice,trace' },
+    only: { type: 'string', default: process.env.BENCH_ONLY ?? 'server,client,memory,voice,soak,trace' },
     'no-artillery': { type: 'boolean', default: process.env.ARTILLERY === '0' },
     json: { type: 'string' },
   },
 });
-const PARTS = ['server', 'client', 'voice', 'trace'];
+const PARTS = ['server', 'client', 'memory', 'voice', 'soak', 'trace'];
 const only = args.only.split(',').map((s) => s.trim()).filter(Boolean);
 for (const p of only) if (!PARTS.includes(p)) {
   console.error(`bench: --only: unknown part "${p}" (parts: ${PARTS.join(', ')})`);
@@ -57,11 +58,23 @@ const plan = {
     env: {},
     boundS: quick ? 80 : 300,
   },
+  memory: {
+    script: 'mem-bench.js',
+    args: quick ? ['--quick'] : ['--sizes', '1000,5000'],
+    env: {},
+    boundS: quick ? 90 : 240,
+  },
   voice: {
     script: 'voice-bench.js',
-    args: quick ? ['--quick', '--deadline', '40'] : ['--steps', '20,40,50,60', '--ptimes', '20,60', '--window', '6', '--spurt-rooms', '10', '--deadline', '260'],
+    args: quick ? ['--quick', '--deadline', '80'] : ['--steps', '20,40,50,60', '--ptimes', '20,60', '--window', '6', '--spurt-rooms', '10', '--compare-rooms', '20', '--deadline', '380'],
     env: {},
-    boundS: quick ? 50 : 280,
+    boundS: quick ? 90 : 400,
+  },
+  soak: {
+    script: 'soak-bench.js',
+    args: quick ? ['--quick'] : ['--users', '200', '--seconds', '300', '--voice-seconds', '180'],
+    env: {},
+    boundS: quick ? 170 : 620,
   },
   trace: {
     script: 'trace-bench.js',
@@ -149,11 +162,46 @@ function voiceRows(out) {
       const byPtime = Object.entries(r.summary.pairsHeldByPtime ?? {}).map(([p, n]) => `${n} at ${p} ms packets`).join(', ');
       rows.push(['voice', 'pairs with concealment < 1%', `${r.summary.pairsHeld} pairs (${r.summary.peerConnectionsHeld} peer connections)${byPtime ? `; ${byPtime}` : ''}`, 'goal 60 pairs']);
       rows.push(['voice', 'talk-spurt peers held', String(r.summary.talkSpurtPeers), 'goal 300']);
+    } else if (r.baseline) {
+      const b = r.baseline;
+      const side = (x) => `${x.cpuPctPerPeer}% CPU/peer, ${x.rssKBPerPeer} KB RSS/peer (${x.rssMB} MB), ${x.fdsPerPeer} fds/peer, ${x.threadsPerPeer} threads/peer, concealed ${x.concealedPct}%`;
+      rows.push(['voice', `bench/bare ${b.ptime} ms, ${b.rooms}x${b.usersPerRoom}`, `CPU ${b.ratio.cpu}x, RSS/peer ${b.ratio.rss}x, fds ${b.ratio.fds}x, threads ${b.ratio.threads}x`, 'goal <= 1.2x']);
+      rows.push(['voice', `  bench ${b.bench.peers} peers`, side(b.bench), '']);
+      rows.push(['voice', `  bare ${b.bare.peers} peers`, side(b.bare), '']);
     } else if (r.label) {
       rows.push(['voice', r.label, `${r.peers} peers, CPU ${r.cpuPct}% (${r.cpuPctPerPeer}%/peer), RSS ${r.rssMB} MB, ${r.fdsPerPeer} fds/peer, ${r.threadsPerPeer} threads/peer, concealed ${r.concealedPct}%, frames ${r.framesRecvPct}%`, '']);
     }
   }
   return rows;
+}
+
+const jsonLines = (out, key) =>
+  out
+    .split('\n')
+    .filter((l) => l.startsWith(`{"${key}"`))
+    .map((l) => {
+      try {
+        return JSON.parse(l)[key];
+      } catch {
+        return null;
+      }
+    })
+    .filter(Boolean);
+
+function memoryRows(out) {
+  const rows = [];
+  const [m] = jsonLines(out, 'memory');
+  if (!m) return rows;
+  for (const r of m.rows) rows.push(['memory', `generator at ${r.users} users`, `${r.rssKBPerUser} KB RSS/user, ${r.heapKBPerUser} KB heap/user, ${r.externalKBPerUser ?? 'n/a'} KB Buffers/user (RSS ${r.rssHeldMiB} MiB, heap ${r.heapHeldMiB} MiB, ${r.sockets} sockets)`, '']);
+  if (m.marginal) rows.push(['memory', `marginal ${m.marginal.from} -> ${m.marginal.to} users`, `${m.marginal.rssKBPerUser} KB RSS/user, ${m.marginal.heapKBPerUser} KB heap/user`, 'goal < 40 KB']);
+  return rows;
+}
+
+function soakRows(out) {
+  return jsonLines(out, 'soak').flatMap((s) => [
+    ['soak', `${s.label}, ${s.seconds} s, ${s.cycles} cycles`, `heap ${s.heap.mibPerMin} MiB/min (${s.heap.mibPer10Min} per 10 min, ${s.heap.mibPerCycle}/cycle), ${s.heap.firstMiB} -> ${s.heap.lastMiB} MiB`, 'goal < 1 MB per 10 min'],
+    ['soak', `  RSS`, `${s.rss.mibPerMin} MiB/min (second half ${s.rss.secondHalf.mibPerMin}), ${s.rss.firstMiB} -> ${s.rss.lastMiB} MiB; findings [${s.findings.join(', ')}]`, 'goal: levels off'],
+  ]);
 }
 
 function traceRows(out) {
@@ -201,6 +249,8 @@ async function main() {
     if (name === 'server') rows = serverRows(r.out);
     if (name === 'voice') rows = voiceRows(r.out);
     if (name === 'trace') rows = traceRows(r.out);
+    if (name === 'memory') rows = memoryRows(r.out);
+    if (name === 'soak') rows = soakRows(r.out);
     if (name === 'client') {
       const c = clientRows(join(tmp, 'client.json'));
       rows = c.rows;

@@ -6,7 +6,12 @@
 // process. Not a test: numbers depend on the machine; measure on a quiet one.
 // The tone ladder runs once per Opus packet duration of --ptimes (20 ms as browsers send, 60 ms
 // for a third of the packets).
-// Usage: npx tsc -p . && node bench/voice-bench.js [--steps 20,40,60,75] [--ptimes 20,60] [--window 10] [--spurt-rooms 10] [--quick]
+// Then, at one load (--compare-rooms rooms of --compare-size users), per ptime, the bench's own
+// voice users (bench/lib/bench-voice.js) and the bare wrtc baseline (bench/lib/bare-voice.js,
+// no miscord-bench code) one after the other, each in its own process measured from /proc:
+// per-peer CPU, RSS, fds and threads of each side and the ratio bench/bare.
+// Usage: npx tsc -p . && node bench/voice-bench.js [--steps 20,40,60,75] [--ptimes 20,60] [--window 10] [--spurt-rooms 10]
+//        [--compare-rooms 20] [--compare-size 2] [--no-compare] [--no-ladder] [--quick]
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { once } from 'node:events';
@@ -19,7 +24,8 @@ import { UserLedger } from '../dist/client/ledger.js';
 import { Metrics } from '../dist/metrics/metrics.js';
 import { MemoryTracer } from '../dist/trace/tracer.js';
 import { silentLogger } from '../dist/log.js';
-import { cpuOfOne } from './lib/meter.js';
+import { cpuOfOne, procSnapshot } from './lib/meter.js';
+import { forkChild, nextMessage } from './lib/children.js';
 
 const args = process.argv.slice(2);
 const opt = (name, def) => {
@@ -32,6 +38,10 @@ const WINDOW_S = Number(opt('window', QUICK ? 4 : 10));
 const PTIMES = opt('ptimes', QUICK ? '20' : '20,60').split(',').map(Number);
 const SPURT_ROOMS = Number(opt('spurt-rooms', QUICK ? 2 : 10));
 const ROOM_SIZE = 6;
+const COMPARE_ROOMS = Number(opt('compare-rooms', QUICK ? 5 : 20));
+const COMPARE_SIZE = Number(opt('compare-size', 2));
+const COMPARE = !args.includes('--no-compare');
+const LADDER = !args.includes('--no-ladder');
 const DEADLINE_MS = Number(opt('deadline', 300)) * 1000; // hard bound on the whole bench
 
 const fds = () => readdirSync('/proc/self/fd').length;
@@ -208,53 +218,117 @@ async function measure(label, groups, audio, onWindow, ptimeMs = 20) {
 console.error(`voice bench: server ${httpUrl} (pid ${server.pid}), node ${process.version}, steps ${STEPS.join(',')} pairs, window ${WINDOW_S} s`);
 const results = [];
 const held = {}; // ptime -> pairs holding concealment < 1%
-for (const ptime of PTIMES) {
-  held[ptime] = 0;
-  for (const pairs of STEPS) {
-    await ensureUsers(pairs * 2);
-    await ensureRooms(pairs, 2);
-    const groups = Array.from({ length: pairs }, (_, i) => ({ roomId: rooms[i], members: [users[2 * i], users[2 * i + 1]] }));
-    const r = await measure(`tone ${pairs} pairs ${ptime}ms`, groups, 'tone', undefined, ptime);
-    results.push(r);
-    if (r.meshed && r.concealedPct !== null && r.concealedPct < 1) held[ptime] = pairs;
-    else break;
+let spurt = null;
+if (LADDER) {
+  for (const ptime of PTIMES) {
+    held[ptime] = 0;
+    for (const pairs of STEPS) {
+      await ensureUsers(pairs * 2);
+      await ensureRooms(pairs, 2);
+      const groups = Array.from({ length: pairs }, (_, i) => ({ roomId: rooms[i], members: [users[2 * i], users[2 * i + 1]] }));
+      const r = await measure(`tone ${pairs} pairs ${ptime}ms`, groups, 'tone', undefined, ptime);
+      results.push(r);
+      if (r.meshed && r.concealedPct !== null && r.concealedPct < 1) held[ptime] = pairs;
+      else break;
+    }
+  }
+
+  // talk-spurt: rooms of 6, one speaker at a time, rotating every 1-3 s
+  await ensureUsers(SPURT_ROOMS * ROOM_SIZE);
+  await ensureRooms(Math.max(rooms.length, STEPS.at(-1)) + SPURT_ROOMS, ROOM_SIZE);
+  const spurtRooms = rooms.slice(-SPURT_ROOMS);
+  const groups = spurtRooms.map((roomId, r) => ({ roomId, members: users.slice(r * ROOM_SIZE, (r + 1) * ROOM_SIZE) }));
+  spurt = await measure(`talk-spurt ${SPURT_ROOMS}x${ROOM_SIZE}`, groups, 'talk-spurt', (sessions) => {
+    let stop = false;
+    const loops = groups.map(async (_, gi) => {
+      const members = sessions.slice(gi * ROOM_SIZE, (gi + 1) * ROOM_SIZE);
+      let k = gi;
+      let cur = null;
+      while (!stop) {
+        cur?.setSpeaking(false);
+        cur = members[k++ % members.length];
+        cur.setSpeaking(true);
+        await sleep(1000 + Math.random() * 2000);
+      }
+      cur?.setSpeaking(false);
+    });
+    return async () => {
+      stop = true;
+      await Promise.all(loops);
+    };
+  });
+  results.push(spurt);
+}
+
+// ------------------------------------------------------------------ beside the bare wrtc baseline
+/** One side of the comparison in its own process, measured from outside. */
+async function side(kind, script, job) {
+  const child = forkChild(script, job);
+  await nextMessage(child, 'ready');
+  await sleep(500);
+  const s0 = procSnapshot(child.pid); // imports loaded, nothing built
+  child.send({ cmd: 'build' });
+  const meshed = await nextMessage(child, 'meshed');
+  await sleep(2000); // jitter buffers settle
+  child.send({ cmd: 'window-start' });
+  await nextMessage(child, 'started');
+  const c0 = procSnapshot(child.pid);
+  const w0 = performance.now();
+  await sleep(WINDOW_S * 1000);
+  const s1 = procSnapshot(child.pid);
+  const wallMs = performance.now() - w0;
+  child.send({ cmd: 'window-end' });
+  const w = await nextMessage(child, 'window');
+  child.send({ cmd: 'close' });
+  await Promise.race([once(child, 'exit'), sleep(10_000)]);
+  if (child.exitCode === null) child.kill('SIGKILL');
+  const peers = Math.max(1, meshed.peers);
+  return {
+    side: kind,
+    peers: meshed.peers,
+    meshed: meshed.ok,
+    cpuPct: +(((s1.cpuUs - c0.cpuUs) / 1000 / wallMs) * 100).toFixed(1),
+    cpuPctPerPeer: +(((s1.cpuUs - c0.cpuUs) / 1000 / wallMs) * 100 / peers).toFixed(2),
+    rssMB: +mb(s1.rssBytes),
+    rssKBPerPeer: +((s1.rssBytes - s0.rssBytes) / 1024 / peers).toFixed(0),
+    fdsPerPeer: +((s1.fds - s0.fds) / peers).toFixed(2),
+    threadsPerPeer: +((s1.threads - s0.threads) / peers).toFixed(3),
+    threads: s1.threads,
+    concealedPct: w.concealedPct,
+    framesRecvPct: w.framesRecvPct,
+  };
+}
+const ratio = (a, b) => (b > 0 ? +(a / b).toFixed(2) : null);
+const baselines = [];
+if (COMPARE) {
+  await ensureUsers(COMPARE_ROOMS * COMPARE_SIZE);
+  await ensureRooms(COMPARE_ROOMS, COMPARE_SIZE);
+  const cGroups = Array.from({ length: COMPARE_ROOMS }, (_, i) => ({ roomId: rooms[i], members: users.slice(i * COMPARE_SIZE, (i + 1) * COMPARE_SIZE) }));
+  for (const ptime of PTIMES) {
+    const bench = await side('bench', './bench-voice.js', { httpUrl, groups: cGroups, ptimeMs: ptime });
+    const bare = await side('bare', './bare-voice.js', { rooms: COMPARE_ROOMS, usersPerRoom: COMPARE_SIZE, ptimeMs: ptime });
+    const b = { ptime, rooms: COMPARE_ROOMS, usersPerRoom: COMPARE_SIZE, bench, bare, ratio: { cpu: ratio(bench.cpuPctPerPeer, bare.cpuPctPerPeer), rss: ratio(bench.rssKBPerPeer, bare.rssKBPerPeer), rssTotal: ratio(bench.rssMB, bare.rssMB), fds: ratio(bench.fdsPerPeer, bare.fdsPerPeer), threads: ratio(bench.threadsPerPeer, bare.threadsPerPeer) } };
+    baselines.push(b);
+    console.log(JSON.stringify({ baseline: b }));
   }
 }
 
-// talk-spurt: rooms of 6, one speaker at a time, rotating every 1-3 s
-await ensureUsers(SPURT_ROOMS * ROOM_SIZE);
-await ensureRooms(Math.max(rooms.length, STEPS.at(-1)) + SPURT_ROOMS, ROOM_SIZE);
-const spurtRooms = rooms.slice(-SPURT_ROOMS);
-const groups = spurtRooms.map((roomId, r) => ({ roomId, members: users.slice(r * ROOM_SIZE, (r + 1) * ROOM_SIZE) }));
-const spurt = await measure(`talk-spurt ${SPURT_ROOMS}x${ROOM_SIZE}`, groups, 'talk-spurt', (sessions) => {
-  let stop = false;
-  const loops = groups.map(async (_, gi) => {
-    const members = sessions.slice(gi * ROOM_SIZE, (gi + 1) * ROOM_SIZE);
-    let k = gi;
-    let cur = null;
-    while (!stop) {
-      cur?.setSpeaking(false);
-      cur = members[k++ % members.length];
-      cur.setSpeaking(true);
-      await sleep(1000 + Math.random() * 2000);
-    }
-    cur?.setSpeaking(false);
-  });
-  return async () => {
-    stop = true;
-    await Promise.all(loops);
-  };
-});
-results.push(spurt);
-
-console.error('\n' + 'mode'.padEnd(26) + 'peers  cpu%  srv%  cpu%/peer  rssMB  fds/peer  thr/peer  conceal%  frames%  setup s  teardown s');
+if (results.length) console.error('\n' + 'mode'.padEnd(26) + 'peers  cpu%  srv%  cpu%/peer  rssMB  fds/peer  thr/peer  conceal%  frames%  setup s  teardown s');
 for (const r of results) {
   console.error(
     `${r.label.padEnd(26)}${String(r.peers).padStart(5)} ${String(r.cpuPct).padStart(5)} ${String(r.serverCpuPct).padStart(5)} ${String(r.cpuPctPerPeer).padStart(10)} ${String(r.rssMB).padStart(6)} ${String(r.fdsPerPeer).padStart(9)} ${String(r.threadsPerPeer).padStart(9)} ${String(r.concealedPct).padStart(9)} ${String(r.framesRecvPct).padStart(8)} ${String(r.setupS).padStart(8)} ${String(r.teardownS).padStart(11)}`,
   );
 }
+if (baselines.length) {
+  console.error('\nbeside the bare wrtc program (same rooms, same process model, measured from /proc):');
+  console.error('ptime side   peers  cpu%  cpu%/peer  rssMB  rssKB/peer  fds/peer  thr/peer  conceal%  frames%');
+  for (const b of baselines) {
+    for (const r of [b.bench, b.bare]) console.error(`${String(b.ptime).padStart(5)} ${r.side.padEnd(5)} ${String(r.peers).padStart(6)} ${String(r.cpuPct).padStart(5)} ${String(r.cpuPctPerPeer).padStart(10)} ${String(r.rssMB).padStart(6)} ${String(r.rssKBPerPeer).padStart(11)} ${String(r.fdsPerPeer).padStart(9)} ${String(r.threadsPerPeer).padStart(9)} ${String(r.concealedPct).padStart(9)} ${String(r.framesRecvPct).padStart(8)}`);
+    console.error(`${String(b.ptime).padStart(5)} ratio bench/bare: CPU ${b.ratio.cpu}x, RSS/peer ${b.ratio.rss}x (total ${b.ratio.rssTotal}x), fds ${b.ratio.fds}x, threads ${b.ratio.threads}x (goal <= 1.2x)`);
+  }
+}
 const heldText = PTIMES.map((p) => `${held[p]} at ${p} ms packets`).join(', ');
-console.error(`\npairs holding concealment < 1%: ${heldText} (goal 60 = 120 peer connections); talk-spurt peers held: ${spurt.meshed ? spurt.peers : 0} (goal 300)`);
+if (LADDER) console.error(`\npairs holding concealment < 1%: ${heldText} (goal 60 = 120 peer connections); talk-spurt peers held: ${spurt.meshed ? spurt.peers : 0} (goal 300)`);
 const pairsHeld = held[20] ?? held[PTIMES[0]];
-console.log(JSON.stringify({ summary: { pairsHeld, peerConnectionsHeld: pairsHeld * 2, pairsHeldByPtime: held, talkSpurtPeers: spurt.meshed ? spurt.peers : 0 } }));
+if (LADDER) console.log(JSON.stringify({ summary: { pairsHeld, peerConnectionsHeld: pairsHeld * 2, pairsHeldByPtime: held, talkSpurtPeers: spurt.meshed ? spurt.peers : 0 } }));
 finish(0);

@@ -80,3 +80,28 @@ export async function serverCounts(url) {
 }
 
 export const load1 = () => loadavg()[0].toFixed(2);
+
+/** One process seen from outside: CPU µs so far, RSS bytes, open fds and threads (null once gone). */
+export function procSnapshot(pid) {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const field = (name) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
+    return { cpuUs: cpuOfOne(pid), rssBytes: field('VmRSS') * 1024, fds: readdirSync(`/proc/${pid}/fd`).length, threads: field('Threads') };
+  } catch {
+    return null;
+  }
+}
+
+/** Least-squares slope of y over x, and R². */
+export function slope(points) {
+  const n = points.length;
+  if (n < 2) return { slope: null, r2: null };
+  const mx = points.reduce((a, p) => a + p[0], 0) / n;
+  const my = points.reduce((a, p) => a + p[1], 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  let syy = 0;
+  for (const [x, y] of points) (sxy += (x - mx) * (y - my)), (sxx += (x - mx) ** 2), (syy += (y - my) ** 2);
+  if (sxx === 0) return { slope: null, r2: null };
+  return { slope: sxy / sxx, r2: syy === 0 ? 1 : (sxy * sxy) / (sxx * syy) };
+}
