@@ -43,7 +43,8 @@ export function countsOf(stats: StatsResponse): SocketCounts {
   };
 }
 
-type RequestOptions = { signal?: AbortSignal; timeoutMs?: number };
+/** `gc`: ask the server to collect before it measures its heap (`?gc=1`; a server that cannot, or ignores it, answers as usual) */
+type RequestOptions = { signal?: AbortSignal; timeoutMs?: number; gc?: boolean };
 
 /** A request's signal: its timeout (default 5 s), or the caller's signal, whichever comes first. */
 function requestSignal(opts: RequestOptions): AbortSignal {
@@ -55,7 +56,7 @@ export async function fetchStats(httpUrl: string, opts: RequestOptions = {}): Pr
   const signal = requestSignal(opts);
   let res: Response;
   try {
-    res = await benchFetch(httpUrl + ROUTES.stats, { signal });
+    res = await benchFetch(httpUrl + ROUTES.stats + (opts.gc ? '?gc=1' : ''), { signal });
   } catch (err) {
     throw new MbError('MB_ERR_TARGET_UNREACHABLE', `cannot read ${httpUrl}${ROUTES.stats}: ${(err as Error).cause ?? (err as Error).message}`, undefined, { cause: err });
   }

@@ -62,7 +62,7 @@ export interface LeakDetectorOptions {
   /** the reap window the target promises (--expect-reap-ms), used when it publishes no heartbeat of its own */
   expectReapMs?: number;
   /** swappable readers (tests) */
-  fetchStats?: (signal?: AbortSignal) => Promise<StatsReading>;
+  fetchStats?: (signal?: AbortSignal, gc?: boolean) => Promise<StatsReading>;
   fetchMembers?: FetchMembers;
 }
 
@@ -85,7 +85,7 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
     e.skipped ??= why;
     checkBook.set(cls, e);
   };
-  const read = opts.fetchStats ?? ((signal?: AbortSignal) => httpFetchStats(opts.httpUrl, { signal, timeoutMs: 5000 }));
+  const read = opts.fetchStats ?? ((signal?: AbortSignal, gc?: boolean) => httpFetchStats(opts.httpUrl, { signal, timeoutMs: 5000, gc }));
   const readMembers = opts.fetchMembers ?? httpFetchMembers(opts.httpUrl);
   const closing = new AbortController();
   const signal = opts.signal ? AbortSignal.any([opts.signal, closing.signal]) : closing.signal;
@@ -298,16 +298,19 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
           for (const cls of ['stale-voice-member', 'phantom-voice-member', 'duplicate-member']) failed ? skipped(cls, failed) : judged(cls, rooms);
         }
         if (cpOpts.cycle !== undefined) {
-          const p = reading.stats.process;
+          // the trend's own reading: the heap after a full collection where the server can make one
+          const gcRead = reading.stats.process ? await read(signal, true).catch(() => null) : null;
+          const p = gcRead?.stats.process ?? reading.stats.process;
+          const heap: Record<string, number> = p ? { [p.heap_after_gc ? 'server.heap_after_gc_bytes' : 'server.heap_used_bytes']: p.heap_used_bytes } : {};
           bench = benchSample();
           // the generator judges itself too: its heap (after a collection when --expose-gc allows one), its fds; RSS shown
           const own = benchMemory();
           samples.push({
             cycle: cpOpts.cycle,
             values: {
-              ...(p ? { 'server.rss_bytes': p.rss_bytes, 'server.heap_used_bytes': p.heap_used_bytes, 'server.open_fds': p.open_fds, 'server.open_handles': p.open_handles } : {}),
+              ...(p ? { 'server.rss_bytes': p.rss_bytes, ...heap, 'server.open_fds': p.open_fds, 'server.open_handles': p.open_handles } : {}),
               ...(bench.fds !== null ? { 'bench.fds': bench.fds } : {}),
-              'bench.heap_used_bytes': own.heapUsed,
+              [own.afterGc ? 'bench.heap_after_gc_bytes' : 'bench.heap_used_bytes']: own.heapUsed,
               'bench.rss_bytes': own.rss,
             },
           });

@@ -238,6 +238,8 @@ export interface StatsProcess {
   heap_used_bytes: number;
   open_handles: number;
   open_fds: number;
+  /** true when heap_used_bytes was measured right after a full collection (the stats route's `?gc=1`, on a server that can collect) */
+  heap_after_gc?: boolean;
 }
 
 export interface StatsConfig {

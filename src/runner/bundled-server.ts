@@ -34,7 +34,8 @@ const BIN = fileURLToPath(new URL('bin/miscord-bench.js', PACKAGE_ROOT));
  * are its own. Killed when the run ends, when this process exits for any reason, or by close().
  */
 export function startBundledServer(o: BundledServerOptions = {}): Promise<BundledServer> {
-  const args = [BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--exit-with-stdin'];
+  // --expose-gc: the stats route's ?gc=1 measures the heap after a full collection (soak trends)
+  const args = ['--expose-gc', BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--exit-with-stdin'];
   if (o.heartbeatMs !== undefined) args.push('--heartbeat-ms', String(o.heartbeatMs));
   if (o.missedPongs !== undefined) args.push('--missed-pongs', String(o.missedPongs));
   if (o.maxPerUser !== undefined) args.push('--max-per-user', String(o.maxPerUser));

@@ -108,7 +108,7 @@ export class HttpApi {
       R('POST', '/api/channels/{id}/join', 'join_server', (c) => this.join(c)),
       R('POST', '/api/channels/{id}/text-channels', 'create_text_channel', (c) => this.createChannel(c, 'text')),
       R('POST', '/api/channels/{id}/voice-channels', 'create_voice_channel', (c) => this.createChannel(c, 'voice')),
-      R('GET', '/api/debug/websocket-stats', 'stats', async () => (this.hub.opts.compat === 'v1' ? buildV1Stats(this.hub) : buildStats(this.hub))),
+      R('GET', '/api/debug/websocket-stats', 'stats', async (c) => (this.hub.opts.compat === 'v1' ? buildV1Stats(this.hub) : buildStats(this.hub, { gc: /[?&]gc=1(&|$)/.test(c.req.url ?? '') }))),
       R('GET', '/health', 'health', async () => ({ status: 'healthy' })),
     ];
   }

@@ -12,11 +12,15 @@ export async function openFds(): Promise<number> {
   }
 }
 
-export async function processStats(): Promise<StatsProcess> {
+/** `gc`: collect first when the process can (node --expose-gc), so the heap is what is retained. */
+export async function processStats(gc = false): Promise<StatsProcess> {
+  const collect = gc ? (globalThis as { gc?: () => void }).gc : undefined;
+  collect?.();
   const mem = process.memoryUsage();
   return {
     rss_bytes: mem.rss,
     heap_used_bytes: mem.heapUsed,
+    ...(collect ? { heap_after_gc: true } : {}),
     open_handles: process.getActiveResourcesInfo().length,
     open_fds: await openFds(),
   };
@@ -28,7 +32,7 @@ export async function processStats(): Promise<StatsProcess> {
  * include voice sockets and chat sockets are filed under `chat`. With the pooled-resource
  * fault it adds `fault_pool: {size, in_use, waiting}`.
  */
-export async function buildStats(hub: Hub): Promise<StatsResponse & { faults: string[]; fault_pool?: { size: number; in_use: number; waiting: number } }> {
+export async function buildStats(hub: Hub, o: { gc?: boolean } = {}): Promise<StatsResponse & { faults: string[]; fault_pool?: { size: number; in_use: number; waiting: number } }> {
   const conns = hub.cm.connections();
   const usersByType: Record<string, Set<number>> = { chat: new Set(), voice: new Set(), notifications: new Set() };
   const connectionsByType: Record<string, number> = { chat: 0, voice: 0, notifications: 0 };
@@ -50,7 +54,7 @@ export async function buildStats(hub: Hub): Promise<StatsResponse & { faults: st
     connections: conns.map(toStatsConnection),
     voice_rooms: hub.voice.snapshot(),
     counters: { ...hub.cm.counters },
-    process: await processStats(),
+    process: await processStats(o.gc),
     config: {
       heartbeat_ms: hub.opts.heartbeatMs,
       missed_pongs: hub.opts.missedPongs,
