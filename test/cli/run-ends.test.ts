@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ReportSchema, type Report } from '../../src/report/schema.js';
-import { BIN } from '../helpers/cli.js';
+import { BIN, alive, gone } from '../helpers/cli.js';
 
 /**
  * Every way a run can end, through bin/ as a user runs it: the target killed in each phase,
@@ -35,14 +35,6 @@ writeFileSync(
 );
 const PHASES = ['connect', 'chat', 'switch', 'voice', 'disconnect'];
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 interface Proc {
   child: ChildProcess;
@@ -96,13 +88,6 @@ async function serve(port = 0): Promise<{ proc: Proc; url: string; port: number 
   return { proc, url: m[1]!, port: Number(m[2]) };
 }
 
-async function gone(pid: number, ms = 20_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (alive(pid)) {
-    if (Date.now() > until) throw new Error(`process ${pid} still alive after ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 function report(path: string): Report {
   expect(existsSync(path), `no report at ${path}`).toBe(true);

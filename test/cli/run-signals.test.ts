@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ReportSchema } from '../../src/report/schema.js';
+import { alive, gone } from '../helpers/cli.js';
 
 /** Signals during a CLI run (the built CLI, as a user runs it): SIGUSR2, Ctrl-C, SIGKILL. */
 const BIN = fileURLToPath(new URL('../../bin/miscord-bench.js', import.meta.url));
@@ -22,23 +23,7 @@ writeFileSync(
   JSON.stringify({ name: 'long', description: 'chats for a minute', users: 3, settle: '300ms', setup: { voiceChannels: 0 }, phases: [{ type: 'connect' }, { type: 'chat', duration: '60s', messagesPerUserPerSec: 2 }, { type: 'disconnect' }] }),
 );
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
-/** Resolves once the process is gone; rejects after `ms` (its pipe-close or signal path failed). */
-async function gone(pid: number, ms = 10_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (alive(pid)) {
-    if (Date.now() > until) throw new Error(`process ${pid} still alive after ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** Starts `run long.json --log-level info` and resolves with the child and the server's pid once the chat phase runs. */
 async function startLongRun(out: string): Promise<{ child: ChildProcess; serverPid: number; stderr: () => string; exit: Promise<number | null> }> {

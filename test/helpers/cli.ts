@@ -15,3 +15,22 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ c
     });
   });
 }
+
+/** Is there a process with this pid (signal 0 probes without signalling)? */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Resolves once the process is gone; rejects after `ms` (its pipe-close or signal path failed). */
+export async function gone(pid: number, ms = 20_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (alive(pid)) {
+    if (Date.now() > until) throw new Error(`process ${pid} still alive after ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
