@@ -80,11 +80,12 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
     e.judged += n;
     checkBook.set(cls, e);
   };
-  const skipped = (cls: string, why: string) => {
+  const note = (cls: string, key: 'skipped' | 'inconclusive', why: string) => {
     const e = checkBook.get(cls) ?? { judged: 0 };
-    e.skipped ??= why;
+    e[key] ??= why;
     checkBook.set(cls, e);
   };
+  const skipped = (cls: string, why: string) => note(cls, 'skipped', why);
   const read = opts.fetchStats ?? ((signal?: AbortSignal, gc?: boolean) => httpFetchStats(opts.httpUrl, { signal, timeoutMs: 5000, gc }));
   const readMembers = opts.fetchMembers ?? httpFetchMembers(opts.httpUrl);
   const closing = new AbortController();
@@ -283,11 +284,7 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
       if (reading) {
         rec = reconcile(reading, users, final); // frozen windows and ages as of now
         drafts.push(...rec.drafts);
-        for (const x of rec.inconclusive ?? []) {
-          const e = checkBook.get(x.class) ?? { judged: 0 };
-          e.inconclusive ??= x.why;
-          checkBook.set(x.class, e);
-        }
+        for (const x of rec.inconclusive ?? []) note(x.class, 'inconclusive', x.why);
         notes.push(...rec.notes);
         for (const [room, ids] of Object.entries(reading.stats.voice_rooms ?? {})) serverRooms.set(Number(room), new Set(ids));
         const before = notes.length;

@@ -2,6 +2,7 @@ import { clock } from '../clock.js';
 import { ROUTES } from '../protocol/messages.js';
 import type { SocketRecord } from '../client/ledger.js';
 import type { FindingDraft, LeakUserView } from './types.js';
+import { getAsUser } from './voice-members.js';
 
 /**
  * Presence (`is_online`, "true while the user holds at least one open socket, false once the
@@ -13,15 +14,7 @@ export type FetchServerMembers = (serverId: number, token: string, signal?: Abor
 
 export function httpFetchServerMembers(httpUrl: string): FetchServerMembers {
   return async (serverId, token, signal) => {
-    const res = await fetch(httpUrl + ROUTES.serverMembers(serverId), {
-      headers: { authorization: `Bearer ${token}` },
-      signal: AbortSignal.any([AbortSignal.timeout(5000), ...(signal ? [signal] : [])]),
-    });
-    if (!res.ok) {
-      await res.body?.cancel();
-      throw new Error(`${ROUTES.serverMembers(serverId)} answered HTTP ${res.status}`);
-    }
-    const body = (await res.json()) as unknown;
+    const body = await getAsUser(httpUrl, ROUTES.serverMembers(serverId), token, signal);
     return Array.isArray(body) ? (body as Array<{ id: number; is_online?: unknown }>).filter((m) => m && typeof m.id === 'number') : [];
   };
 }

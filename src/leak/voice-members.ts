@@ -25,18 +25,21 @@ export function memberIdsOf(body: unknown): number[] {
   return ids;
 }
 
+/** GET a route as a user (5 s at most): its JSON, or an error naming the route and status. Any port, as benchFetch. */
+export async function getAsUser(httpUrl: string, route: string, token: string, signal?: AbortSignal): Promise<unknown> {
+  const res = await benchFetch(httpUrl + route, {
+    headers: { authorization: `Bearer ${token}` },
+    signal: AbortSignal.any([AbortSignal.timeout(5000), ...(signal ? [signal] : [])]),
+  });
+  if (!res.ok) {
+    await res.body?.cancel();
+    throw new Error(`${route} answered HTTP ${res.status}`);
+  }
+  return res.json();
+}
+
 export function httpFetchMembers(httpUrl: string): FetchMembers {
-  return async (roomId, token, signal) => {
-    const res = await benchFetch(httpUrl + ROUTES.voiceMembers(roomId), {
-      headers: { authorization: `Bearer ${token}` },
-      signal: AbortSignal.any([AbortSignal.timeout(5000), ...(signal ? [signal] : [])]),
-    });
-    if (!res.ok) {
-      await res.body?.cancel();
-      throw new Error(`${ROUTES.voiceMembers(roomId)} answered HTTP ${res.status}`);
-    }
-    return memberIdsOf(await res.json());
-  };
+  return async (roomId, token, signal) => memberIdsOf(await getAsUser(httpUrl, ROUTES.voiceMembers(roomId), token, signal));
 }
 
 /** Rooms any simulated user ever had a voice socket in. */
