@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { onTestFinished } from 'vitest';
+import { afterAll, onTestFinished } from 'vitest';
 import { until } from './until.js';
 
 /** The CLI as a user runs it: bin/, which imports the build. */
@@ -42,11 +42,22 @@ export interface CliChild {
   firstLine(): Promise<string>;
 }
 
+/** Every child not yet reaped: a safety net for the file, after its last test. */
+const running = new Set<() => Promise<void>>();
+afterAll(() => Promise.all([...running].map((r) => r())));
+
 /**
  * Spawns `bin/miscord-bench.js ...args` and returns at once; the child is killed (SIGCONT first,
- * in case a test froze it) and awaited when the test ends. Call it inside a test.
+ * in case a test froze it) and awaited when the test ends. Call it inside a test, and not in a
+ * `describe.concurrent` (vitest cannot tell which concurrent test is current): there use runCli.
  */
 export function spawnCli(args: string[], opts: CliOptions = {}): CliChild {
+  const p = start(args, opts);
+  onTestFinished(p.reap);
+  return p;
+}
+
+function start(args: string[], opts: CliOptions): CliChild & { reap(): Promise<void> } {
   built();
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: opts.cwd,
@@ -55,13 +66,15 @@ export function spawnCli(args: string[], opts: CliOptions = {}): CliChild {
   });
   const exited = once(child, 'exit').then(([code]) => code as number | null);
   const closed = once(child, 'close').then(([code]) => code as number | null);
-  onTestFinished(async () => {
+  const reap = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGCONT');
       child.kill('SIGKILL');
     }
     await exited;
-  });
+  };
+  running.add(reap);
+  void exited.then(() => running.delete(reap));
   let out = '';
   let err = '';
   let both = '';
@@ -83,16 +96,17 @@ export function spawnCli(args: string[], opts: CliOptions = {}): CliChild {
       void closed.then((code) => waiters.has(check) && (waiters.delete(check), reject(new Error(`exited (${code}) before ${re}:\n${both}`))));
     });
   const firstLine = () => seen(/^(.*)\n/, 'stdout').then((m) => m[1]!);
-  return { child, stdout: () => out, stderr: () => err, output: () => both, exited, closed, seen, firstLine };
+  return { child, stdout: () => out, stderr: () => err, output: () => both, exited, closed, seen, firstLine, reap };
 }
 
 /**
  * Runs the built CLI through bin/ to its end and resolves with its exit code and output. A child
  * still running after `timeoutMs` is killed and the call fails (a hang is a failure, not exit 1).
+ * It owns its child to the end, so it needs no test context (safe in `describe.concurrent`).
  */
 export async function runCli(args: string[], opts: CliOptions & { timeoutMs?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   const timeoutMs = opts.timeoutMs ?? 60_000;
-  const p = spawnCli(args, opts);
+  const p = start(args, opts);
   let hung = false;
   const timer = setTimeout(() => ((hung = true), p.child.kill('SIGKILL')), timeoutMs);
   const code = await p.closed;
