@@ -14,9 +14,8 @@ import { runWithWorkers } from '../../src/runner/workers.js';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { built } from '../helpers/cli.js';
 
-const ENTRY = fileURLToPath(new URL('../../dist/runner/worker-entry.js', import.meta.url));
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -143,7 +142,7 @@ describe('a run a gate aborts', () => {
         thresholds: ['counters.custom.bad<1'],
         phases: [{ type: 'connect' }, { type: 'custom', run: async (ctx) => { if (ctx.users().some((u) => u.index === 0)) ctx.metrics.inc('custom.bad'); await ctx.sleep(60000); } }] };`,
     );
-    const report = await runWithWorkers({ scenario: file, target: server.url, abortOnFail: true }, 2, { entry: ENTRY });
+    const report = await runWithWorkers({ scenario: file, target: server.url, abortOnFail: true }, 2, { entry: built('runner/worker-entry.js') });
     expect(report.durationMs).toBeLessThan(30_000);
     expect(report.status).toBe('incomplete');
     expect(report.abortedBy?.gate).toBe('counters.custom.bad<1');
