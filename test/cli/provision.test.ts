@@ -1,8 +1,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
-import { createReferenceServer } from '../../src/server/index.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startServer } from '../helpers/server.js';
 import { provision, type UsersFile } from '../../src/runner/provision.js';
 import { readUsersFile } from '../../src/runner/run-options.js';
 import { runScenario } from '../../src/runner/run-scenario.js';
@@ -11,19 +11,13 @@ import { parseScenario } from '../../src/scenario/load-scenario.js';
 const dir = mkdtempSync(join(tmpdir(), 'mb-provision-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function server() {
-  const s = await createReferenceServer({ port: 0 });
-  onTestFinished(() => s.close());
-  return s;
-}
-
 const serverCount = async (url: string, token: string) => ((await (await fetch(`${url}/api/channels/`, { headers: { authorization: `Bearer ${token}` } })).json()) as unknown[]).length;
 const login = async (url: string, username: string, password: string) =>
   ((await (await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ username, password }) })).json()) as { access_token: string }).access_token;
 
 describe('provision', () => {
   it('creates accounts and world once, resumes after a failure, and the run uses both', async () => {
-    const s = await server();
+    const s = await startServer();
     const out = join(dir, 'users.json');
     const progress: number[] = [];
     const first = await provision({ target: s.url, users: 4, out, servers: 2, textChannels: 2, voiceChannels: 1, maxVoiceUsers: 4, concurrency: 3, onProgress: (p) => progress.push(p.done) });
@@ -65,7 +59,7 @@ describe('provision', () => {
   });
 
   it('refuses an --out file that provision did not write, or one for another target', async () => {
-    const s = await server();
+    const s = await startServer();
     const plain = join(dir, 'plain.json');
     writeFileSync(plain, JSON.stringify([{ username: 'a', password: 'b' }]));
     await expect(provision({ target: s.url, users: 1, out: plain })).rejects.toThrow(/was not written by provision/);
