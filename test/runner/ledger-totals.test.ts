@@ -52,8 +52,11 @@ describe('ledgerTotals', () => {
       l.socketClosing(r);
       l.socketClosed(r, { code: 1000, by: 'client' });
     }
-    expect(l.sockets.size).toBeLessThan(n);
-    expect(ledgerTotals([l]).byKind.chat).toEqual({ opened: n, closed: n });
+    for (let i = 0; i < n; i++) l.socketRefused(l.socketOpening('voice', 5), { status: 403 });
+    expect(l.sockets.size).toBeLessThan(2 * n);
+    const t = ledgerTotals([l]);
+    expect(t.byKind.chat).toEqual({ opened: n, closed: n });
+    expect(t.refusals).toBe(n);
   });
 
   it('keeps at most 50 last errors', () => {
