@@ -8,6 +8,7 @@ import type { Tracer } from '../trace/tracer.js';
 import type { EncodedHistogram } from '../metrics/latency-histogram.js';
 import type { FindingDraft, LeakDetector, LeakUserView, Reconciliation } from './types.js';
 import type { VoicePromises } from './voice-promises.js';
+import type { ChatPromises } from './chat-promises.js';
 import { checkPresence, httpFetchServerMembers, type FetchServerMembers } from './presence-check.js';
 import { checkMesh } from './mesh-check.js';
 import { goneSince } from './presence-check.js';
@@ -55,6 +56,8 @@ export interface LeakDetectorOptions {
   users?: () => LeakUserView[];
   /** the voice protocol's promises over the users' history (missed and spurious events, participants) */
   voicePromises?: VoicePromises;
+  /** the chat protocol's promises (a message to its channel, a typing to the others), as the delivery accounting judged them */
+  chatPromises?: ChatPromises;
   /** the world's servers and a token that may read their members: presence (`is_online`) is checked with them */
   presence?: { serverIds(): number[]; token(): string | null; graceMs: number; fetch?: FetchServerMembers };
   /** a voice pair not connected this long after both joined is an incomplete mesh (off when undefined) */
@@ -332,6 +335,13 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
       if (vp) {
         drafts.push(...vp.take());
         if (vp.counts.expectations) for (const cls of ['missed-event', 'spurious-event']) judged(cls, vp.counts.expectations);
+      }
+      const chat = opts.chatPromises;
+      if (chat) {
+        // a socket the server forgot misses everything: named once, as the phantom it is
+        const phantoms = new Set(drafts.filter((d) => d.class === 'phantom-socket' && d.subject.socket).map((d) => d.subject.socket!));
+        drafts.push(...chat.take(phantoms));
+        if (chat.counts.expectations) judged('missed-event', chat.counts.expectations);
       }
       if (opts.meshGraceMs !== undefined) {
         // a room still meshing: wait for its pairs (a clean mesh costs no wait), then judge

@@ -1,5 +1,5 @@
 import { clock } from '../clock.js';
-import type { VoiceWireEvent } from '../client/client-env.js';
+import type { WireEvent } from '../client/client-env.js';
 import type { FindingDraft } from './types.js';
 
 /**
@@ -85,7 +85,7 @@ export class VoicePromises {
   private readonly drafts: FindingDraft[] = [];
   private readonly waiters = new Set<() => void>();
   /** user_left_voice receipts that no close explains yet: judged once the deadline has passed */
-  private readonly leaveSuspects: Array<{ e: VoiceWireEvent; me: SocketState; receipt: Receipt }> = [];
+  private readonly leaveSuspects: Array<{ e: WireEvent; me: SocketState; receipt: Receipt }> = [];
   private timer: NodeJS.Timeout | undefined;
   /** checks the history could not judge, with why (e.g. a receiver that closed first) */
   readonly counts = { expectations: 0, fulfilled: 0, missed: 0, unjudged: 0 };
@@ -95,7 +95,7 @@ export class VoicePromises {
   }
 
   /** The subscriber: one call per voice socket event. */
-  readonly onEvent = (e: VoiceWireEvent): void => {
+  readonly onEvent = (e: WireEvent): void => {
     switch (e.kind) {
       case 'open':
         this.sockets.set(e.socket, { user: e.user, userId: e.userId, room: e.room, openedAt: e.t, openingAt: e.since ?? e.t, leaves: new Map(), listed: new Set(), recent: [] });
@@ -140,7 +140,7 @@ export class VoicePromises {
   }
 
   /** an announcement of `e`'s user to every other user's joined socket in the room */
-  private expectFromRoom(e: VoiceWireEvent, type: string, action: string, o: { excludeUser: boolean; joinedBefore: number; due?: number; since?: number }): void {
+  private expectFromRoom(e: WireEvent, type: string, action: string, o: { excludeUser: boolean; joinedBefore: number; due?: number; since?: number }): void {
     const receivers = new Set(
       this.joinedIn(e.room, o.joinedBefore)
         .filter(([, s]) => (!o.excludeUser || s.userId !== e.userId) && !(type === 'user_joined_voice' && s.listed.has(e.userId)))
@@ -149,7 +149,7 @@ export class VoicePromises {
     this.expect({ receivers, any: false, type, subject: e.userId, actor: { user: e.user, userId: e.userId, socket: e.socket }, action, room: e.room, at: e.t, due: o.due }, o.since);
   }
 
-  private onSent(e: VoiceWireEvent): void {
+  private onSent(e: WireEvent): void {
     const me = this.sockets.get(e.socket);
     if (!me || me.joinedAt === undefined || !e.type) return;
     const announced = ANNOUNCED[e.type];
@@ -163,7 +163,7 @@ export class VoicePromises {
     }
   }
 
-  private onRecv(e: VoiceWireEvent): void {
+  private onRecv(e: WireEvent): void {
     const me = this.sockets.get(e.socket);
     if (!me) return;
     if (e.type === 'participants') {
@@ -206,7 +206,7 @@ export class VoicePromises {
     return false;
   }
 
-  private checkParticipants(e: VoiceWireEvent, me: SocketState): void {
+  private checkParticipants(e: WireEvent, me: SocketState): void {
     const listed = e.participants ?? [];
     const seen = new Map<number, number>();
     for (const id of listed) seen.set(id, (seen.get(id) ?? 0) + 1);
@@ -240,7 +240,7 @@ export class VoicePromises {
     }
   }
 
-  private checkSpuriousLeave(e: VoiceWireEvent, me: SocketState): void {
+  private checkSpuriousLeave(e: WireEvent, me: SocketState): void {
     const subject = e.subject as number;
     const leaves = me.leaves.get(subject) ?? 0;
     // closes of the subject's sockets in this room that this socket may hear of: since just before it joined
@@ -261,7 +261,7 @@ export class VoicePromises {
     });
   }
 
-  private onEnd(e: VoiceWireEvent): void {
+  private onEnd(e: WireEvent): void {
     const me = this.sockets.get(e.socket);
     if (!me) return;
     const first = me.endingAt === undefined;

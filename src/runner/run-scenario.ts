@@ -27,6 +27,7 @@ import type { ShardInfo, World } from './run-context.js';
 import { installLiveStateTrigger, liveViewSource } from './live-state.js';
 import { watchTarget } from './target-watch.js';
 import { VoicePromises } from '../leak/voice-promises.js';
+import { ChatPromises } from '../leak/chat-promises.js';
 import { planRunAsync, type LiveState, type RunOptions } from './run-plan.js';
 import { liveProgress, planPhases } from './phase-plan.js';
 import { liveMeasures } from './live-measures.js';
@@ -105,7 +106,9 @@ export async function runScenario(o: RunOptions): Promise<Report> {
   setMaxListeners(0, signal);
   const metrics = new Metrics();
   const caps = new Capabilities(log);
-  const deliveries = new DeliveryTracker(metrics, { keyPrefix: shard.usernamePrefix });
+  // the chat protocol's promises, judged by the delivery accounting over what the users sent and received
+  const chatPromises = o.leakCheck !== false ? new ChatPromises() : undefined;
+  const deliveries = new DeliveryTracker(metrics, { keyPrefix: shard.usernamePrefix, deadlineMs: scenario.announceDeadline, promises: chatPromises });
   let server: BundledServer | null = null;
   let leak: LeakDetector | null = null;
   let state: RunState | null = null;
@@ -167,7 +170,7 @@ export async function runScenario(o: RunOptions): Promise<Report> {
       heartbeatMs: scenario.heartbeat,
       signal,
       events: {
-        onVoice: vp.onEvent,
+        onWire: vp.onEvent,
         onSocketClosed: (user, rec) => {
           const ledger = state?.ledgerOf(user.index);
           leak?.onSocketClosed(user.index, user.userId, rec, ledger);
@@ -186,6 +189,7 @@ export async function runScenario(o: RunOptions): Promise<Report> {
         clientConfig: serverConfig ?? (o.target ? undefined : { heartbeat_ms: bundledCfg.heartbeatMs ?? 30_000, missed_pongs: bundledCfg.missedPongs ?? 2, max_per_user: bundledCfg.maxPerUser ?? 3, max_total: bundledCfg.maxTotal ?? 1000 }),
         users: () => state?.leakViews() ?? [],
         voicePromises: vp,
+        chatPromises,
         expectReapMs: o.expectReapMs,
         // ICE on a loaded machine can take seconds: a pair unconnected this long after both joined is judged
         meshGraceMs: Math.max(5000, 2 * scenario.announceDeadline),

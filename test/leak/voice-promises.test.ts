@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { VoiceWireEvent } from '../../src/client/client-env.js';
+import type { WireEvent } from '../../src/client/client-env.js';
 import { VoicePromises } from '../../src/leak/voice-promises.js';
 import { clock } from '../../src/clock.js';
 
@@ -8,7 +8,7 @@ const ROOM = 7;
 function history() {
   const vp = new VoicePromises({ deadlineMs: 50, reapWindowMs: () => 100 });
   let t = clock.now();
-  const ev = (kind: VoiceWireEvent['kind'], user: number, socket: string, more: Partial<VoiceWireEvent> = {}) => vp.onEvent({ kind, t: (t += 1), user, userId: 100 + user, socket, room: ROOM, ...more });
+  const ev = (kind: WireEvent['kind'], user: number, socket: string, more: Partial<WireEvent> = {}) => vp.onEvent({ kind, t: (t += 1), user, userId: 100 + user, socket, room: ROOM, ...more });
   /** user u joins on socket s, listed the given members */
   const join = (u: number, s: string, listed: number[], openingAt?: number) => {
     ev('open', u, s, openingAt === undefined ? {} : { since: openingAt });
