@@ -28,9 +28,10 @@ export interface ClientEvents {
  * `voice_channel_id`), `sent` the client's own message type and its `target_id`.
  */
 export interface WireEvent {
-  kind: 'open' | 'recv' | 'sent' | 'closing' | 'closed' | 'crashed';
+  /** `frozen`: the client stopped reading and answering (a freeze, an abandoned socket): owed nothing more, reaped like a crash */
+  kind: 'open' | 'recv' | 'sent' | 'closing' | 'closed' | 'crashed' | 'frozen';
   /** the socket's kind (default voice) */
-  on?: 'voice' | 'notifications';
+  on?: 'voice' | 'chat' | 'notifications';
   t: number;
   user: number;
   userId: number;

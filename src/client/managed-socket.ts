@@ -1,6 +1,6 @@
 import { clock } from '../clock.js';
 import { errorDetail, parseFrame, type SocketKind } from '../protocol/messages.js';
-import type { ClientEnv, UserIdentity } from './client-env.js';
+import type { ClientEnv, UserIdentity, WireEvent } from './client-env.js';
 import type { SocketRecord, UserLedger } from './ledger.js';
 import type { Capabilities } from './capabilities.js';
 import { CLOSED, OPEN, WireSocket } from './wire-socket.js';
@@ -153,6 +153,7 @@ export class ManagedSocket {
         env.metrics.inc('ws.opened');
         recordAttempt(env, this.kind, clock.now() - intendedAt, 'ok');
         env.tracer.emit({ ev: 'socket.open', user, socket: rec.id, kind: this.kind, channel: this.channelId });
+        this.publish('open', rec, { since: rec.openingAt });
         const closed = new Promise<void>((r) => (resolveClosed = r));
         const c: Conn = { id: nextConnId++, ws, rec, closingByClient: false, frozen: false, abandoned: false, pingAt: 0, closed };
         conn = c;
@@ -214,6 +215,7 @@ export class ManagedSocket {
       env.metrics.inc(`ws.dropped.${this.kind}`);
     }
     if (identity) env.events.onSocketClosed?.(identity, conn.rec);
+    this.publish(conn.rec.crashed ? 'crashed' : 'closed', conn.rec);
     this.handlers.onClosed?.(conn, by === 'client');
     this.abandoned.delete(conn);
     if (this.conn !== conn) return;
@@ -252,6 +254,13 @@ export class ManagedSocket {
     c.ws.ping();
   }
 
+  /** One event of this socket on the run's history (what the promise checks judge). */
+  publish(kind: WireEvent['kind'], rec: SocketRecord, more: Partial<WireEvent> = {}): void {
+    const { env, identity } = this.owner;
+    if (!env.events.onWire || !identity) return;
+    env.events.onWire({ kind, on: this.kind, t: clock.now(), user: identity.index, userId: identity.userId, socket: rec.id, room: -1, ...more });
+  }
+
   /** Sends a text frame; false when there is no usable connection. */
   send(text: string): boolean {
     const c = this.conn;
@@ -270,6 +279,7 @@ export class ManagedSocket {
     c.rec.frozenAt = clock.now();
     c.ws.autoPong = false;
     this.owner.env.tracer.emit({ ev: 'socket.freeze', user: this.owner.ledger.index, socket: c.rec.id, kind: this.kind });
+    this.publish('frozen', c.rec);
     return c;
   }
 
@@ -298,6 +308,8 @@ export class ManagedSocket {
     this.conn = null;
     this.abandoned.add(c);
     this.owner.env.tracer.emit({ ev: 'socket.abandon', user: this.owner.ledger.index, socket: c.rec.id, kind: this.kind });
+    // it reads nothing from now on: as good as frozen for whoever expects it to hear something
+    this.publish('frozen', c.rec);
     return c;
   }
 
@@ -308,6 +320,7 @@ export class ManagedSocket {
       c.closingByClient = true;
       this.owner.ledger.socketClosing(c.rec);
       this.owner.env.tracer.emit({ ev: 'socket.closing', user: this.owner.ledger.index, socket: c.rec.id, kind: this.kind, code });
+      this.publish('closing', c.rec);
       c.ws.close(code);
     }
     const t = clock.setTimeout(() => c.ws.terminate(), CLOSE_GRACE_MS);

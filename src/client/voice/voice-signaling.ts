@@ -144,6 +144,7 @@ export class VoiceSignaling {
 
   /** Stops answering pings and sending anything, without closing (the server must reap it). */
   freeze(): void {
+    if (!this.frozen) this.publish('frozen');
     this.frozen = true;
     this.rec.frozen = true;
     if (this.ws) this.ws.autoPong = false;
