@@ -24,7 +24,7 @@ import { TimelineSampler, clientCounts } from './timeline-sampler.js';
 import { dispatch } from './phase-registry.js';
 import { ledgerTotals } from './ledger-totals.js';
 import type { ShardInfo, World } from './run-context.js';
-import { installLiveStateTrigger, liveViewSource } from './live-state.js';
+import { liveViewSource } from './live-state.js';
 import { watchTarget } from './target-watch.js';
 import { VoicePromises } from '../leak/voice-promises.js';
 import { planRunAsync, type LiveState, type RunOptions } from './run-plan.js';
@@ -135,13 +135,7 @@ export async function runScenario(o: RunOptions): Promise<Report> {
     const url = new URL(targetUrl);
     const httpUrl = `${url.protocol}//${url.host}`;
     const wsUrl = `${url.protocol === 'https:' ? 'wss' : 'ws'}://${url.host}`;
-    if (o.liveState) {
-      removeLiveState = installLiveStateTrigger({
-        getView: liveViewSource({ ledgers: () => (state?.allUsers() ?? []).map((u) => u.ledger), httpUrl, phase: () => state?.phase ?? 'setup', startedAt: startMono, signal }),
-        write: o.liveState.write,
-        stdin: o.liveState.stdin,
-      });
-    }
+    removeLiveState = o.liveState?.(liveViewSource({ ledgers: () => (state?.allUsers() ?? []).map((u) => u.ledger), httpUrl, phase: () => state?.phase ?? 'setup', startedAt: startMono, signal })) ?? null;
     try {
       const reading = await fetchStats(httpUrl, { signal, timeoutMs: 5000 });
       extStats = reading.ext;

@@ -15,6 +15,7 @@ import { MetricsServer } from '../metrics-server.js';
 import { StreamWriter, type StreamEnd } from '../stream-writer.js';
 import { EXIT_CODES_HELP } from '../exit-codes.js';
 import { summaryStatsOption } from '../summary-stats-option.js';
+import { installLiveStateTrigger } from '../live-state-trigger.js';
 import { DEFAULT_SUMMARY_STATS, parseSummaryStats } from '../../metrics/summary-stats.js';
 
 interface RunFlags {
@@ -152,7 +153,7 @@ ${EXIT_CODES_HELP}`);
         expectMaxTotal: f.expectMaxTotal,
         expectRoomSize: f.expectRoomSize,
         // SIGUSR2 always; a key press when stdin is a terminal (isatty first: touching process.stdin opens it)
-        liveState: { write: toStderr, stdin: isatty(0) ? process.stdin : null },
+        liveState: (getView) => installLiveStateTrigger({ getView, write: toStderr, stdin: isatty(0) ? process.stdin : null }),
         signal: interruptSignal,
         abortOnFail: f.abortOnFail,
         onSample: (s, live) => {
