@@ -21,7 +21,7 @@ import { SocketGrowthCheck } from './socket-growth.js';
 import { benchMemory, benchSample, checkBenchLeak, type BenchSample } from './bench-leak.js';
 import { checkResourceGrowth, trendsOf, DEFAULT_TOLERANCES, type ResourceSample, type TrendOptions } from './resource-trend.js';
 import { httpFetchMembers, reconcileMembers, roomsOf, type FetchMembers } from './voice-members.js';
-import { FindingBook } from './finding-builder.js';
+import { FindingBook } from './finding-book.js';
 import { classify, countByKind } from './views.js';
 
 export interface LeakDetectorOptions {

@@ -11,7 +11,7 @@ import { Capabilities } from '../client/capabilities.js';
 import type { ClientEnv } from '../client/client-env.js';
 import type { StatsConfig } from '../protocol/messages.js';
 import type { Tracer } from '../trace/tracer.js';
-import { openTracer } from '../trace/create-tracer.js';
+import { openTracer } from '../trace/run-tracer.js';
 import { createLeakDetector } from '../leak/leak-detector.js';
 import type { LeakDetector } from '../leak/types.js';
 import type { Scenario } from '../scenario/schema.js';

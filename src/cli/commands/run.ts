@@ -8,7 +8,7 @@ import { RUN_OPTION_TABLE, parseDurationArg, parseIceServers, parseShard, type R
 import { runScenario, type RunOptions } from '../../runner/run-scenario.js';
 import { runWithWorkers } from '../../runner/workers.js';
 import { defaultReportPath, writeReport } from '../../report/write-report.js';
-import { renderSummary } from '../../report/render-table.js';
+import { renderSummary } from '../../report/render-summary.js';
 import { paletteFor, wantColor } from '../colors.js';
 import { Progress } from '../progress.js';
 import { MetricsServer } from '../metrics-server.js';
