@@ -14,7 +14,6 @@ export type { RunOptions, LiveState } from './runner/run-scenario.js';
 export { loadScenario, loadScenarioAsync, listScenarios, parseScenario } from './scenario/load-scenario.js';
 export type { Scenario, ScenarioInput } from './scenario/schema.js';
 export type { ScriptContext, ScriptUser, ScriptHttpOptions } from './runner/script-context.js';
-export { RUN_OPTION_TABLE } from './runner/run-options.js';
 export type { RunContext, PhaseHandler, PhaseRegistry, World, WorldServer, CheckpointOptions } from './runner/run-context.js';
 export { readReport, parseReport } from './report/read-report.js';
 export { compareReports } from './report/compare.js';

@@ -12,7 +12,7 @@ import type { Credentials } from './run-state.js';
 import type { PlanFigures } from './phase-plan.js';
 import type { MeasureFigures } from './live-measures.js';
 import type { LiveStateHook } from './live-state.js';
-import { readUsersFile } from './run-options.js';
+import { readUsersFile } from './read-users-file.js';
 import { abortGates, type AbortGate } from './abort-on-fail.js';
 import { FAULT_NAMES, isFaultName } from '../server/faults.js';
 import { checkFitsLimits, declaredLimits } from './limit-fit.js';

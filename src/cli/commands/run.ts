@@ -4,7 +4,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { EXIT, MbError, isMbError } from '../../errors.js';
 import { installInterrupts, interruptSignal, onInterrupt } from '../interrupts.js';
 import { LOG_LEVELS, createLogger, type LogLevel } from '../../log.js';
-import { RUN_OPTION_TABLE, parseDurationArg, parseIceServers, parseShard, type RunOptionSpec } from '../../runner/run-options.js';
+import { RUN_OPTION_TABLE, parseDurationArg, parseIceServers, parseShard, type RunOptionSpec } from '../run-option-table.js';
 import { runScenario, type RunOptions } from '../../runner/run-scenario.js';
 import { runWithWorkers } from '../../runner/workers.js';
 import { defaultReportPath, writeReport } from '../../report/write-report.js';
