@@ -1,6 +1,7 @@
 import { clock, delay } from '../clock.js';
 import { silentLogger, type Logger } from '../log.js';
-import { fetchStats as httpFetchStats, type SocketCounts, type StatsReading } from '../client/stats-client.js';
+import { fetchStats as httpFetchStats } from '../client/fetch-stats.js';
+import type { SocketCounts, StatsReading } from '../protocol/stats-reading.js';
 import type { SocketRecord, UserLedger } from '../client/ledger.js';
 import type { StatsConfig } from '../protocol/messages.js';
 import type { Checkpoint } from '../report/schema.js';

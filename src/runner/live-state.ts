@@ -1,5 +1,6 @@
 import type { UserLedger, SocketState } from '../client/ledger.js';
-import { fetchStats, type SocketCounts, type StatsReading } from '../client/stats-client.js';
+import { fetchStats } from '../client/fetch-stats.js';
+import type { SocketCounts, StatsReading } from '../protocol/stats-reading.js';
 import type { SocketKind } from '../protocol/messages.js';
 import { clock } from '../clock.js';
 

@@ -4,7 +4,7 @@ import { clock } from '../clock.js';
 import { MbError, isMbError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { Metrics } from '../metrics/metrics.js';
-import { fetchStats } from '../client/stats-client.js';
+import { fetchStats } from '../client/fetch-stats.js';
 import { HttpClient } from '../client/http-client.js';
 import { DeliveryTracker } from '../client/delivery-tracker.js';
 import { Capabilities } from '../client/capabilities.js';

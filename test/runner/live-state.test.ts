@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { UserLedger } from '../../src/client/ledger.js';
-import { countsOf, type StatsReading } from '../../src/client/stats-client.js';
+import { countsOf, type StatsReading } from '../../src/protocol/stats-reading.js';
 import type { StatsResponse } from '../../src/protocol/messages.js';
 import { buildLiveView, liveViewSource } from '../../src/runner/live-state.js';
 import { formatLiveState } from '../../src/cli/format-live-state.js';
