@@ -24,6 +24,14 @@ export const systemClock: Clock = {
 
 export let clock: Clock = systemClock;
 
+const TIME_ORIGIN = performance.timeOrigin; // a getter that calls into C++ each time: read once
+
+/**
+ * Wall-clock ms with sub-ms precision, comparable across processes on one machine: the
+ * process's time origin plus the clock's monotonic now (a message's intended send time).
+ */
+export const wallNow = (): number => TIME_ORIGIN + clock.now();
+
 /** Swap the clock (tests). Returns a function that restores the previous one. */
 export function useClock(c: Clock): () => void {
   const prev = clock;
