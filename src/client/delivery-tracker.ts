@@ -1,4 +1,4 @@
-import { clock } from '../clock.js';
+import { clock, wallNow } from '../clock.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { LatencyHistogram } from '../metrics/latency-histogram.js';
 import { MessageKeys } from './message-key.js';
@@ -57,7 +57,7 @@ interface Expectation {
   recipients: Set<ChatSub>;
   /** clock.now() when registered */
   at: number;
-  /** wall-clock ms (performance.timeOrigin + now) of the intended send */
+  /** wallNow() of the intended send */
   intendedWall: number;
   serverId: number;
   textChannelId: number;
@@ -71,10 +71,6 @@ interface TypingExpectation {
   textChannelId: number;
   from: ChatActor;
 }
-
-const TIME_ORIGIN = performance.timeOrigin; // a getter that calls into C++ each time: read once
-/** wall-clock ms with sub-ms precision, comparable across processes on one machine */
-export const wallNow = (): number => TIME_ORIGIN + performance.now();
 
 /**
  * Delivery accounting. The sender registers each message with the set of chat sockets

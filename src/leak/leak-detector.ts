@@ -1,6 +1,7 @@
 import { clock, delay } from '../clock.js';
 import { silentLogger, type Logger } from '../log.js';
-import { fetchStats as httpFetchStats, type SocketCounts, type StatsReading } from '../client/stats-client.js';
+import { fetchStats as httpFetchStats } from '../client/fetch-stats.js';
+import type { SocketCounts, StatsReading } from '../protocol/stats-reading.js';
 import type { SocketRecord, UserLedger } from '../client/ledger.js';
 import type { StatsConfig } from '../protocol/messages.js';
 import type { Checkpoint } from '../report/schema.js';
@@ -22,7 +23,7 @@ import { SocketGrowthCheck } from './socket-growth.js';
 import { benchMemory, benchSample, checkBenchLeak, type BenchSample } from './bench-leak.js';
 import { checkResourceGrowth, trendsOf, DEFAULT_TOLERANCES, type ResourceSample, type TrendOptions } from './resource-trend.js';
 import { httpFetchMembers, reconcileMembers, roomsOf, type FetchMembers } from './voice-members.js';
-import { FindingBook } from './finding-builder.js';
+import { FindingBook } from './finding-book.js';
 import { classify, countByKind } from './views.js';
 
 export interface LeakDetectorOptions {

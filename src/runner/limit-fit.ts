@@ -1,5 +1,5 @@
 import { MbError } from '../errors.js';
-import { fetchStats } from '../client/stats-client.js';
+import { fetchStats } from '../client/fetch-stats.js';
 import type { PhaseConfig, Scenario, SimplePhaseConfig } from '../scenario/schema.js';
 
 /**

@@ -7,7 +7,7 @@ import { createLogger } from '../log.js';
 import { Metrics } from '../metrics/metrics.js';
 import { HttpClient, HttpStatusError } from '../client/http-client.js';
 import type { ClientEnv } from '../client/client-env.js';
-import { createTracer } from '../trace/create-tracer.js';
+import { createTracer } from '../trace/run-tracer.js';
 import type { WorldServer } from './run-context.js';
 
 /**

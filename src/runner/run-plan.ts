@@ -11,7 +11,8 @@ import type { TimelineSample } from '../report/schema.js';
 import type { Credentials } from './run-state.js';
 import type { PlanFigures } from './phase-plan.js';
 import type { MeasureFigures } from './live-measures.js';
-import { readUsersFile } from './run-options.js';
+import type { LiveStateHook } from './live-state.js';
+import { readUsersFile } from './read-users-file.js';
 import { abortGates, type AbortGate } from './abort-on-fail.js';
 import { FAULT_NAMES, isFaultName } from '../server/faults.js';
 import { checkFitsLimits, declaredLimits } from './limit-fit.js';
@@ -44,8 +45,8 @@ export interface RunOptions {
   traceBodies?: boolean;
   /** show ICE candidate and SDP addresses in the trace (`--trace-addresses`; `--trace-bodies` shows them too) */
   traceAddresses?: boolean;
-  /** print the live state (per user sockets, peers, sinks; client totals beside the server's) on SIGUSR2, and on a key press when stdin is a TTY */
-  liveState?: { write(text: string): void; stdin?: NodeJS.ReadStream | null };
+  /** offers the live state (per user sockets, peers, sinks; client totals beside the server's): the CLI prints it on SIGUSR2 and on a key press when stdin is a TTY */
+  liveState?: LiveStateHook;
   /** abort the run (Ctrl-C); the partial report is still built */
   signal?: AbortSignal;
   /** once a second while the run goes */

@@ -4,14 +4,14 @@ import { clock } from '../clock.js';
 import { MbError, isMbError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { Metrics } from '../metrics/metrics.js';
-import { fetchStats } from '../client/stats-client.js';
+import { fetchStats } from '../client/fetch-stats.js';
 import { HttpClient } from '../client/http-client.js';
 import { DeliveryTracker } from '../client/delivery-tracker.js';
 import { Capabilities } from '../client/capabilities.js';
 import type { ClientEnv } from '../client/client-env.js';
 import type { StatsConfig } from '../protocol/messages.js';
 import type { Tracer } from '../trace/tracer.js';
-import { openTracer } from '../trace/create-tracer.js';
+import { openTracer } from '../trace/run-tracer.js';
 import { createLeakDetector } from '../leak/leak-detector.js';
 import type { LeakDetector } from '../leak/types.js';
 import type { Scenario } from '../scenario/schema.js';
@@ -24,7 +24,7 @@ import { TimelineSampler, clientCounts } from './timeline-sampler.js';
 import { dispatch } from './phase-registry.js';
 import { ledgerTotals } from './ledger-totals.js';
 import type { ShardInfo, World } from './run-context.js';
-import { installLiveStateTrigger, liveViewSource } from './live-state.js';
+import { liveViewSource } from './live-state.js';
 import { watchTarget } from './target-watch.js';
 import { VoicePromises } from '../leak/voice-promises.js';
 import { ChatPromises } from '../leak/chat-promises.js';
@@ -138,13 +138,7 @@ export async function runScenario(o: RunOptions): Promise<Report> {
     const url = new URL(targetUrl);
     const httpUrl = `${url.protocol}//${url.host}`;
     const wsUrl = `${url.protocol === 'https:' ? 'wss' : 'ws'}://${url.host}`;
-    if (o.liveState) {
-      removeLiveState = installLiveStateTrigger({
-        getView: liveViewSource({ ledgers: () => (state?.allUsers() ?? []).map((u) => u.ledger), httpUrl, phase: () => state?.phase ?? 'setup', startedAt: startMono, signal }),
-        write: o.liveState.write,
-        stdin: o.liveState.stdin,
-      });
-    }
+    removeLiveState = o.liveState?.(liveViewSource({ ledgers: () => (state?.allUsers() ?? []).map((u) => u.ledger), httpUrl, phase: () => state?.phase ?? 'setup', startedAt: startMono, signal })) ?? null;
     try {
       const reading = await fetchStats(httpUrl, { signal, timeoutMs: 5000 });
       extStats = reading.ext;

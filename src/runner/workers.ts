@@ -30,7 +30,7 @@ export interface WorkersOptions {
   onSpawn?(index: number, pid: number): void;
 }
 
-const DEFAULT_ENTRY = fileURLToPath(new URL('dist/runner/worker-entry.js', PACKAGE_ROOT));
+const DEFAULT_ENTRY = fileURLToPath(new URL('dist/cli/worker-entry.js', PACKAGE_ROOT));
 
 interface Child {
   index: number;

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
-import { DeliveryTracker, wallNow, type ChatSub, type MissedDelivery } from '../../src/client/delivery-tracker.js';
+import { DeliveryTracker, type ChatSub, type MissedDelivery } from '../../src/client/delivery-tracker.js';
 import { ChatPromises } from '../../src/leak/chat-promises.js';
+import { wallNow } from '../../src/clock.js';
 import { Metrics } from '../../src/metrics/metrics.js';
 
 const sub = (id: number, serverId = 1, filter: number | null = null): ChatSub => ({ id, serverId, filter, excuseBefore: 0, socket: `s${id}`, expected: 0, received: 0, lost: 0 });

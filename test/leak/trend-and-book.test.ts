@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { fitTrend, checkResourceGrowth, type ResourceSample } from '../../src/leak/resource-trend.js';
-import { FindingBook, subjectKey } from '../../src/leak/finding-builder.js';
+import { FindingBook, subjectKey } from '../../src/leak/finding-book.js';
 import { MemoryTracer } from '../../src/trace/tracer.js';
 import type { FindingDraft } from '../../src/leak/types.js';
 
