@@ -57,13 +57,30 @@ export function parseShard(v: string): { index: number; count: number } {
   return { index, count };
 }
 
+/** `--target`: an http(s) URL (run and provision refuse the same way). */
+export function checkTargetUrl(target: string): URL {
+  let u: URL;
+  try {
+    u = new URL(target);
+  } catch {
+    throw new MbError('MB_ERR_USAGE', `--target must be a URL such as http://127.0.0.1:8080, got '${target}'`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new MbError('MB_ERR_USAGE', `--target must be http:// or https://, got '${target}'`);
+  return u;
+}
+
+/** `--users`: a positive integer (run and provision refuse the same way). */
+export function checkUserCount(users: number): void {
+  if (!Number.isInteger(users) || users < 1) throw new MbError('MB_ERR_USAGE', `--users must be a positive integer, got ${users}`);
+}
+
 export function parseIceServers(v: string): IceServer[] | null {
   if (v === 'none') return [];
-  let parsed: unknown;
+  let parsed: unknown = null;
   try {
     parsed = JSON.parse(v);
   } catch {
-    throw new MbError('MB_ERR_USAGE', `--ice-servers must be a JSON array of {urls} or 'none'`);
+    // refused below with the same message
   }
   if (!Array.isArray(parsed) || !parsed.every((s) => s && typeof s === 'object' && ('urls' in s))) throw new MbError('MB_ERR_USAGE', `--ice-servers must be a JSON array of {urls} or 'none'`);
   return parsed as IceServer[];
