@@ -8,7 +8,8 @@ import { regate } from '../report/regate.js';
 import type { Report, TimelineSample } from '../report/schema.js';
 import { planRunAsync } from './run-plan.js';
 import { PACKAGE_ROOT } from '../version.js';
-import { startBundledServer, type BundledServer } from './bundled-server.js';
+import type { BundledServer } from './bundled-server.js';
+import { startBundled } from './target.js';
 import type { LiveState, RunOptions } from './run-scenario.js';
 import { combineMeasures } from './live-measures.js';
 import type { FromWorker, ToWorker, WorkerRunOptions } from './worker-protocol.js';
@@ -72,13 +73,9 @@ export async function runWithWorkers(o: RunOptions, n: number, wo: WorkersOption
     let target = o.target;
     if (!target) {
       // the plan's scenario carries --fault and --server-heartbeat-ms already
-      server = await startBundledServer({
-        ...scenario.bundledServer,
-        logLevel: o.logLevel === 'debug' ? 'debug' : undefined,
-        onDied: (err) => {
-          died = err.message;
-          onAbort();
-        },
+      server = await startBundled(scenario, o.logLevel, (err) => {
+        died = err.message;
+        onAbort();
       });
       target = server.url;
     }
