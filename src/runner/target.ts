@@ -62,6 +62,11 @@ export function startBundled(scenario: Scenario, logLevel: LogLevel | undefined,
   return startBundledServer({ ...scenario.bundledServer, logLevel: logLevel === 'debug' ? 'debug' : undefined, onDied });
 }
 
+/** The ice_servers the users are given: as asked, else none for the bundled server (loopback needs none) and the server's own (null) for a deployment. */
+export function iceServersFor(given: IceServer[] | null | undefined, bundled: boolean): IceServer[] | null {
+  return given === undefined ? (bundled ? [] : null) : given;
+}
+
 /** The config the bundled server is started with: the scenario's options over the server's own defaults. */
 export function bundledConfig(scenario: Scenario): StatsConfig {
   const b = scenario.bundledServer;
@@ -118,7 +123,7 @@ export async function openTarget(spec: TargetSpec): Promise<Target> {
     metrics: spec.metrics,
     tracer: spec.tracer,
     log,
-    iceServers: spec.iceServers === undefined ? (bundled ? [] : null) : spec.iceServers,
+    iceServers: iceServersFor(spec.iceServers, bundled),
     loopbackOnly: isLoopback(u.hostname),
     heartbeatMs: scenario.heartbeat,
     signal: spec.signal,
