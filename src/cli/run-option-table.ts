@@ -58,11 +58,11 @@ export function parseShard(v: string): { index: number; count: number } {
 
 export function parseIceServers(v: string): IceServer[] | null {
   if (v === 'none') return [];
-  let parsed: unknown;
+  let parsed: unknown = null;
   try {
     parsed = JSON.parse(v);
   } catch {
-    throw new MbError('MB_ERR_USAGE', `--ice-servers must be a JSON array of {urls} or 'none'`);
+    // refused below with the same message
   }
   if (!Array.isArray(parsed) || !parsed.every((s) => s && typeof s === 'object' && ('urls' in s))) throw new MbError('MB_ERR_USAGE', `--ice-servers must be a JSON array of {urls} or 'none'`);
   return parsed as IceServer[];

@@ -104,7 +104,6 @@ ${EXIT_CODES_HELP}`);
   cmd.action(async (ref: string, f: RunFlags) => {
     installInterrupts(); // already, when main saw `run`; here for a program built by a test
     if (f.logLevel !== undefined && !LOG_LEVELS.includes(f.logLevel as LogLevel)) throw new MbError('MB_ERR_USAGE', `--log-level must be one of ${LOG_LEVELS.join(', ')}`);
-    if (f.users !== undefined && f.users < 1) throw new MbError('MB_ERR_USAGE', '--users must be a positive integer');
     const stats = parseSummaryStats(f.summaryStats ?? DEFAULT_SUMMARY_STATS.join(','));
     if (f.json && f.quiet === undefined) f.quiet = false;
     if (f.out !== undefined) checkOutPath(f.out);
