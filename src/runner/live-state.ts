@@ -1,7 +1,6 @@
-import type { UserLedger, SocketState } from '../client/ledger.js';
+import type { UserLedger, SocketRecord, SocketState } from '../client/ledger.js';
 import { fetchStats } from '../client/fetch-stats.js';
 import type { SocketCounts, StatsReading } from '../protocol/stats-reading.js';
-import type { SocketKind } from '../protocol/messages.js';
 import { clock } from '../clock.js';
 
 /**
@@ -10,12 +9,7 @@ import { clock } from '../clock.js';
  * server says. The engine only builds the view; asking for it (SIGUSR2, a key on a TTY) and
  * printing it are the CLI's (src/cli/live-state-trigger.ts, src/cli/format-live-state.ts).
  */
-export interface LiveSocket {
-  id: string;
-  kind: SocketKind;
-  channelId: number | null;
-  textChannelId?: number | null;
-  state: SocketState;
+export interface LiveSocket extends Pick<SocketRecord, 'id' | 'kind' | 'channelId' | 'textChannelId' | 'state'> {
   frozen: boolean;
   abandoned: boolean;
   /** ms since it opened (or started opening) */
