@@ -38,7 +38,8 @@ describe('the programmatic API (dist/index.js)', () => {
   });
 
   it('exports what a user needs: the runner, the reference server, the leak detector, gates, tracers and report tools', async () => {
-    const { result } = await probe(BUILT);
+    const { result, error } = await probe(BUILT);
+    expect(error).toBeNull();
     for (const name of [
       'runScenario',
       'runWithWorkers',
@@ -68,6 +69,13 @@ describe('the programmatic API (dist/index.js)', () => {
       'EXIT',
     ])
       expect(result!.exports).toContain(name);
+  });
+
+  it('the probe crashes visibly when the import fails: no result, an exit code and the error on stderr', async () => {
+    const { result, stderr, error } = await probe(fileURLToPath(new URL('./fixtures/throws-on-import.mjs', import.meta.url)));
+    expect(result).toBeNull();
+    expect(error).toBe('1');
+    expect(stderr).toContain('this module cannot be imported');
   });
 
   it('the probe does see a side effect when there is one', async () => {

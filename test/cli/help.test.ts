@@ -1,7 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { BIN, runCli as cli } from '../helpers/cli.js';
+import { runCli as cli, spawnCli } from '../helpers/cli.js';
 
 describe('help (through bin/)', () => {
   it.each([
@@ -26,11 +24,10 @@ describe('help (through bin/)', () => {
   });
 
   it('stops quietly when its reader goes away (`--help | head -1`)', async () => {
-    const child = spawn(process.execPath, [BIN, '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    child.stdout.destroy();
-    const [code] = await once(child, 'exit');
+    const p = spawnCli(['--help']);
+    p.child.stdout!.destroy();
+    const code = await p.closed;
+    const stderr = p.stderr();
     expect(stderr).not.toContain('EPIPE');
     expect(code).toBe(0);
   });

@@ -1,16 +1,14 @@
 import { describe, it, expect, afterEach } from 'vitest';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ReportSchema } from '../../src/report/schema.js';
+import { spawnCli } from '../helpers/cli.js';
 
 /** These run the built CLI (`npx tsc -p .` first), as a user would. */
-const BIN = fileURLToPath(new URL('../../bin/miscord-bench.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'mb-cli-'));
 const cleanups: Array<() => void | Promise<void>> = [];
 afterEach(async () => {
@@ -23,22 +21,10 @@ interface Result {
   stderr: string;
 }
 
-function cli(args: string[], opts: { onStdout?: (chunk: string, child: ReturnType<typeof spawn>) => void; onStderr?: (all: string, child: ReturnType<typeof spawn>) => void } = {}): Promise<Result> {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  cleanups.push(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (c: string) => {
-    stdout += c;
-    opts.onStdout?.(c, child);
-  });
-  child.stderr!.setEncoding('utf8').on('data', (c: string) => {
-    stderr += c;
-    opts.onStderr?.(stderr, child);
-  });
-  return once(child, 'exit').then(([code]) => ({ code: code as number | null, stdout, stderr }));
+function cli(args: string[], opts: { onStderr?: (all: string) => void } = {}): Promise<Result> {
+  const p = spawnCli(args, { cwd: dir });
+  if (opts.onStderr) p.child.stderr!.on('data', () => opts.onStderr!(p.stderr()));
+  return p.exited.then((code) => ({ code, stdout: p.stdout(), stderr: p.stderr() }));
 }
 
 const tiny = join(dir, 'tiny.json');

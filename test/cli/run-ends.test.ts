@@ -1,11 +1,10 @@
-import { describe, expect, it, onTestFinished } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ReportSchema, type Report } from '../../src/report/schema.js';
-import { BIN, alive, gone } from '../helpers/cli.js';
+import { gone, spawnCli } from '../helpers/cli.js';
 
 /**
  * Every way a run can end, through bin/ as a user runs it: the target killed in each phase,
@@ -45,45 +44,14 @@ interface Proc {
 }
 
 function start(args: string[]): Proc {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exit = once(child, 'exit').then(([code]) => code as number | null);
-  onTestFinished(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await exit;
-  });
-  let text = '';
-  const waiters: Array<() => void> = [];
-  const onData = (c: string) => {
-    text += c;
-    for (const w of [...waiters]) w();
-  };
-  child.stdout!.setEncoding('utf8').on('data', onData);
-  child.stderr!.setEncoding('utf8').on('data', onData);
-  const seen = (re: RegExp) =>
-    new Promise<RegExpExecArray>((resolve, reject) => {
-      const check = () => {
-        const m = re.exec(text);
-        if (m) {
-          waiters.splice(waiters.indexOf(check), 1);
-          resolve(m);
-        }
-      };
-      waiters.push(check);
-      check();
-      void exit.then((code) => reject(new Error(`exited (${code}) before ${re}:\n${text}`)));
-    });
-  return { child, out: () => text, exit, seen };
+  const p = spawnCli(args, { cwd: dir });
+  return { child: p.child, out: p.output, exit: p.exited, seen: (re) => p.seen(re) };
 }
 
 /** A reference server of its own (`serve --port`), so the test can kill, freeze or restart it. */
 async function serve(port = 0): Promise<{ proc: Proc; url: string; port: number }> {
+  // spawnCli's teardown wakes (SIGCONT) and kills it, frozen or not
   const proc = start(['serve', '--port', String(port)]);
-  onTestFinished(() => {
-    if (proc.child.pid && alive(proc.child.pid)) {
-      proc.child.kill('SIGCONT');
-      proc.child.kill('SIGKILL');
-    }
-  });
   const m = await proc.seen(/listening (http:\/\/127\.0\.0\.1:(\d+))/);
   return { proc, url: m[1]!, port: Number(m[2]) };
 }

@@ -1,15 +1,12 @@
 import { describe, it, expect, afterEach } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ReportSchema } from '../../src/report/schema.js';
-import { alive, gone } from '../helpers/cli.js';
+import { alive, gone, spawnCli } from '../helpers/cli.js';
 
 /** Signals during a CLI run (the built CLI, as a user runs it): SIGUSR2, Ctrl-C, SIGKILL. */
-const BIN = fileURLToPath(new URL('../../bin/miscord-bench.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'mb-sig-'));
 const cleanups: Array<() => void | Promise<void>> = [];
 afterEach(async () => {
@@ -27,25 +24,21 @@ writeFileSync(
 
 /** Starts `run long.json --log-level info` and resolves with the child and the server's pid once the chat phase runs. */
 async function startLongRun(out: string): Promise<{ child: ChildProcess; serverPid: number; stderr: () => string; exit: Promise<number | null> }> {
-  const child = spawn(process.execPath, [BIN, 'run', long, '--out', out, '--log-level', 'info'], { cwd: dir, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exit = once(child, 'exit').then(([code]) => code as number | null);
+  const p = spawnCli(['run', long, '--out', out, '--log-level', 'info'], { cwd: dir });
   let serverPid = 0;
   cleanups.push(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await exit;
+    if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+    await p.exited;
     if (serverPid && alive(serverPid)) process.kill(serverPid, 'SIGKILL');
   });
-  let err = '';
-  const inChat = new Promise<void>((resolve, reject) => {
-    child.stderr!.setEncoding('utf8').on('data', (c: string) => {
-      err += c;
-      serverPid ||= Number(/bundled reference server pid (\d+)/.exec(err)?.[1] ?? 0);
-      if (serverPid && err.includes('phase chat#1')) resolve();
-    });
-    void exit.then((code) => reject(new Error(`the run ended (exit ${code}) before its chat phase:\n${err}`)));
+  const started = await p.seen(/bundled reference server pid (\d+)/, 'stderr').catch(async (e: Error) => {
+    throw new Error(`the run ended (exit ${await p.exited}) before its chat phase:\n${e.message}`);
   });
-  await inChat;
-  return { child, serverPid, stderr: () => err, exit };
+  serverPid = Number(started[1]);
+  await p.seen(/phase chat#1/, 'stderr').catch(async (e: Error) => {
+    throw new Error(`the run ended (exit ${await p.exited}) before its chat phase:\n${e.message}`);
+  });
+  return { child: p.child, serverPid, stderr: p.stderr, exit: p.exited };
 }
 
 describe('miscord-bench run under signals (end to end through bin/)', () => {

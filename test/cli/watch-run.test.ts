@@ -1,10 +1,8 @@
 import { describe, it, expect, afterEach } from 'vitest';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, readFileSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BIN } from '../helpers/cli.js';
+import { spawnCli } from '../helpers/cli.js';
 
 /** `run --metrics-port --stream --abort-on-fail` through bin/ (built dist/ needed), as a user would. */
 const dir = mkdtempSync(join(tmpdir(), 'mb-watch-'));
@@ -28,20 +26,11 @@ writeFileSync(
 );
 
 function start(args: string[]) {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  cleanups.push(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  let stderr = '';
-  const metricsUrl = new Promise<string>((resolve) => {
-    child.stderr!.setEncoding('utf8').on('data', (c: string) => {
-      stderr += c;
-      const m = /metrics: (http:\/\/\S+)/.exec(stderr);
-      if (m) resolve(m[1]!);
-    });
-  });
-  child.stdout!.resume();
-  const exit = once(child, 'exit').then(([code]) => ({ code: code as number | null, stderr }));
+  const p = spawnCli(args, { cwd: dir });
+  const metricsUrl = p.seen(/metrics: (http:\/\/\S+)/, 'stderr').then((m) => m[1]!);
+  // a run refused up front never serves metrics: only the tests that await the URL care
+  metricsUrl.catch(() => {});
+  const exit = p.exited.then((code) => ({ code, stderr: p.stderr() }));
   return { metricsUrl, exit };
 }
 

@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ReferenceServer } from '../../src/server/index.js';
-import { BUILT, runCli, scenarioFile, target, tinyChat } from './helpers.js';
+import { benchRun, scenarioFile, target, tinyChat } from './helpers.js';
 
 /** Proxies one upgrade to `backend` as raw bytes (the 101 and every frame pass through). */
 function proxyUpgrade(backend: ReferenceServer, req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -103,7 +103,7 @@ async function garbageChat(backend: ReferenceServer): Promise<{ url: string; gar
 describe('run against broken deployments', () => {
   it('a deployment without a chat endpoint (403 on every upgrade): said once, the rest runs, report written, the gates decide', async () => {
     const s = await target({ compat: 'v1', refuse: ['chat'], maxPerUser: 4 });
-    const r = await runCli(tinyChat('no-chat'), s.url);
+    const r = await benchRun(tinyChat('no-chat'), s.url);
     // the delivery-ratio gate has nothing to judge: a gate failure (4), not a crash (1), not incomplete (3)
     expect(r.code, r.stderr).toBe(4);
     const said = r.stderr.split('\n').filter((l) => /WARN .*refuses every chat socket/.test(l));
@@ -141,7 +141,7 @@ describe('run against broken deployments', () => {
       phases: [{ type: 'connect' }, { type: 'chat', duration: '800ms', messagesPerUserPerSec: 3, pingEvery: '300ms' }, { type: 'disconnect' }],
     });
     // the stats route knows nothing of the hand-written chat sockets: no leak check here
-    const r = await runCli(scenario, g.url, ['--no-leak-check']);
+    const r = await benchRun(scenario, g.url, ['--no-leak-check']);
     expect(r.code, r.stderr).toBe(0);
     const rep = r.report;
     expect(rep.status).toBe('completed');

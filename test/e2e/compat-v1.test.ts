@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BUILT, runCli, target, tinyChat } from './helpers.js';
+import { benchRun, target, tinyChat } from './helpers.js';
 
 /**
  * The bench against a plain Miscord (the reference server in compat v1 mode): v1 stats
@@ -8,7 +8,7 @@ import { BUILT, runCli, target, tinyChat } from './helpers.js';
 describe('run against a plain (v1) Miscord', () => {
   it('smoke completes: exit 0, delivery ratio 1, extStats false, switching falls back to reconnecting, no findings', async () => {
     const s = await target({ compat: 'v1', maxPerUser: 4 });
-    const r = await runCli('smoke', s.url, ['--users', '6', '--duration', '2s']);
+    const r = await benchRun('smoke', s.url, ['--users', '6', '--duration', '2s']);
     expect(r.code, r.stderr).toBe(0);
     const rep = r.report;
     expect(rep.status).toBe('completed');
@@ -34,7 +34,7 @@ describe('run against a plain (v1) Miscord', () => {
     const clean = await target({ compat: 'v1', maxPerUser: 4 });
     const leaky = await target({ compat: 'v1', maxPerUser: 4, faults: ['zombie-socket'] });
     const scenario = tinyChat('v1-zombie');
-    const [ok, bad] = await Promise.all([runCli(scenario, clean.url), runCli(scenario, leaky.url)]);
+    const [ok, bad] = await Promise.all([benchRun(scenario, clean.url), benchRun(scenario, leaky.url)]);
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.report.findings).toEqual([]);
     expect(ok.report.target.extStats).toBe(false);
@@ -51,7 +51,7 @@ describe('run against a plain (v1) Miscord', () => {
   it('refusals seen as HTTP 403 on the upgrade are recorded as such, with the status and reason', async () => {
     // a second tab brings a user to 4 sockets: the 4th (its second chat socket) is over the limit
     const s = await target({ compat: 'v1', maxPerUser: 3 });
-    const r = await runCli(tinyChat('v1-refused', { thresholds: ['rates.deliveryRatio>=1'] }), s.url, ['--no-leak-check']);
+    const r = await benchRun(tinyChat('v1-refused', { thresholds: ['rates.deliveryRatio>=1'] }), s.url, ['--no-leak-check']);
     expect(r.code, r.stderr).toBe(0);
     const rep = r.report;
     expect(rep.counters['refusals.403']).toBe(2);

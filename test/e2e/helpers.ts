@@ -1,22 +1,18 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, onTestFinished } from 'vitest';
+import { afterAll } from 'vitest';
 import type { Report } from '../../src/report/schema.js';
+import { spawnCli } from '../helpers/cli.js';
 
-/** The end-to-end tests drive the built CLI (`npx tsc -p .` first; `npm test` does) as a user would. */
-export const BIN = fileURLToPath(new URL('../../bin/miscord-bench.js', import.meta.url));
-export const BUILT = existsSync(fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url)));
+/** The end-to-end tests drive the built CLI (`npx tsc -p .` first; `npm test` does) as a user would: without it they fail, never skip. */
 
 export const dir = mkdtempSync(join(tmpdir(), 'mb-e2e-'));
 // registered while the importing test file is collected: its scenarios and reports go with it
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A reference server in this process on port 0 (the run under test is a child process), closed after the test. */
-export { startServer as target } from '../server/helpers.js';
+export { startServer as target } from '../helpers/server.js';
 
 /** Writes a scenario file; returns its path. */
 export function scenarioFile(name: string, body: Record<string, unknown>): string {
@@ -37,25 +33,15 @@ export interface RunResult {
  * `miscord-bench run <scenario> --target <url> --out <file> ...args`; resolves with the exit
  * code, the output and the report file. The child is killed after `timeoutMs` (a hang is a failure).
  */
-export async function runCli(scenario: string, url: string, args: string[] = [], timeoutMs = 40_000): Promise<RunResult> {
+export async function benchRun(scenario: string, url: string, args: string[] = [], timeoutMs = 40_000): Promise<RunResult> {
   const out = join(dir, `report-${Math.random().toString(36).slice(2)}.json`);
-  const child = spawn(process.execPath, [BIN, 'run', scenario, '--target', url, '--out', out, ...args], {
-    cwd: dir,
-    env: { ...process.env, NO_COLOR: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-  onTestFinished(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await exited;
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-  child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  const [code, signal] = await exited;
+  const p = spawnCli(['run', scenario, '--target', url, '--out', out, ...args], { cwd: dir });
+  const timer = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);
+  const code = await p.exited;
   clearTimeout(timer);
+  const signal = p.child.signalCode;
+  const stdout = p.stdout();
+  const stderr = p.stderr();
   if (signal) throw new Error(`the run was killed (${signal}): it hung past ${timeoutMs} ms\n${stderr}`);
   if (!existsSync(out)) throw new Error(`no report written (exit ${code})\n${stderr}`);
   return { code, signal, stdout, stderr, report: JSON.parse(readFileSync(out, 'utf8')) as Report };

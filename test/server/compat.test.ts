@@ -1,13 +1,9 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { existsSync } from 'node:fs';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import WebSocket from 'ws';
 import { resolveOptions } from '../../src/server/index.js';
 import { api, connect, signUp, startServer, statsHttp, statsUntil, world, TestSocket } from './helpers.js';
 import type { ReferenceServer } from '../../src/server/index.js';
+import { spawnCli } from '../helpers/cli.js';
 
 /** Opens a socket expecting a refused upgrade; resolves with the HTTP status and the {detail} body. */
 function refusedUpgrade(s: Pick<ReferenceServer, 'wsUrl'>, path: string, token: string): Promise<{ status: number; detail: string }> {
@@ -137,23 +133,11 @@ describe('refuse: a deployment lacking an endpoint', () => {
   });
 });
 
-const BIN = fileURLToPath(new URL('../../bin/miscord-bench.js', import.meta.url));
-const BUILT = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
-
 describe('serve --compat v1 --refuse (child process, from the build)', () => {
   it('serves v1 stats and refuses the chat endpoint', async () => {
-    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--compat', 'v1', '--refuse', 'chat', '--refuse', 'voice'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const exited = once(child, 'exit').then(([code]) => code as number | null);
-    onTestFinished(async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
-    });
-    let stderr = '';
-    child.stderr!.on('data', (d) => (stderr += d));
-    const rl = createInterface({ input: child.stdout! });
-    const [line] = (await Promise.race([once(rl, 'line'), exited.then(() => [null])])) as [string | null];
-    rl.close();
-    expect(line, stderr).toMatch(/^listening http:\/\/127\.0\.0\.1:\d+$/);
+    const p = spawnCli(['serve', '--port', '0', '--compat', 'v1', '--refuse', 'chat', '--refuse', 'voice']);
+    const line = await p.firstLine().catch(() => null);
+    expect(line, p.stderr()).toMatch(/^listening http:\/\/127\.0\.0\.1:\d+$/);
     const url = line!.slice('listening '.length);
     const target = { url, wsUrl: url.replace('http', 'ws') };
     const u = await signUp(target);
@@ -163,16 +147,15 @@ describe('serve --compat v1 --refuse (child process, from the build)', () => {
     const st = (await (await fetch(`${url}/api/debug/websocket-stats`)).json()) as Record<string, unknown>;
     expect(st).toMatchObject({ total_connections: 1, connections_by_type: { voice: 0, notifications: 1 } });
     expect(st.connections).toBeUndefined();
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    p.child.kill('SIGTERM');
+    expect(await p.exited).toBe(0);
   });
 
   it('refuses an unknown --compat or --refuse value with exit 2', async () => {
     for (const args of [['--compat', 'v9'], ['--refuse', 'video']]) {
-      const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-      let stderr = '';
-      child.stderr!.on('data', (d) => (stderr += d));
-      const [code] = await once(child, 'exit');
+      const p = spawnCli(['serve', '--port', '0', ...args], { stdout: 'ignore' });
+      const code = await p.exited;
+      const stderr = p.stderr();
       expect(code, stderr).toBe(2);
       expect(stderr).toMatch(/v9|video/);
     }

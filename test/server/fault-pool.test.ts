@@ -3,6 +3,7 @@ import WebSocket from 'ws';
 import { FaultPool } from '../../src/server/fault-pool.js';
 import type { ReferenceServer } from '../../src/server/index.js';
 import { connect, signUp, startServer, statsUntil, type TestUser } from './helpers.js';
+import { valueUntil } from '../helpers/until.js';
 
 /** The HTTP answer to a notifications upgrade: 101 when accepted (left open), else the status and {detail}. */
 function upgrade(s: ReferenceServer, token: string): Promise<{ status: number; detail?: string; ws: WebSocket }> {
@@ -132,11 +133,5 @@ describe('pooled-resource fault', () => {
 
 /** Polls the stats' fault_pool until `pred` holds (waiting for a connection has no event to await). */
 async function poolUntil(s: ReferenceServer, pred: (p: { size: number; in_use: number; waiting: number }) => boolean): Promise<void> {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    const p = (await s.stats()).fault_pool!;
-    if (pred(p)) return;
-    if (Date.now() > deadline) throw new Error(`fault_pool never matched: ${JSON.stringify(p)}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await valueUntil(async () => (await s.stats()).fault_pool!, pred, { what: 'the fault_pool to match' });
 }

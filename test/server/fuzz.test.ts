@@ -7,6 +7,7 @@ import WebSocket from 'ws';
 import { createReferenceServer, type ReferenceServer } from '../../src/server/index.js';
 import { createLogger } from '../../src/log.js';
 import { api, signUp, type TestUser } from './helpers.js';
+import { valueUntil } from '../helpers/until.js';
 
 /**
  * Generated hostile input against one reference server, each case followed by the same
@@ -93,19 +94,19 @@ async function invariants(label: string): Promise<void> {
     expect(p.ws.readyState, `bystander open after ${label}`).toBe(WebSocket.OPEN);
     await p.ping();
   }
-  const until = Date.now() + DEADLINE_MS;
-  for (;;) {
-    const st = await s.stats();
-    const exact =
+  await valueUntil(
+    () => s.stats(),
+    (st) =>
       st.total_connections === BASELINE &&
       st.counters!.connections_opened - st.counters!.connections_closed === BASELINE &&
-      JSON.stringify(st.voice_rooms) === JSON.stringify({ [voiceId]: [owner.id] });
-    if (exact) break;
-    if (Date.now() > until) {
-      throw new Error(`after ${label}: counts not back to the bystander's: ${JSON.stringify({ total: st.total_connections, counters: st.counters, rooms: st.voice_rooms })}`);
-    }
-    await new Promise((r) => setTimeout(r, 5));
-  }
+      JSON.stringify(st.voice_rooms) === JSON.stringify({ [voiceId]: [owner.id] }),
+    {
+      what: `the counts back to the bystander's after ${label}`,
+      timeoutMs: DEADLINE_MS,
+      intervalMs: 5,
+      detail: (st) => JSON.stringify({ total: st?.total_connections, counters: st?.counters, rooms: st?.voice_rooms }),
+    },
+  );
   expect(errorLines.splice(0), `server errors after ${label}`).toEqual([]);
 }
 

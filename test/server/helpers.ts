@@ -1,15 +1,12 @@
 import { once } from 'node:events';
 import { onTestFinished } from 'vitest';
 import WebSocket from 'ws';
-import { createReferenceServer, type ReferenceServer, type ReferenceServerOptions } from '../../src/server/index.js';
+import type { ReferenceServer } from '../../src/server/index.js';
 import type { StatsResponse } from '../../src/protocol/messages.js';
+import { valueUntil } from '../helpers/until.js';
 
 /** Starts a server on port 0 and closes it when the test ends. */
-export async function startServer(opts: ReferenceServerOptions = {}): Promise<ReferenceServer> {
-  const s = await createReferenceServer({ port: 0, ...opts });
-  onTestFinished(() => s.close());
-  return s;
-}
+export { startServer } from '../helpers/server.js';
 
 export interface TestUser {
   id: number;
@@ -134,14 +131,8 @@ export function connect(s: Pick<ReferenceServer, 'wsUrl'>, path: string, token: 
 }
 
 /** Polls the server's stats until `pred` holds (server-side state has no event to await). */
-export async function statsUntil(s: ReferenceServer, pred: (st: StatsResponse) => boolean, timeoutMs = 5000): Promise<StatsResponse> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const st = await s.stats();
-    if (pred(st)) return st;
-    if (Date.now() > deadline) throw new Error(`stats never matched: ${JSON.stringify({ ...st, process: undefined })}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+export function statsUntil(s: ReferenceServer, pred: (st: StatsResponse) => boolean, timeoutMs = 10_000): Promise<StatsResponse> {
+  return valueUntil(() => s.stats(), pred, { what: 'the server stats to match', timeoutMs, detail: (st) => JSON.stringify({ ...st, process: undefined }) });
 }
 
 export async function statsHttp(s: ReferenceServer): Promise<StatsResponse> {

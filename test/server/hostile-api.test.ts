@@ -6,6 +6,7 @@ import { Store, messageCost, HISTORY_LIMIT } from '../../src/server/store.js';
 import { SERVE_OPTIONS } from '../../src/server/options.js';
 import { api, connect, signUp, startServer, world, type TestUser } from './helpers.js';
 import type { ReferenceServer } from '../../src/server/index.js';
+import { until } from '../helpers/until.js';
 
 /** Writes `text` raw and resolves with everything the server wrote until it closed the socket. */
 async function rawExchange(s: ReferenceServer, text: string): Promise<string> {
@@ -153,23 +154,14 @@ describe('members, presence and stats ids', () => {
     const viaHttp = (await (await fetch(`${s.url}/api/debug/websocket-stats`)).json()) as { connections: Array<{ id: unknown }> };
     for (const c of viaHttp.connections) expect(Number.isInteger(c.id)).toBe(true);
     await n1.close();
-    await until(async () => (await s.stats()).total_connections === 1);
+    await until(async () => (await s.stats()).total_connections === 1, { what: 'one connection left' });
     expect((await list(w.owner)).map((u) => u.is_online)).toEqual([false, true]);
     await c1.close();
-    await until(async () => (await s.stats()).total_connections === 0);
+    await until(async () => (await s.stats()).total_connections === 0, { what: 'no connection left' });
     expect((await list(w.owner)).map((u) => u.is_online)).toEqual([false, false]);
     await up(s);
   });
 });
-
-/** Server-side state has no event to await: poll it, bounded. */
-async function until(pred: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > deadline) throw new Error('condition never held');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('smaller HTTP fixes', () => {
   it('answers oversized headers with "431 Request Header Fields Too Large" and HEAD /health with 200 and no body', async () => {
@@ -201,7 +193,7 @@ describe('smaller HTTP fixes', () => {
       if (i % 2) sock.resetAndDestroy();
       else sock.destroy();
     }
-    await until(async () => (await metric(s, /^miscord_http_requests_total\{route="register",status="499"\}/)) === 3);
+    await until(async () => (await metric(s, /^miscord_http_requests_total\{route="register",status="499"\}/)) === 3, { what: 'three register requests counted as 499' });
     expect(await metric(s, /status="500"/)).toBe(0);
     expect(lines.filter((l) => / ERROR /.test(l))).toEqual([]);
     bystander.send({ type: 'ping' });

@@ -4,18 +4,11 @@ import { once } from 'node:events';
 import { readdirSync } from 'node:fs';
 import { connect, signUp, startServer, statsHttp, statsUntil, world, type TestSocket } from './helpers.js';
 import type { ReferenceServer } from '../../src/server/index.js';
+import { until } from '../helpers/until.js';
 
 /** Open file descriptors of this process: the server and the attacker's sockets both count. */
 function fds(): number {
   return readdirSync('/proc/self/fd').length;
-}
-
-async function until(what: string, pred: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 /** A raw attacker socket: reads what it is sent, never answers, never sends its FIN. */
@@ -84,7 +77,7 @@ describe('hostile sockets: a client that never reads', () => {
     expect(metrics).toMatch(/^miscord_slow_consumers_dropped_total 1$/m);
     attacker.ws.terminate();
     await attacker.closed;
-    await until('fds back to their start', () => fds() <= start + 2);
+    await until(() => fds() <= start + 2, { what: 'fds back to their start' });
   });
 
   it('a voice tab that never reads is dropped when relayed 100 KB offers pile up; the user’s other tab and the sender stay', async () => {
@@ -108,7 +101,7 @@ describe('hostile sockets: a client that never reads', () => {
       if ((await s.stats()).counters!.slow_consumers_dropped === 1) break;
       for (let i = 0; i < 5; i++) sender.ws.send(offer);
       // the reading tab keeps up, so the sender only goes as fast as the server relays
-      await until('tab1 to keep up', () => got >= (batch + 1) * 5);
+      await until(() => got >= (batch + 1) * 5, { what: 'tab1 to keep up' });
     }
     const st = await statsUntil(s, (x) => x.counters!.connections_closed === 1, 10_000);
     expect(st.counters).toMatchObject({ connections_opened: 3, connections_closed: 1, slow_consumers_dropped: 1, reaped: 0 });
@@ -140,7 +133,7 @@ describe('hostile sockets: a client that never reads', () => {
     expect(st.total_connections).toBe(1);
     // the honest socket, which answers every ping, outlives several more heartbeats
     const after = pings;
-    await until('more pings', () => pings >= after + missedPongs + 1);
+    await until(() => pings >= after + missedPongs + 1, { what: 'more pings' });
     const end = await statsHttp(s);
     expect(end.counters).toMatchObject({ reaped: 1, connections_opened: 2, connections_closed: 1, slow_consumers_dropped: 0 });
     await untouched(honest);
@@ -160,30 +153,30 @@ describe('hostile sockets: raw answers close fully', () => {
       i % 4 === 0 ? 'GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ' : UPGRADE(i % 4 === 1 ? '/ws/voice/1?token=x' : '/ws/nope'),
     );
     const attackers = rawAttackers(s, reqs);
-    await until('every answer', () => attackers.every((a) => /^HTTP\/1\.1 (404|403|408) /.test(a.text())));
+    await until(() => attackers.every((a) => /^HTTP\/1\.1 (404|403|408) /.test(a.text())), { what: 'every answer' });
     expect(attackers.filter((a) => a.text().startsWith('HTTP/1.1 408')).length).toBe(n / 4);
     expect(attackers.filter((a) => a.text().startsWith('HTTP/1.1 403')).length).toBe(n / 4);
     // the attacker keeps its n sockets open; the server must have let go of its side
-    await until('the server side closed', () => fds() <= start + n + 5);
+    await until(() => fds() <= start + n + 5, { what: 'the server side closed' });
     expect((await fetch(`${s.url}/health`)).status).toBe(200);
     await untouched(bystander);
     const st = await statsHttp(s);
     expect(st.counters).toMatchObject({ connections_opened: 1, connections_closed: 0, rejected: n / 4 });
     expect(st.total_connections).toBe(1);
     for (const a of attackers) a.sock.destroy();
-    await until('fds back to their start', () => fds() <= start + 2);
+    await until(() => fds() <= start + 2, { what: 'fds back to their start' });
   });
 
   it('a peer that closes after the answer is let go at once, and shutdown does not wait for lingering sockets', async () => {
     const s = await startServer({ closeTimeoutMs: 60_000 });
     const start = fds();
     const [polite] = rawAttackers(s, [UPGRADE('/ws/nope')]);
-    await until('the answer', () => polite!.text().startsWith('HTTP/1.1 404'));
+    await until(() => polite!.text().startsWith('HTTP/1.1 404'), { what: 'the answer' });
     polite!.sock.end();
     await once(polite!.sock, 'close');
-    await until('fds back to their start', () => fds() <= start);
+    await until(() => fds() <= start, { what: 'fds back to their start' });
     const [lingering] = rawAttackers(s, [UPGRADE('/ws/nope')]);
-    await until('the answer', () => lingering!.text().startsWith('HTTP/1.1 404'));
+    await until(() => lingering!.text().startsWith('HTTP/1.1 404'), { what: 'the answer' });
     const t0 = performance.now();
     await s.close();
     expect(performance.now() - t0).toBeLessThan(5000);
@@ -200,10 +193,13 @@ describe('hostile sockets: refused upgrades count under --max-total', () => {
     const n = 500;
     const attackers = rawAttackers(s, Array.from({ length: n }, (_, i) => UPGRADE(i % 2 ? '/ws/notifications?token=bad' : `/ws/chat/${w.serverId}?token=bad`)));
     let peak = 0;
-    await until('every answer', () => {
-      peak = Math.max(peak, fds() - start - n);
-      return attackers.every((a) => /^HTTP\/1\.1 (101|503) /.test(a.text()));
-    });
+    await until(
+      () => {
+        peak = Math.max(peak, fds() - start - n);
+        return attackers.every((a) => /^HTTP\/1\.1 (101|503) /.test(a.text()));
+      },
+      { what: 'every answer' },
+    );
     const accepted = attackers.filter((a) => a.text().startsWith('HTTP/1.1 101')).length;
     const full = attackers.filter((a) => a.text().startsWith('HTTP/1.1 503')).length;
     expect(accepted + full).toBe(n);
@@ -215,11 +211,11 @@ describe('hostile sockets: refused upgrades count under --max-total', () => {
     expect(st.total_connections).toBe(1);
     await untouched(bystander);
     // the attacker still holds its sockets, the server has let go of its side
-    await until('the server side closed', () => fds() <= start + n + 5);
+    await until(() => fds() <= start + n + 5, { what: 'the server side closed' });
     // and the limit is free again for a real user
     const late = await connect(s, '/ws/notifications', w.owner.token);
     await untouched(late);
     for (const a of attackers) a.sock.destroy();
-    await until('fds back to their start', () => fds() <= start + 3);
+    await until(() => fds() <= start + 3, { what: 'fds back to their start' });
   });
 });

@@ -1,35 +1,27 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { createInterface } from 'node:readline';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import type { ChildProcess } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { spawnCli, type CliChild } from '../helpers/cli.js';
 import { FAULT_NAMES } from '../../src/server/faults.js';
 import { api, connect, signUp } from './helpers.js';
 
-const BIN = fileURLToPath(new URL('../../bin/miscord-bench.js', import.meta.url));
-const BUILT = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
-
-function serve(args: string[]): { child: ChildProcess; stdout: string[]; stderr: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [BIN, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = once(child, 'exit').then(([code]) => code as number | null);
-  onTestFinished(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await exited;
-  });
-  const stdout: string[] = [];
-  createInterface({ input: child.stdout! }).on('line', (l) => stdout.push(l));
-  let err = '';
-  child.stderr!.on('data', (d) => (err += d));
-  return { child, stdout, stderr: () => err, exited };
+/** `serve ...args` from the build; `stdout` holds its complete stdout lines so far. */
+function serve(args: string[]): { child: ChildProcess; stdout: string[]; stderr: () => string; exited: Promise<number | null>; cli: CliChild } {
+  const cli = spawnCli(['serve', ...args]);
+  return {
+    child: cli.child,
+    get stdout() {
+      return cli.stdout().split('\n').slice(0, -1);
+    },
+    stderr: cli.stderr,
+    exited: cli.closed,
+    cli,
+  };
 }
 
 async function firstLine(p: ReturnType<typeof serve>): Promise<string> {
-  const rl = createInterface({ input: p.child.stdout! });
-  const [line] = (await Promise.race([once(rl, 'line'), p.exited.then(() => [null])])) as [string | null];
-  rl.close();
-  if (line === null) throw new Error(`serve exited early: ${p.stderr()}`);
-  return line;
+  return p.cli.firstLine().catch(() => {
+    throw new Error(`serve exited early: ${p.stderr()}`);
+  });
 }
 
 describe('miscord-bench serve (child process, from the build)', () => {

@@ -1,5 +1,4 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +7,7 @@ import { runScenario } from '../../src/runner/run-scenario.js';
 import { parseScenario } from '../../src/scenario/load-scenario.js';
 import type { Report } from '../../src/report/schema.js';
 import type { TraceLine } from '../../src/trace/tracer.js';
+import { runCli } from '../helpers/cli.js';
 
 // A small run against the bundled server (a child process of the built bin: `npm test`
 // builds first) with the zombie-socket fault, so the same run shows a full trace and a
@@ -153,11 +153,7 @@ describe('evidence on findings', () => {
     const f = report.findings.find((x) => x.class === 'zombie-socket' && x.subject.kind === 'chat')!;
     const reportFile = join(dir, 'report.json');
     writeFileSync(reportFile, JSON.stringify(report));
-    const out = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-      execFile(process.execPath, [join(ROOT, 'bin', 'miscord-bench.js'), 'trace', traceFile, '--finding', f.id, '--report', reportFile], { timeout: 20_000 }, (err, stdout, stderr) =>
-        resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
-      ),
-    );
+    const out = await runCli(['trace', traceFile, '--finding', f.id, '--report', reportFile]);
     expect(out.code).toBe(0);
     expect(out.stderr).toContain(`${f.id} zombie-socket:`);
     expect(out.stderr).not.toContain('note:');
