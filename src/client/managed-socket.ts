@@ -107,10 +107,18 @@ export class ManagedSocket {
     return !!this.conn && !this.conn.frozen && this.conn.ws.readyState === OPEN;
   }
 
-  /** Opens a new connection; resolves null when refused, unreachable or the kind is unavailable. */
-  open(intendedAt = clock.now()): Promise<Conn | null> {
+  /**
+   * Opens a new connection; resolves null when refused, unreachable or the kind is unavailable.
+   * One connection is current at a time: an explicit open supersedes a pending reconnect (and
+   * closes one that landed first); a reconnect that lands after an explicit open closes itself.
+   */
+  open(intendedAt = clock.now(), reconnect = false): Promise<Conn | null> {
     const { env, ledger, caps, identity } = this.owner;
     if (this.closed || env.signal.aborted) return Promise.resolve(null);
+    if (!reconnect && this.reconnectTimer !== undefined) {
+      clock.clearTimeout(this.reconnectTimer);
+      this.reconnectTimer = undefined;
+    }
     if (!caps.available(this.kind)) {
       env.metrics.inc(`skipped.${this.kind}`);
       return Promise.resolve(null);
@@ -157,11 +165,14 @@ export class ManagedSocket {
         const closed = new Promise<void>((r) => (resolveClosed = r));
         const c: Conn = { id: nextConnId++, ws, rec, closingByClient: false, frozen: false, abandoned: false, pingAt: 0, closed };
         conn = c;
-        if (this.closed) {
+        const current = this.conn;
+        if (this.closed || (reconnect && current && !current.frozen)) {
+          // the session closed meanwhile, or an explicit open made another connection current
           void this.closeConn(c);
           resolve(null);
           return;
         }
+        if (current && !current.frozen) void this.closeConn(current);
         this.conn = c;
         this.attempts = 0;
         this.handlers.onOpen?.(c);
@@ -236,8 +247,9 @@ export class ManagedSocket {
     env.metrics.inc('ws.reconnects');
     this.reconnectTimer = clock.setTimeout(() => {
       this.reconnectTimer = undefined;
-      void this.open().then((c) => {
-        if (!c && !this.closed && !this.lastRefusalIsFinal()) this.scheduleReconnect();
+      if (this.conn && !this.conn.frozen) return;
+      void this.open(clock.now(), true).then((c) => {
+        if (!c && !this.closed && !this.conn && !this.lastRefusalIsFinal()) this.scheduleReconnect();
       });
     }, wait);
   }
