@@ -192,8 +192,9 @@ function memoryRows(out) {
   const rows = [];
   const [m] = jsonLines(out, 'memory');
   if (!m) return rows;
-  for (const r of m.rows) rows.push(['memory', `generator at ${r.users} users`, `${r.rssKBPerUser} KB RSS/user, ${r.heapKBPerUser} KB heap/user, ${r.externalKBPerUser ?? 'n/a'} KB Buffers/user (RSS ${r.rssHeldMiB} MiB, heap ${r.heapHeldMiB} MiB, ${r.sockets} sockets)`, '']);
-  if (m.marginal) rows.push(['memory', `marginal ${m.marginal.from} -> ${m.marginal.to} users`, `${m.marginal.rssKBPerUser} KB RSS/user, ${m.marginal.heapKBPerUser} KB heap/user`, 'goal < 40 KB']);
+  for (const r of m.rows) rows.push(['memory', `${r.side === 'bare' ? 'bare ws baseline' : 'generator'} at ${r.users} users`, `${r.rssKBPerUser} KB RSS/user, ${r.heapKBPerUser} KB heap/user, ${r.externalKBPerUser ?? 'n/a'} KB Buffers/user (RSS ${r.rssHeldMiB} MiB, heap ${r.heapHeldMiB} MiB, ${r.sockets} sockets)`, '']);
+  for (const x of m.ratios ?? []) rows.push(['memory', `bench / bare ws at ${x.users} users`, `RSS ${x.rss}x, heap ${x.heap}x per user`, '']);
+  if (m.marginal) rows.push(['memory', `marginal ${m.marginal.from} -> ${m.marginal.to} users`, `${m.marginal.rssKBPerUser} KB RSS/user, ${m.marginal.heapKBPerUser} KB heap/user${m.bareMarginal ? ` (bare ws: ${m.bareMarginal.rssKBPerUser} KB RSS, ${m.bareMarginal.heapKBPerUser} KB heap)` : ''}`, 'goal < 40 KB']);
   return rows;
 }
 

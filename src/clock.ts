@@ -1,6 +1,6 @@
 /**
  * The one clock of the bench and the reference server. Everything time-dependent reads
- * time and schedules timers through `clock`, so a test can swap it for fake time.
+ * time and schedules timers through `clock`: the one place fake time would go in.
  */
 export interface Clock {
   /** Monotonic milliseconds (fractional). */
@@ -13,7 +13,7 @@ export interface Clock {
   clearInterval(t: NodeJS.Timeout | undefined): void;
 }
 
-export const systemClock: Clock = {
+export const clock: Clock = {
   now: () => performance.now(),
   wall: () => Date.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
@@ -22,16 +22,13 @@ export const systemClock: Clock = {
   clearInterval: (t) => clearInterval(t),
 };
 
-export let clock: Clock = systemClock;
+const TIME_ORIGIN = performance.timeOrigin; // a getter that calls into C++ each time: read once
 
-/** Swap the clock (tests). Returns a function that restores the previous one. */
-export function useClock(c: Clock): () => void {
-  const prev = clock;
-  clock = c;
-  return () => {
-    clock = prev;
-  };
-}
+/**
+ * Wall-clock ms with sub-ms precision, comparable across processes on one machine: the
+ * process's time origin plus the clock's monotonic now (a message's intended send time).
+ */
+export const wallNow = (): number => TIME_ORIGIN + clock.now();
 
 /** Resolves after `ms` on the current clock; rejects with the signal's reason if aborted. */
 export function delay(ms: number, signal?: AbortSignal): Promise<void> {

@@ -1,7 +1,7 @@
 import { clock } from '../clock.js';
 import { ROUTES, chatPayloadOf } from '../protocol/messages.js';
 import { ManagedSocket, type Conn, type SocketOwner } from './managed-socket.js';
-import type { ChatSub, DeliveryTracker } from './delivery-tracker.js';
+import type { ChatActor, ChatSub, DeliveryTracker } from './delivery-tracker.js';
 
 export type SwitchStrategy = 'reconnect' | 'in-band' | 'leaky';
 
@@ -36,7 +36,7 @@ export class ChatSession {
     this.textChannelId = textChannelId;
     this.sock = new ManagedSocket(owner, 'chat', ROUTES.wsChat(serverId), serverId, {
       onOpen: (conn) => {
-        const sub: ChatSub = { id: conn.id, serverId, filter: null, excuseBefore: 0, socket: conn.rec.id, expected: 0, received: 0, lost: 0 };
+        const sub: ChatSub = { id: conn.id, serverId, filter: null, excuseBefore: 0, socket: conn.rec.id, expected: 0, received: 0, lost: 0, user: owner.ledger.index, userId: owner.identity?.userId };
         this.subs.set(conn, sub);
         owner.tracker.subscribe(sub);
       },
@@ -119,6 +119,12 @@ export class ChatSession {
         }
         break;
       }
+      case 'typing': {
+        const sub = this.subs.get(conn);
+        const from = Number((frame.user as { id?: unknown } | undefined)?.id);
+        if (sub && Number.isInteger(from)) this.owner.tracker.typingReceipt(sub, from, Number(frame.text_channel_id));
+        break;
+      }
       case 'ping':
         conn.ws.send(PONG);
         break;
@@ -149,7 +155,7 @@ export class ChatSession {
     const { tracker, env } = this.owner;
     const { seq, content } = tracker.keys.next(intendedWall);
     const ch = this.textChannelId;
-    tracker.expect(seq, this.serverId, ch, intendedWall);
+    tracker.expect(seq, this.serverId, ch, intendedWall, this.actor());
     const ok = this.sock.send(`{"type":"message","content":"${content}","text_channel_id":${ch}}`);
     if (!ok) {
       tracker.unexpect(seq);
@@ -165,7 +171,17 @@ export class ChatSession {
   }
 
   typing(): void {
-    if (this.sock.send(`{"type":"typing","text_channel_id":${this.textChannelId}}`)) this.owner.env.metrics.inc('chat.typing');
+    const from = this.actor();
+    if (!this.sock.send(`{"type":"typing","text_channel_id":${this.textChannelId}}`)) return;
+    this.owner.env.metrics.inc('chat.typing');
+    if (from) this.owner.tracker.expectTyping(from, this.serverId, this.textChannelId);
+  }
+
+  /** who sends on the current connection, for the promise checks */
+  private actor(): ChatActor | null {
+    const c = this.sock.conn;
+    const id = this.owner.identity;
+    return c && id ? { user: this.owner.ledger.index, userId: id.userId, socket: c.rec.id } : null;
   }
 
   ping(intendedAt = clock.now()): void {

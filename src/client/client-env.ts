@@ -17,22 +17,29 @@ export interface UserIdentity {
 export interface ClientEvents {
   /** a socket of this user finished closing (any side) */
   onSocketClosed?(user: UserIdentity, rec: SocketRecord): void;
-  /** every event of a voice signaling socket: the history the promise checks judge */
-  onVoice?(e: VoiceWireEvent): void;
+  /** every event of a voice signaling or notifications socket: the history the promise checks judge */
+  onWire?(e: WireEvent): void;
 }
 
 /**
- * One event of one voice signaling socket, as its client saw it (clock.now() time). `recv`
- * carries the message's type and its subject (`user_id`, or `from_id` for relayed
- * signaling), `sent` the client's own message type and its `target_id`.
+ * One event of one voice signaling or notifications socket, as its client saw it
+ * (clock.now() time). `recv` carries the message's type and its subject (`user_id`, or
+ * `from_id` for relayed signaling; on a notifications socket `channel` is the message's
+ * `voice_channel_id`), `sent` the client's own message type and its `target_id`.
  */
-export interface VoiceWireEvent {
-  kind: 'open' | 'recv' | 'sent' | 'closing' | 'closed' | 'crashed';
+export interface WireEvent {
+  /** `frozen`: the client stopped reading and answering (a freeze, an abandoned socket): owed nothing more, reaped like a crash */
+  kind: 'open' | 'recv' | 'sent' | 'closing' | 'closed' | 'crashed' | 'frozen';
+  /** the socket's kind (default voice) */
+  on?: 'voice' | 'chat' | 'notifications';
   t: number;
   user: number;
   userId: number;
   socket: string;
+  /** the voice room of a voice socket; -1 for a notifications socket */
   room: number;
+  /** the voice channel a notifications event names */
+  channel?: number;
   type?: string;
   subject?: number | null;
   /** `participants`: the user ids listed, in order, duplicates kept */

@@ -1,4 +1,4 @@
-import { clock } from '../clock.js';
+import { clock, wallNow } from '../clock.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { LatencyHistogram } from '../metrics/latency-histogram.js';
 import { MessageKeys } from './message-key.js';
@@ -17,19 +17,60 @@ export interface ChatSub {
   expected: number;
   received: number;
   lost: number;
+  /** the simulated user's index and server-side id (a receiver is never owed its own user's typing) */
+  user?: number;
+  userId?: number;
+  /** clock.now() when the server dropped it (a client close excuses instead) */
+  endedAt?: number;
+}
+
+/** who sent a message or typed: the subject of a missed-event */
+export interface ChatActor {
+  user: number;
+  userId: number;
+  socket: string;
+}
+
+/**
+ * An announcement the protocol promises (a `message` to every socket of its channel, a
+ * `typing` to the others') that some receivers, open through the whole deadline, never got.
+ */
+export interface MissedDelivery {
+  type: 'message' | 'typing';
+  from: ChatActor | null;
+  serverId: number;
+  textChannelId: number;
+  /** clock.now() of the send */
+  at: number;
+  /** how long the receivers had: the deadline for typing, the delivery timeout for messages */
+  withinMs: number;
+  receivers: Array<{ user?: number; userId?: number; socket: string }>;
+}
+
+/** Where the promise checks hear of what was owed and what was missed. */
+export interface ChatPromiseSink {
+  expected(type: MissedDelivery['type'], receivers: number): void;
+  missed(m: MissedDelivery): void;
 }
 
 interface Expectation {
   recipients: Set<ChatSub>;
   /** clock.now() when registered */
   at: number;
-  /** wall-clock ms (performance.timeOrigin + now) of the intended send */
+  /** wallNow() of the intended send */
   intendedWall: number;
+  serverId: number;
+  textChannelId: number;
+  from: ChatActor | null;
 }
 
-const TIME_ORIGIN = performance.timeOrigin; // a getter that calls into C++ each time: read once
-/** wall-clock ms with sub-ms precision, comparable across processes on one machine */
-export const wallNow = (): number => TIME_ORIGIN + performance.now();
+interface TypingExpectation {
+  recipients: Set<ChatSub>;
+  at: number;
+  serverId: number;
+  textChannelId: number;
+  from: ChatActor;
+}
 
 /**
  * Delivery accounting. The sender registers each message with the set of chat sockets
@@ -38,6 +79,11 @@ export const wallNow = (): number => TIME_ORIGIN + performance.now();
  * itself closes or switches has its missing receipts excused; a server drop does not
  * excuse. Outstanding expectations are bounded and time out as lost. A clean run thus
  * gives delivered == expected − excused, a delivery ratio of exactly 1.
+ *
+ * The same subscriptions judge `typing`: every other user's socket of the channel must get
+ * it within the deadline. A loss (a message timed out, a typing past its deadline) on a
+ * socket that stayed open through the deadline goes to `onMissed`: the promise checks'
+ * `missed-event`.
  */
 export class DeliveryTracker {
   sent = 0;
@@ -51,6 +97,9 @@ export class DeliveryTracker {
   private readonly subs = new Map<number, Set<ChatSub>>();
   /** expectations by message number */
   private readonly pending = new Map<number, Expectation>();
+  /** typing announcements still owed, oldest first */
+  private readonly typingPending: TypingExpectation[] = [];
+  readonly typing = { expected: 0, delivered: 0, excused: 0, missed: 0 };
   private readonly deliver: LatencyHistogram;
   /** the contents of the messages this tracker accounts for */
   readonly keys: MessageKeys;
@@ -59,16 +108,22 @@ export class DeliveryTracker {
 
   constructor(
     private readonly metrics: Metrics,
-    opts: { keyPrefix?: string; timeoutMs?: number; maxPending?: number } = {},
+    opts: { keyPrefix?: string; timeoutMs?: number; maxPending?: number; deadlineMs?: number; promises?: ChatPromiseSink } = {},
   ) {
     this.deliver = metrics.histogram('chat.deliver');
     this.keys = new MessageKeys(opts.keyPrefix ?? 'mb-');
     this.timeoutMs = opts.timeoutMs ?? 10_000;
     this.maxPending = opts.maxPending ?? 200_000;
+    this.deadlineMs = opts.deadlineMs ?? 2000;
+    this.promises = opts.promises;
   }
 
+  /** how long an announcement may take (the scenario's announceDeadline) */
+  readonly deadlineMs: number;
+  private readonly promises?: ChatPromiseSink;
+
   get outstanding(): number {
-    return this.pending.size;
+    return this.pending.size + this.typingPending.length;
   }
 
   subscribe(sub: ChatSub): void {
@@ -81,6 +136,7 @@ export class DeliveryTracker {
   unsubscribe(sub: ChatSub, excuse: boolean): void {
     this.subs.get(sub.serverId)?.delete(sub);
     if (excuse) sub.excuseBefore = clock.now() + 1e-3;
+    else sub.endedAt ??= clock.now();
   }
 
   /** An in-band switch: receipts for the old channel may stop at any moment until the server confirms. */
@@ -94,7 +150,7 @@ export class DeliveryTracker {
   }
 
   /** Registers a message about to be sent; `seq` is its number (`keys.next()`). */
-  expect(seq: number, serverId: number, textChannelId: number, intendedWall: number): void {
+  expect(seq: number, serverId: number, textChannelId: number, intendedWall: number, from: ChatActor | null = null): void {
     this.sent++;
     const set = this.subs.get(serverId);
     const recipients = new Set<ChatSub>();
@@ -106,8 +162,53 @@ export class DeliveryTracker {
         }
     this.expected += recipients.size;
     if (recipients.size === 0) return;
+    this.promises?.expected('message', recipients.size);
     if (this.pending.size >= this.maxPending) this.evictOldest();
-    this.pending.set(seq, { recipients, at: clock.now(), intendedWall });
+    this.pending.set(seq, { recipients, at: clock.now(), intendedWall, serverId, textChannelId, from });
+  }
+
+  /** A typing was sent: every other user's socket of that channel must hear of it within the deadline. */
+  expectTyping(from: ChatActor, serverId: number, textChannelId: number): void {
+    const recipients = new Set<ChatSub>();
+    for (const s of this.subs.get(serverId) ?? [])
+      if ((s.filter === null || s.filter === textChannelId) && s.userId !== undefined && s.userId !== from.userId) recipients.add(s);
+    if (recipients.size === 0) return;
+    this.typing.expected += recipients.size;
+    this.promises?.expected('typing', recipients.size);
+    // bounded as the messages are: the oldest is judged early rather than kept
+    if (this.typingPending.length >= this.maxPending) this.judgeTyping(this.typingPending.shift()!, true);
+    this.typingPending.push({ recipients, at: clock.now(), serverId, textChannelId, from });
+  }
+
+  /** A typing of user `fromUserId` in `textChannelId` arrived on `sub`: it meets the oldest one owed there. */
+  typingReceipt(sub: ChatSub, fromUserId: number, textChannelId: number): void {
+    for (let i = 0; i < this.typingPending.length; i++) {
+      const x = this.typingPending[i]!;
+      if (x.from.userId !== fromUserId || x.textChannelId !== textChannelId || !x.recipients.delete(sub)) continue;
+      this.typing.delivered++;
+      if (x.recipients.size === 0) this.typingPending.splice(i, 1);
+      return;
+    }
+  }
+
+  /** the receivers of `e` that were open, subscribed and not excused through `within` ms after it */
+  private owed(e: { recipients: Set<ChatSub>; at: number }, within: number): ChatSub[] {
+    const out: ChatSub[] = [];
+    for (const s of e.recipients) if (!(s.endedAt !== undefined && s.endedAt < e.at + within)) out.push(s);
+    return out;
+  }
+
+  private judgeTyping(x: TypingExpectation, force: boolean): void {
+    for (const s of [...x.recipients])
+      if (x.at < s.excuseBefore && (s.excuseBefore !== Number.POSITIVE_INFINITY || force)) {
+        x.recipients.delete(s);
+        this.typing.excused++;
+      }
+    const owed = this.owed(x, this.deadlineMs);
+    this.typing.excused += x.recipients.size - owed.length;
+    if (!owed.length) return;
+    this.typing.missed += owed.length;
+    this.promises?.missed({ type: 'typing', from: x.from, serverId: x.serverId, textChannelId: x.textChannelId, at: x.at, withinMs: this.deadlineMs, receivers: owed.map(who) });
   }
 
   /** The message was not sent after all (no usable socket): nothing is expected of it. */
@@ -152,6 +253,9 @@ export class DeliveryTracker {
       for (const s of e.recipients) s.lost++;
       this.lost += open;
       this.pending.delete(seq);
+      // missed: past the deadline (a drain's cut-off may come earlier: not judged), on a socket open through it
+      const owed = clock.now() - e.at >= this.deadlineMs ? this.owed(e, this.deadlineMs) : [];
+      if (owed.length) this.promises?.missed({ type: 'message', from: e.from, serverId: e.serverId, textChannelId: e.textChannelId, at: e.at, withinMs: Math.round(clock.now() - e.at), receivers: owed.map(who) });
       return true;
     }
     return false;
@@ -171,14 +275,21 @@ export class DeliveryTracker {
   /** Resolves excused and timed-out expectations; call periodically (cheap when little is pending). */
   sweep(now = clock.now()): void {
     for (const [seq, e] of this.pending) this.resolve(seq, e, now - e.at >= this.timeoutMs);
+    // typing past its deadline; a drain's cut-off (now = Infinity) judges only those already due
+    const due = Math.min(now, clock.now()) - this.deadlineMs;
+    while (this.typingPending.length && (this.typingPending[0]!.at <= due || now === Number.POSITIVE_INFINITY)) {
+      const x = this.typingPending.shift()!;
+      if (x.at <= due) this.judgeTyping(x, true);
+      else this.typing.excused += x.recipients.size;
+    }
   }
 
   /** Waits until nothing is outstanding or `timeoutMs` passed, then counts what is left as lost. */
   async drain(timeoutMs: number, signal?: AbortSignal): Promise<void> {
     const until = clock.now() + timeoutMs;
-    while (this.pending.size > 0 && clock.now() < until && !signal?.aborted) {
+    while (this.outstanding > 0 && clock.now() < until && !signal?.aborted) {
       this.sweep();
-      if (this.pending.size === 0) break;
+      if (this.outstanding === 0) break;
       await new Promise<void>((r) => clock.setTimeout(r, 20));
     }
     this.sweep(Number.POSITIVE_INFINITY);
@@ -194,5 +305,12 @@ export class DeliveryTracker {
     c.set('chat.lost', this.lost);
     if (this.overflow) c.set('chat.overflow', this.overflow);
     if (this.unexpected) c.set('chat.unexpected', this.unexpected);
+    if (this.typing.expected) {
+      c.set('chat.typing_expected', this.typing.expected);
+      c.set('chat.typing_delivered', this.typing.delivered);
+      if (this.typing.missed) c.set('chat.typing_missed', this.typing.missed);
+    }
   }
 }
+
+const who = (s: ChatSub) => ({ user: s.user, userId: s.userId, socket: s.socket });

@@ -1,6 +1,6 @@
 import { clock } from '../clock.js';
 import { errorDetail, parseFrame, type SocketKind } from '../protocol/messages.js';
-import type { ClientEnv, UserIdentity } from './client-env.js';
+import type { ClientEnv, UserIdentity, WireEvent } from './client-env.js';
 import type { SocketRecord, UserLedger } from './ledger.js';
 import type { Capabilities } from './capabilities.js';
 import { CLOSED, OPEN, WireSocket } from './wire-socket.js';
@@ -107,10 +107,18 @@ export class ManagedSocket {
     return !!this.conn && !this.conn.frozen && this.conn.ws.readyState === OPEN;
   }
 
-  /** Opens a new connection; resolves null when refused, unreachable or the kind is unavailable. */
-  open(intendedAt = clock.now()): Promise<Conn | null> {
+  /**
+   * Opens a new connection; resolves null when refused, unreachable or the kind is unavailable.
+   * One connection is current at a time: an explicit open supersedes a pending reconnect (and
+   * closes one that landed first); a reconnect that lands after an explicit open closes itself.
+   */
+  open(intendedAt = clock.now(), reconnect = false): Promise<Conn | null> {
     const { env, ledger, caps, identity } = this.owner;
     if (this.closed || env.signal.aborted) return Promise.resolve(null);
+    if (!reconnect && this.reconnectTimer !== undefined) {
+      clock.clearTimeout(this.reconnectTimer);
+      this.reconnectTimer = undefined;
+    }
     if (!caps.available(this.kind)) {
       env.metrics.inc(`skipped.${this.kind}`);
       return Promise.resolve(null);
@@ -153,14 +161,18 @@ export class ManagedSocket {
         env.metrics.inc('ws.opened');
         recordAttempt(env, this.kind, clock.now() - intendedAt, 'ok');
         env.tracer.emit({ ev: 'socket.open', user, socket: rec.id, kind: this.kind, channel: this.channelId });
+        this.publish('open', rec, { since: rec.openingAt });
         const closed = new Promise<void>((r) => (resolveClosed = r));
         const c: Conn = { id: nextConnId++, ws, rec, closingByClient: false, frozen: false, abandoned: false, pingAt: 0, closed };
         conn = c;
-        if (this.closed) {
+        const current = this.conn;
+        if (this.closed || (reconnect && current && !current.frozen)) {
+          // the session closed meanwhile, or an explicit open made another connection current
           void this.closeConn(c);
           resolve(null);
           return;
         }
+        if (current && !current.frozen) void this.closeConn(current);
         this.conn = c;
         this.attempts = 0;
         this.handlers.onOpen?.(c);
@@ -214,6 +226,7 @@ export class ManagedSocket {
       env.metrics.inc(`ws.dropped.${this.kind}`);
     }
     if (identity) env.events.onSocketClosed?.(identity, conn.rec);
+    this.publish(conn.rec.crashed ? 'crashed' : 'closed', conn.rec);
     this.handlers.onClosed?.(conn, by === 'client');
     this.abandoned.delete(conn);
     if (this.conn !== conn) return;
@@ -234,8 +247,9 @@ export class ManagedSocket {
     env.metrics.inc('ws.reconnects');
     this.reconnectTimer = clock.setTimeout(() => {
       this.reconnectTimer = undefined;
-      void this.open().then((c) => {
-        if (!c && !this.closed && !this.lastRefusalIsFinal()) this.scheduleReconnect();
+      if (this.conn && !this.conn.frozen) return;
+      void this.open(clock.now(), true).then((c) => {
+        if (!c && !this.closed && !this.conn && !this.lastRefusalIsFinal()) this.scheduleReconnect();
       });
     }, wait);
   }
@@ -250,6 +264,13 @@ export class ManagedSocket {
     if (!c || c.frozen || c.pingAt !== 0 || c.ws.readyState !== OPEN) return;
     c.pingAt = intendedAt;
     c.ws.ping();
+  }
+
+  /** One event of this socket on the run's history (what the promise checks judge). */
+  publish(kind: WireEvent['kind'], rec: SocketRecord, more: Partial<WireEvent> = {}): void {
+    const { env, identity } = this.owner;
+    if (!env.events.onWire || !identity) return;
+    env.events.onWire({ kind, on: this.kind, t: clock.now(), user: identity.index, userId: identity.userId, socket: rec.id, room: -1, ...more });
   }
 
   /** Sends a text frame; false when there is no usable connection. */
@@ -270,6 +291,7 @@ export class ManagedSocket {
     c.rec.frozenAt = clock.now();
     c.ws.autoPong = false;
     this.owner.env.tracer.emit({ ev: 'socket.freeze', user: this.owner.ledger.index, socket: c.rec.id, kind: this.kind });
+    this.publish('frozen', c.rec);
     return c;
   }
 
@@ -298,6 +320,8 @@ export class ManagedSocket {
     this.conn = null;
     this.abandoned.add(c);
     this.owner.env.tracer.emit({ ev: 'socket.abandon', user: this.owner.ledger.index, socket: c.rec.id, kind: this.kind });
+    // it reads nothing from now on: as good as frozen for whoever expects it to hear something
+    this.publish('frozen', c.rec);
     return c;
   }
 
@@ -308,6 +332,7 @@ export class ManagedSocket {
       c.closingByClient = true;
       this.owner.ledger.socketClosing(c.rec);
       this.owner.env.tracer.emit({ ev: 'socket.closing', user: this.owner.ledger.index, socket: c.rec.id, kind: this.kind, code });
+      this.publish('closing', c.rec);
       c.ws.close(code);
     }
     const t = clock.setTimeout(() => c.ws.terminate(), CLOSE_GRACE_MS);

@@ -31,6 +31,11 @@ export class NotificationsSession {
             owner.env.metrics.inc('errors.server_error');
             owner.ledger.error('notifications', String(frame.message ?? ''));
             break;
+          case 'voice_channel_join':
+          case 'voice_channel_leave':
+            owner.env.metrics.inc(`notifications.${frame.type}`);
+            this.sock.publish('recv', conn.rec, { type: frame.type, subject: Number(frame.user_id), channel: Number(frame.voice_channel_id) });
+            break;
           default:
             owner.env.metrics.inc(`notifications.${frame.type}`);
         }

@@ -40,7 +40,6 @@ export class SimulatedUser implements ChatOwner {
   voice: VoiceUserSlot | null = null;
   readonly notifications: NotificationsSession[] = [];
   readonly chats: ChatSession[] = [];
-  private readonly cleanups: Array<() => Promise<void>> = [];
   private leaving: Promise<void> | null = null;
   private readonly http: HttpClient;
 
@@ -122,25 +121,12 @@ export class SimulatedUser implements ChatOwner {
     await s.close();
   }
 
-  /** Freezes the user's sockets of these kinds; returns how many froze. */
-  freeze(kinds: readonly SocketKind[]): number {
-    let n = 0;
-    if (kinds.includes('chat')) for (const c of this.chats) n += c.freeze() ? 1 : 0;
-    if (kinds.includes('notifications')) for (const s of this.notifications) n += s.freeze() ? 1 : 0;
-    return n;
-  }
-
   /** Crashes the user's sockets of these kinds (a killed browser); returns the chat and notifications ones that crashed. */
   crash(kinds: readonly SocketKind[]): Array<{ closed: Promise<void> }> {
     const out: Array<{ closed: Promise<void> } | null> = [];
     if (kinds.includes('chat')) for (const c of this.chats) out.push(c.crash());
     if (kinds.includes('notifications')) for (const s of this.notifications) out.push(s.crash());
     return out.filter((c) => c !== null);
-  }
-
-  /** Something to release when the user leaves (the voice client registers its teardown here). */
-  addCleanup(fn: () => Promise<void>): void {
-    this.cleanups.push(fn);
   }
 
   /** Leaves: voice first, then every session; idempotent and awaited. */
@@ -155,7 +141,6 @@ export class SimulatedUser implements ChatOwner {
         }
       };
       if (this.voice?.close) await run(() => this.voice!.close!());
-      for (const fn of this.cleanups.splice(0).reverse()) await run(fn);
       await Promise.all([...this.chats, ...this.notifications].map((s) => run(() => s.close())));
       for (const e of errors) this.ledger.error('leave', (e as Error)?.message ?? String(e));
     })();

@@ -1,6 +1,6 @@
 import { clock } from '../clock.js';
 import type { SocketRecord, UserLedger } from '../client/ledger.js';
-import type { SocketCounts, StatsReading } from '../client/stats-client.js';
+import type { SocketCounts, StatsReading } from '../protocol/stats-reading.js';
 import type { SocketKind } from '../protocol/messages.js';
 import { LatencyHistogram } from '../metrics/latency-histogram.js';
 import type { FindingDraft } from './types.js';

@@ -1,13 +1,16 @@
 import { clock, delay } from '../clock.js';
 import { silentLogger, type Logger } from '../log.js';
-import { fetchStats as httpFetchStats, type SocketCounts, type StatsReading } from '../client/stats-client.js';
+import { fetchStats as httpFetchStats } from '../client/fetch-stats.js';
+import type { SocketCounts, StatsReading } from '../protocol/stats-reading.js';
 import type { SocketRecord, UserLedger } from '../client/ledger.js';
 import type { StatsConfig } from '../protocol/messages.js';
+import { SERVE_OPTIONS } from '../server/options.js';
 import type { Checkpoint } from '../report/schema.js';
 import type { Tracer } from '../trace/tracer.js';
 import type { EncodedHistogram } from '../metrics/latency-histogram.js';
 import type { FindingDraft, LeakDetector, LeakUserView, Reconciliation } from './types.js';
 import type { VoicePromises } from './voice-promises.js';
+import type { ChatPromises } from './chat-promises.js';
 import { checkPresence, httpFetchServerMembers, type FetchServerMembers } from './presence-check.js';
 import { checkMesh } from './mesh-check.js';
 import { goneSince } from './presence-check.js';
@@ -21,7 +24,7 @@ import { SocketGrowthCheck } from './socket-growth.js';
 import { benchMemory, benchSample, checkBenchLeak, type BenchSample } from './bench-leak.js';
 import { checkResourceGrowth, trendsOf, DEFAULT_TOLERANCES, type ResourceSample, type TrendOptions } from './resource-trend.js';
 import { httpFetchMembers, reconcileMembers, roomsOf, type FetchMembers } from './voice-members.js';
-import { FindingBook } from './finding-builder.js';
+import { FindingBook } from './finding-book.js';
 import { classify, countByKind } from './views.js';
 
 export interface LeakDetectorOptions {
@@ -51,12 +54,14 @@ export interface LeakDetectorOptions {
   /** generator fds and socket handles tolerated above the baseline at the end (default 16) */
   benchTolerance?: number;
   trend?: TrendOptions;
-  /** the live list of every simulated user (lets the v1 close watcher count every ledger) */
-  users?: () => LeakUserView[];
+  /** every simulated user's ledger by index, kept by the runner as it creates users (the v1 close watcher counts every ledger, not only those seen at a checkpoint) */
+  ledgers?: ReadonlyMap<number, UserLedger>;
   /** the voice protocol's promises over the users' history (missed and spurious events, participants) */
   voicePromises?: VoicePromises;
-  /** the world's servers and a token that may read their members: presence (`is_online`) is checked with them */
-  presence?: { serverIds(): number[]; token(): string | null; graceMs: number; fetch?: FetchServerMembers };
+  /** the chat protocol's promises (a message to its channel, a typing to the others), as the delivery accounting judged them */
+  chatPromises?: ChatPromises;
+  /** presence (`is_online`) is checked, over the world each checkpoint names (its servers, a token that may read their members) */
+  presence?: { graceMs: number; fetch?: FetchServerMembers };
   /** a voice pair not connected this long after both joined is an incomplete mesh (off when undefined) */
   meshGraceMs?: number;
   /** the reap window the target promises (--expect-reap-ms), used when it publishes no heartbeat of its own */
@@ -67,6 +72,18 @@ export interface LeakDetectorOptions {
 }
 
 const P = '[LeakDetector]';
+
+/**
+ * How long a server may take to drop a socket that went silent (a crash, a freeze): heartbeat
+ * × (missed pongs + 1), with slack, from its config; else the promise the user gave
+ * (--expect-reap-ms); null when nothing says.
+ */
+export function reapWindowOf(config: Partial<StatsConfig> | null | undefined, expectReapMs?: number, slackMs?: number): number | null {
+  const hb = config?.heartbeat_ms;
+  const missed = config?.missed_pongs ?? SERVE_OPTIONS.missedPongs.default;
+  if (!hb) return expectReapMs ?? null;
+  return hb * (missed + 1) + (slackMs ?? Math.max(500, hb / 2));
+}
 
 export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
   const settleMs = opts.settleMs ?? 2000;
@@ -105,8 +122,7 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
   const trendOpts: TrendOptions = { ...opts.trend, tolerances: { ...DEFAULT_TOLERANCES, ...opts.trend?.tolerances } };
 
   const knownLedgers = function* (): Iterable<UserLedger> {
-    if (opts.users) for (const v of opts.users()) yield v.ledger;
-    else yield* ledgers.values();
+    yield* (opts.ledgers ?? ledgers).values();
   };
   const watcher = new DeregisterWatcher({ thresholdMs: slow, giveUpMs: Math.max(5000, settleMs + 3 * slow), ledgers: knownLedgers, baseline: () => movedBaseline(), tolerance: opts.v1Tolerance });
 
@@ -163,12 +179,7 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
     }, opts.deregisterPollMs ?? 100);
   }
 
-  function heartbeatWindow(): number | null {
-    const hb = config?.heartbeat_ms;
-    const missed = config?.missed_pongs ?? 2;
-    if (!hb) return opts.expectReapMs ?? null;
-    return hb * (missed + 1) + (opts.reapSlackMs ?? Math.max(500, hb / 2));
-  }
+  const heartbeatWindow = (): number | null => reapWindowOf(config, opts.expectReapMs, opts.reapSlackMs);
 
   function ours(users: LeakUserView[]): LeakUserView[] {
     const pre = opts.usernamePrefix;
@@ -226,14 +237,14 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
         log.warn(P, `no baseline: ${(e as Error).message}`);
       }
       if (!config && opts.clientConfig?.heartbeat_ms) {
-        config = { heartbeat_ms: opts.clientConfig.heartbeat_ms, missed_pongs: opts.clientConfig.missed_pongs ?? 2, max_per_user: opts.clientConfig.max_per_user ?? 0, max_total: opts.clientConfig.max_total ?? 0 };
+        config = { heartbeat_ms: opts.clientConfig.heartbeat_ms, missed_pongs: opts.clientConfig.missed_pongs ?? SERVE_OPTIONS.missedPongs.default, max_per_user: opts.clientConfig.max_per_user ?? 0, max_total: opts.clientConfig.max_total ?? 0 };
       }
       log.debug(P, `baseline ${JSON.stringify(baseline)} mode ${mode}`);
     },
 
     onSocketClosed(userIndex, userId, rec: SocketRecord, ledger?: UserLedger) {
       if (ledger) ledgers.set(userIndex, ledger);
-      watcher.add(userIndex, userId, rec, ledger ?? ledgers.get(userIndex) ?? opts.users?.().find((v) => v.ledger.index === userIndex)?.ledger);
+      watcher.add(userIndex, userId, rec, ledger ?? ledgers.get(userIndex) ?? opts.ledgers?.get(userIndex));
       watch();
     },
 
@@ -321,8 +332,18 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
       if (final && samples.length >= 3) judged('resource-growth', samples.length);
       else if (final && samples.length) skipped('resource-growth', `only ${samples.length} soak cycle(s) measured: a trend needs 3`);
       if (final) {
+        // what the server holds once every user has left: a count that grew with the cycles and is back at or below its first cycle's then was load, not a leak
+        const endProc = reading?.stats.process;
+        const endOf: Record<string, number | undefined> = { 'server.open_fds': endProc?.open_fds, 'server.open_handles': endProc?.open_handles };
         for (const d of checkResourceGrowth(samples, trendOpts)) {
-          if (d.subject.resource?.startsWith('bench.')) d.class = 'bench-leak';
+          const r = d.subject.resource ?? '';
+          const end = endOf[r];
+          const first = samples.find((x) => Number.isFinite(x.values[r]))?.values[r];
+          if (end !== undefined && first !== undefined && end <= first) {
+            notes.push(`${r} rose across the soak cycles but was back at ${end} (first cycle: ${first}) once every user had left: held by the load, not leaked`);
+            continue;
+          }
+          if (r.startsWith('bench.')) d.class = 'bench-leak';
           drafts.push(d);
         }
       }
@@ -332,6 +353,13 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
       if (vp) {
         drafts.push(...vp.take());
         if (vp.counts.expectations) for (const cls of ['missed-event', 'spurious-event']) judged(cls, vp.counts.expectations);
+      }
+      const chat = opts.chatPromises;
+      if (chat) {
+        // a socket the server forgot misses everything: named once, as the phantom it is
+        const phantoms = new Set(drafts.filter((d) => d.class === 'phantom-socket' && d.subject.socket).map((d) => d.subject.socket!));
+        drafts.push(...chat.take(phantoms));
+        if (chat.counts.expectations) judged('missed-event', chat.counts.expectations);
       }
       if (opts.meshGraceMs !== undefined) {
         // a room still meshing: wait for its pairs (a clean mesh costs no wait), then judge
@@ -346,7 +374,7 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
         drafts.push(...m.drafts);
       }
       if (opts.presence && reading) {
-        const p = await checkPresence({ serverIds: opts.presence.serverIds(), token: opts.presence.token(), users, fetch: opts.presence.fetch ?? httpFetchServerMembers(opts.httpUrl), graceMs: opts.presence.graceMs, reapWindowMs: heartbeatWindow(), signal, waitMs: final ? Math.max(opts.presence.graceMs, heartbeatWindow() ?? 0) + 500 : 0 });
+        const p = await checkPresence({ serverIds: cpOpts.world?.serverIds ?? [], token: cpOpts.world?.token ?? null, users, fetch: opts.presence.fetch ?? httpFetchServerMembers(opts.httpUrl), graceMs: opts.presence.graceMs, reapWindowMs: heartbeatWindow(), signal, waitMs: final ? Math.max(opts.presence.graceMs, heartbeatWindow() ?? 0) + 500 : 0 });
         drafts.push(...p.drafts);
         notes.push(...p.notes);
         if (p.checked) judged('stale-presence', p.checked);

@@ -28,6 +28,16 @@ export interface MeshView {
   peers: Array<{ remoteUserId: number; state: string }>;
 }
 
+/** What a checkpoint is told besides the users: which one it is, and the run's world as it stands. */
+export interface CheckpointData {
+  final?: boolean;
+  cycle?: number;
+  /** poll the server this long at most (a crash's reap window) instead of the settle the detector was given */
+  settleMs?: number;
+  /** the world's servers and a token that may read their members: presence (`is_online`) is checked with them */
+  world?: { serverIds: number[]; token: string | null };
+}
+
 export interface LeakDetector {
   /** Reads the baseline before any simulated user connects (v1 diffs are against it). */
   start(): Promise<void>;
@@ -38,7 +48,7 @@ export interface LeakDetector {
    */
   onSocketClosed(userIndex: number, userId: number, rec: SocketRecord, ledger?: UserLedger): void;
   /** Settles (polls until stable or `settleMs`), diffs, and records findings. */
-  checkpoint(name: string, users: LeakUserView[], opts?: { final?: boolean; cycle?: number; settleMs?: number }): Promise<Checkpoint>;
+  checkpoint(name: string, users: LeakUserView[], opts?: CheckpointData): Promise<Checkpoint>;
   /** The server's config as the detector knows it (from [ext] stats or options). */
   serverConfig(): StatsConfig | null;
   /**

@@ -1,4 +1,4 @@
-import type { SocketCounts } from '../client/stats-client.js';
+import type { SocketCounts } from '../protocol/stats-reading.js';
 import type { FindingDraft, LeakUserView, Reconciliation } from './types.js';
 import { classify, countByKind } from './views.js';
 import { clock } from '../clock.js';

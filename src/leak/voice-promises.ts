@@ -1,5 +1,5 @@
 import { clock } from '../clock.js';
-import type { VoiceWireEvent } from '../client/client-env.js';
+import type { WireEvent } from '../client/client-env.js';
 import type { FindingDraft } from './types.js';
 
 /**
@@ -15,7 +15,11 @@ import type { FindingDraft } from './types.js';
  * - a joiner's `participants` must list every bench user joined in the room before it opened
  *   (`phantom-voice-member` when one is left out), each once (`duplicate-member`);
  * - a `user_left_voice` must follow a close: more leaves of a user than closes of its sockets
- *   since the receiver joined is a `spurious-event`.
+ *   since the receiver joined is a `spurious-event`;
+ * - a user's joining a room (its first socket there) and leaving it (its last) must reach the
+ *   notifications socket of every other bench user (each a member of the room's server: a
+ *   scenario with voice joins every user to every server) as `voice_channel_join` /
+ *   `voice_channel_leave`, within the deadline (after the reap window for a crash or freeze).
  * Only the bench's own users are judged: another client on a shared deployment is neither
  * expected nor counted.
  */
@@ -61,6 +65,15 @@ interface Receipt {
   used: boolean;
 }
 const RECENT = 64;
+/** a notifications socket is owed a room's news once it has been open this long (the server may register it just after the upgrade) */
+const NOTIF_SETTLE_MS = 500;
+
+interface NotifState {
+  user: number;
+  userId: number;
+  openedAt: number;
+  recent: Receipt[];
+}
 
 interface Expectation {
   /** receiver sockets that have not yet got it; any one of them fulfils it when `any` */
@@ -79,13 +92,15 @@ interface Expectation {
 export class VoicePromises {
   private readonly deadline: number;
   private readonly sockets = new Map<string, SocketState>();
+  /** the bench's open notifications sockets */
+  private readonly notif = new Map<string, NotifState>();
   private readonly pending = new Set<Expectation>();
   /** close times of each (room, user id)'s sockets, the last few */
   private readonly closes = new Map<string, number[]>();
   private readonly drafts: FindingDraft[] = [];
   private readonly waiters = new Set<() => void>();
   /** user_left_voice receipts that no close explains yet: judged once the deadline has passed */
-  private readonly leaveSuspects: Array<{ e: VoiceWireEvent; me: SocketState; receipt: Receipt }> = [];
+  private readonly leaveSuspects: Array<{ e: WireEvent; me: SocketState; receipt: Receipt }> = [];
   private timer: NodeJS.Timeout | undefined;
   /** checks the history could not judge, with why (e.g. a receiver that closed first) */
   readonly counts = { expectations: 0, fulfilled: 0, missed: 0, unjudged: 0 };
@@ -95,7 +110,13 @@ export class VoicePromises {
   }
 
   /** The subscriber: one call per voice socket event. */
-  readonly onEvent = (e: VoiceWireEvent): void => {
+  readonly onEvent = (e: WireEvent): void => {
+    if (e.on === 'chat') return;
+    if (e.on === 'notifications') {
+      this.onNotif(e);
+      this.wake();
+      return;
+    }
     switch (e.kind) {
       case 'open':
         this.sockets.set(e.socket, { user: e.user, userId: e.userId, room: e.room, openedAt: e.t, openingAt: e.since ?? e.t, leaves: new Map(), listed: new Set(), recent: [] });
@@ -109,11 +130,57 @@ export class VoicePromises {
       case 'closing':
       case 'closed':
       case 'crashed':
+      case 'frozen':
         this.onEnd(e);
         break;
     }
     this.wake();
   };
+
+  private onNotif(e: WireEvent): void {
+    if (e.kind === 'open') {
+      this.notif.set(e.socket, { user: e.user, userId: e.userId, openedAt: e.t, recent: [] });
+      return;
+    }
+    const me = this.notif.get(e.socket);
+    if (!me) return;
+    if (e.kind === 'recv') {
+      if (!e.type || typeof e.subject !== 'number' || !Number.isFinite(e.subject)) return;
+      const receipt: Receipt = { type: `${e.type}@${e.channel}`, subject: e.subject, t: e.t, used: false };
+      me.recent.push(receipt);
+      if (me.recent.length > RECENT) me.recent.shift();
+      receipt.used = this.fulfil(e.socket, receipt.type, e.subject);
+      return;
+    }
+    if (e.kind === 'sent') return;
+    // closing, closed, crashed, frozen: owed nothing more
+    this.notif.delete(e.socket);
+    this.release(e.socket);
+  }
+
+  /** the user's other joined sockets in the room, still open */
+  private othersJoined(room: number, userId: number, socket: string): boolean {
+    for (const [id, s] of this.sockets) if (id !== socket && s.room === room && s.userId === userId && s.joinedAt !== undefined && s.endingAt === undefined) return true;
+    return false;
+  }
+
+  /** `type` (voice_channel_join or _leave) of `e`'s user and room, owed to every other user's notifications socket open since well before `openedBefore` */
+  private expectNotif(e: WireEvent, type: string, action: string, o: { openedBefore: number; since: number; due?: number }): void {
+    const receivers = new Set<string>();
+    for (const [id, n] of this.notif) if (n.userId !== e.userId && n.openedAt <= o.openedBefore - NOTIF_SETTLE_MS) receivers.add(id);
+    this.expect({ receivers, any: false, type: `${type}@${e.room}`, subject: e.userId, actor: { user: e.user, userId: e.userId, socket: e.socket }, action, room: e.room, at: e.t, due: o.due }, o.since);
+  }
+
+  /** a receiver that goes away cannot be owed anything any more */
+  private release(socket: string): void {
+    for (const x of this.pending) {
+      if (!x.receivers.delete(socket)) continue;
+      if (x.receivers.size === 0) {
+        this.pending.delete(x);
+        this.counts.unjudged++;
+      }
+    }
+  }
 
   private joinedIn(room: number, before: number): Array<[string, SocketState]> {
     return [...this.sockets].filter(([, s]) => s.room === room && s.joinedAt !== undefined && s.joinedAt < before && s.endingAt === undefined);
@@ -122,7 +189,7 @@ export class VoicePromises {
   private expect(x: Omit<Expectation, 'due'> & { due?: number }, since = x.at): void {
     // an announcement that arrived before its cause was seen here (another socket, another order)
     for (const id of [...x.receivers]) {
-      const r = this.sockets.get(id)?.recent.find((q) => !q.used && q.type === x.type && q.subject === x.subject && q.t >= since);
+      const r = (this.sockets.get(id) ?? this.notif.get(id))?.recent.find((q) => !q.used && q.type === x.type && q.subject === x.subject && q.t >= since);
       if (!r) continue;
       r.used = true;
       if (x.any) x.receivers.clear();
@@ -140,7 +207,7 @@ export class VoicePromises {
   }
 
   /** an announcement of `e`'s user to every other user's joined socket in the room */
-  private expectFromRoom(e: VoiceWireEvent, type: string, action: string, o: { excludeUser: boolean; joinedBefore: number; due?: number; since?: number }): void {
+  private expectFromRoom(e: WireEvent, type: string, action: string, o: { excludeUser: boolean; joinedBefore: number; due?: number; since?: number }): void {
     const receivers = new Set(
       this.joinedIn(e.room, o.joinedBefore)
         .filter(([, s]) => (!o.excludeUser || s.userId !== e.userId) && !(type === 'user_joined_voice' && s.listed.has(e.userId)))
@@ -149,7 +216,7 @@ export class VoicePromises {
     this.expect({ receivers, any: false, type, subject: e.userId, actor: { user: e.user, userId: e.userId, socket: e.socket }, action, room: e.room, at: e.t, due: o.due }, o.since);
   }
 
-  private onSent(e: VoiceWireEvent): void {
+  private onSent(e: WireEvent): void {
     const me = this.sockets.get(e.socket);
     if (!me || me.joinedAt === undefined || !e.type) return;
     const announced = ANNOUNCED[e.type];
@@ -163,7 +230,7 @@ export class VoicePromises {
     }
   }
 
-  private onRecv(e: VoiceWireEvent): void {
+  private onRecv(e: WireEvent): void {
     const me = this.sockets.get(e.socket);
     if (!me) return;
     if (e.type === 'participants') {
@@ -173,6 +240,8 @@ export class VoicePromises {
       // admitted (a refused socket never gets here): the room's earlier members must hear of it,
       // unless their own participants listed this user already
       this.expectFromRoom({ ...e }, 'user_joined_voice', 'joined', { excludeUser: true, joinedBefore: e.t, since: me.openingAt });
+      // the user's first socket in the room: the server's members hear of it on their notifications sockets
+      if (!this.othersJoined(e.room, e.userId, e.socket)) this.expectNotif(e, 'voice_channel_join', 'joined', { openedBefore: me.openingAt, since: me.openingAt });
       // being listed is how a joiner learns of a member: it fulfils that member's join announcement
       for (const id of e.participants ?? []) this.fulfil(e.socket, 'user_joined_voice', id);
       return;
@@ -206,7 +275,7 @@ export class VoicePromises {
     return false;
   }
 
-  private checkParticipants(e: VoiceWireEvent, me: SocketState): void {
+  private checkParticipants(e: WireEvent, me: SocketState): void {
     const listed = e.participants ?? [];
     const seen = new Map<number, number>();
     for (const id of listed) seen.set(id, (seen.get(id) ?? 0) + 1);
@@ -240,7 +309,7 @@ export class VoicePromises {
     }
   }
 
-  private checkSpuriousLeave(e: VoiceWireEvent, me: SocketState): void {
+  private checkSpuriousLeave(e: WireEvent, me: SocketState): void {
     const subject = e.subject as number;
     const leaves = me.leaves.get(subject) ?? 0;
     // closes of the subject's sockets in this room that this socket may hear of: since just before it joined
@@ -261,19 +330,12 @@ export class VoicePromises {
     });
   }
 
-  private onEnd(e: VoiceWireEvent): void {
+  private onEnd(e: WireEvent): void {
     const me = this.sockets.get(e.socket);
     if (!me) return;
     const first = me.endingAt === undefined;
     me.endingAt ??= e.t;
-    // a receiver that goes away cannot be owed anything any more
-    for (const x of this.pending) {
-      if (!x.receivers.delete(e.socket)) continue;
-      if (x.receivers.size === 0) {
-        this.pending.delete(x);
-        this.counts.unjudged++;
-      }
-    }
+    this.release(e.socket);
     if (!first) {
       if (e.kind !== 'closing') this.sockets.delete(e.socket);
       return;
@@ -284,11 +346,17 @@ export class VoicePromises {
     if (list.length > 32) list.shift();
     this.closes.set(key, list);
     if (me.joinedAt !== undefined) {
-      // the others must hear that this member left: at once for a close, after the reap window for a crash
-      const reap = e.kind === 'crashed' ? this.opts.reapWindowMs?.() : 0;
+      // the others must hear that this member left: at once for a close, after the reap window for a crash or a freeze
+      const silent = e.kind === 'crashed' || e.kind === 'frozen';
+      const reap = silent ? this.opts.reapWindowMs?.() : 0;
       if (reap === null || reap === undefined) this.counts.unjudged++;
-      // the announcement may come before the client sees its own socket end (a reap, a drop): any unused one since the join counts
-      else this.expectFromRoom(e, 'user_left_voice', e.kind === 'crashed' ? 'crashed' : 'left', { excludeUser: false, joinedBefore: e.t, due: e.t + reap + this.deadline, since: me.joinedAt });
+      else {
+        const o = { due: e.t + reap + this.deadline, since: me.joinedAt };
+        // the announcement may come before the client sees its own socket end (a reap, a drop): any unused one since the join counts
+        this.expectFromRoom(e, 'user_left_voice', silent ? e.kind : 'left', { excludeUser: false, joinedBefore: e.t, ...o });
+        // the user's last socket in the room: the server's members hear it left
+        if (!this.othersJoined(e.room, e.userId, e.socket)) this.expectNotif(e, 'voice_channel_leave', silent ? e.kind : 'left', { openedBefore: e.t, ...o });
+      }
     }
     if (e.kind !== 'closing') this.sockets.delete(e.socket);
   }
@@ -304,11 +372,13 @@ export class VoicePromises {
       this.pending.delete(x);
       this.counts.missed++;
       const receivers = [...x.receivers];
+      const type = x.type.split('@')[0]!;
+      const where = type === x.type ? '' : ' notifications';
       this.drafts.push({
         class: 'missed-event',
-        message: `${x.type} for user ${x.actor.user}'s ${x.action} in voice room ${x.room} never reached ${x.any ? 'any of its target sockets' : `${receivers.length} socket(s)`} (${receivers.join(', ')}) within ${Math.round(x.due - x.at)} ms`,
-        subject: { user: x.actor.user, userId: x.actor.userId, kind: 'voice', roomId: x.room, socket: x.actor.socket },
-        expected: { type: x.type, subject: x.subject, withinMs: Math.round(x.due - x.at), receivers },
+        message: `${type} for user ${x.actor.user}'s ${x.action} in voice room ${x.room} never reached ${x.any ? 'any of its target sockets' : `${receivers.length}${where} socket(s)`} (${receivers.join(', ')}) within ${Math.round(x.due - x.at)} ms`,
+        subject: { user: x.actor.user, userId: x.actor.userId, kind: 'voice', roomId: x.room, socket: x.actor.socket, resource: type },
+        expected: { type, subject: x.subject, withinMs: Math.round(x.due - x.at), receivers },
         observed: { received: false },
         since: x.at,
         details: { action: x.action },

@@ -1,6 +1,7 @@
 import { MbError } from '../errors.js';
-import { fetchStats } from '../client/stats-client.js';
+import { fetchStats } from '../client/fetch-stats.js';
 import type { PhaseConfig, Scenario, SimplePhaseConfig } from '../scenario/schema.js';
+import { SERVE_OPTIONS } from '../server/options.js';
 
 /**
  * Whether a scenario fits a target's limits, worked out before the run: a per-index model of
@@ -158,7 +159,7 @@ export function declaredLimits(o: { target?: string; expectMaxPerUser?: number; 
     out.push({ maxPerUser: o.expectMaxPerUser, maxTotal: o.expectMaxTotal, roomSize: o.expectRoomSize, source: 'declared with --expect-*' });
   }
   out.push({ roomSize: s.setup.maxVoiceUsers, source: "setup.maxVoiceUsers, the size of every room the run uses" });
-  if (!o.target) out.push({ maxPerUser: s.bundledServer.maxPerUser ?? 3, maxTotal: s.bundledServer.maxTotal ?? 1000, source: 'the bundled server is started with these; raise bundledServer.maxPerUser/maxTotal' });
+  if (!o.target) out.push({ maxPerUser: s.bundledServer.maxPerUser ?? SERVE_OPTIONS.maxPerUser.default, maxTotal: s.bundledServer.maxTotal ?? SERVE_OPTIONS.maxTotal.default, source: 'the bundled server is started with these; raise bundledServer.maxPerUser/maxTotal' });
   return out;
 }
 

@@ -1,6 +1,6 @@
 import { clock, delay } from '../clock.js';
 import { HttpClient, HttpStatusError } from '../client/http-client.js';
-import { fetchStats } from '../client/stats-client.js';
+import { fetchStats } from '../client/fetch-stats.js';
 import type { SimulatedUser } from '../client/simulated-user.js';
 import { ROUTES, hasExtStats, type SocketKind, type StatsConfig, type StatsResponse, type UserOut } from '../protocol/messages.js';
 import type { LimitsPhaseConfig } from '../scenario/schema.js';

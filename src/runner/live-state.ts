@@ -1,20 +1,15 @@
-import type { UserLedger, SocketState } from '../client/ledger.js';
-import { fetchStats, type SocketCounts, type StatsReading } from '../client/stats-client.js';
-import type { SocketKind } from '../protocol/messages.js';
-import { isatty } from 'node:tty';
+import type { UserLedger, SocketRecord, SocketState } from '../client/ledger.js';
+import { fetchStats } from '../client/fetch-stats.js';
+import type { SocketCounts, StatsReading } from '../protocol/stats-reading.js';
 import { clock } from '../clock.js';
 
 /**
- * The live state of a run on demand (SIGUSR2, or `s` on a TTY): what Miscord's front end
- * exposed as getConnectionState(), for every simulated user, with the run's totals as the
- * client sees them beside what the server says.
+ * The live state of a run on demand: what Miscord's front end exposed as getConnectionState(),
+ * for every simulated user, with the run's totals as the client sees them beside what the
+ * server says. The engine only builds the view; asking for it (SIGUSR2, a key on a TTY) and
+ * printing it are the CLI's (src/cli/live-state-trigger.ts, src/cli/format-live-state.ts).
  */
-export interface LiveSocket {
-  id: string;
-  kind: SocketKind;
-  channelId: number | null;
-  textChannelId?: number | null;
-  state: SocketState;
+export interface LiveSocket extends Pick<SocketRecord, 'id' | 'kind' | 'channelId' | 'textChannelId' | 'state'> {
   frozen: boolean;
   abandoned: boolean;
   /** ms since it opened (or started opening) */
@@ -130,123 +125,8 @@ export function liveViewSource(src: {
   };
 }
 
-function openCount(u: LiveUser): number {
-  return u.sockets.filter((s) => s.state === 'open').length;
-}
-
-/** A user whose view deserves a look: client and server disagree, or a socket is frozen, abandoned or stuck closing. */
-function isNotable(u: LiveUser): boolean {
-  return (u.serverSockets !== null && u.serverSockets !== openCount(u)) || u.sockets.some((s) => s.frozen || s.abandoned || s.state === 'closing');
-}
-
-function formatUser(u: LiveUser): string[] {
-  const mismatch = u.serverSockets !== null && u.serverSockets !== openCount(u);
-  const server = u.serverSockets === null ? '' : ` (server ${u.serverSockets}${mismatch ? ' !' : ''})`;
-  const media = u.tracks || u.sources || u.sinks ? `  tracks ${u.tracks} sources ${u.sources} sinks ${u.sinks}` : '';
-  const extra = `${u.reconnectAttempts ? `  reconnects ${u.reconnectAttempts}` : ''}${u.lastError ? `  last error: ${u.lastError}` : ''}`;
-  const lines = [`  u${u.index} #${u.userId ?? '?'} ${u.username}  sockets ${openCount(u)}${server}  peers ${u.peers.length}${media}${extra}`];
-  for (const s of u.sockets) {
-    const channel = s.channelId === null ? '-' : `${s.channelId}${s.textChannelId != null ? `/${s.textChannelId}` : ''}`;
-    const flags = `${s.frozen ? ' frozen' : ''}${s.abandoned ? ' abandoned' : ''}`;
-    lines.push(`    ${s.id.padEnd(22)} ${s.kind.padEnd(13)} ch ${channel.padEnd(7)} ${s.state}${flags}  ${(s.ageMs / 1000).toFixed(1)}s`);
-  }
-  for (const p of u.peers) lines.push(`    peer -> #${p.remoteUserId} room ${p.roomId}  ice ${p.iceState ?? '?'}  conn ${p.connectionState ?? '?'}`);
-  return lines;
-}
-
 /**
- * The view as text for a person. With many users only the first `maxUsers` are listed,
- * notable ones (client and server disagree, frozen, abandoned, stuck closing) first.
+ * How a run offers its live state (`RunOptions.liveState`): called once the target is known
+ * with the view source; returns the remover, called when the run ends.
  */
-export function formatLiveState(view: LiveView, opts: { maxUsers?: number } = {}): string {
-  const maxUsers = opts.maxUsers ?? 100;
-  const head = ['miscord-bench live state'];
-  if (view.phase) head.push(`phase ${view.phase}`);
-  if (view.elapsedMs !== undefined) head.push(`elapsed ${(view.elapsedMs / 1000).toFixed(1)}s`);
-  head.push(`users ${view.users.length}`);
-  const out = [head.join('  ')];
-  const { client, server, serverExt } = view.totals;
-  out.push(`  ${'sockets'.padEnd(15)} ${'client'.padStart(7)} ${'server'.padStart(7)}${server && !serverExt ? '  (v1 counts: voice sockets not counted by a plain Miscord)' : ''}`);
-  for (const k of ['total', 'chat', 'voice', 'notifications'] as const) {
-    const s = server ? String(server[k]) : 'n/a';
-    const flag = server && server[k] !== client[k] ? ' !' : '';
-    out.push(`  ${k.padEnd(15)} ${String(client[k]).padStart(7)} ${s.padStart(7)}${flag}`);
-  }
-  out.push(`  ${'peers'.padEnd(15)} ${String(client.peers).padStart(7)}`);
-  const notable = view.users.filter(isNotable);
-  const rest = view.users.filter((u) => !isNotable(u));
-  const shown = [...notable, ...rest].slice(0, maxUsers);
-  for (const u of shown) out.push(...formatUser(u));
-  if (view.users.length > shown.length) out.push(`  … ${view.users.length - shown.length} more users not shown`);
-  return out.join('\n') + '\n';
-}
-
-type KeyInput = NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?(mode: boolean): unknown; isRaw?: boolean; unref?(): unknown; ref?(): unknown };
-
-export interface LiveStateTriggerOptions {
-  /** the current view (may read the server's stats) */
-  getView: () => LiveView | Promise<LiveView>;
-  /** where the text goes (the run passes a stderr writer) */
-  write: (text: string) => void;
-  /** key presses are read from it when it is a TTY (default: process.stdin if it is one; null: never) */
-  stdin?: KeyInput | null;
-  /** the key that prints the state (default `s`) */
-  key?: string;
-  signal?: NodeJS.Signals;
-}
-
-/**
- * Prints the live state on SIGUSR2 and, on a TTY, when `s` is pressed. Returns the remover,
- * which restores the terminal. Neither keeps the process alive: Node does not ref signal
- * handles and stdin is unref'd. In raw mode Ctrl-C arrives as a key, so it is passed on as
- * the SIGINT the run expects.
- */
-export function installLiveStateTrigger(opts: LiveStateTriggerOptions): () => void {
-  const signal = opts.signal ?? 'SIGUSR2';
-  const key = opts.key ?? 's';
-  let busy = false;
-  const print = () => {
-    if (busy) return; // a second request while the first still reads the server is the same request
-    busy = true;
-    Promise.resolve()
-      .then(opts.getView)
-      .then(
-        (view) => opts.write(formatLiveState(view)),
-        (err: unknown) => opts.write(`miscord-bench live state unavailable: ${(err as Error)?.message ?? String(err)}\n`),
-      )
-      .finally(() => {
-        busy = false;
-      });
-  };
-  process.on(signal, print);
-
-  // isatty first: touching process.stdin creates its handle, which a pipe should not get for nothing
-  const stdin: KeyInput | null = opts.stdin === undefined ? (isatty(0) ? (process.stdin as KeyInput) : null) : opts.stdin;
-  let onData: ((d: Buffer | string) => void) | null = null;
-  let wasRaw = false;
-  if (stdin && stdin.isTTY && typeof stdin.setRawMode === 'function') {
-    wasRaw = !!stdin.isRaw;
-    stdin.setRawMode(true);
-    onData = (d) => {
-      const s = typeof d === 'string' ? d : d.toString('utf8');
-      if (s.includes('\u0003')) process.kill(process.pid, 'SIGINT');
-      else if (s.includes(key)) print();
-    };
-    stdin.on('data', onData);
-    stdin.resume();
-    stdin.unref?.();
-  }
-
-  let removed = false;
-  return () => {
-    if (removed) return;
-    removed = true;
-    process.off(signal, print);
-    if (stdin && onData) {
-      stdin.off('data', onData);
-      stdin.setRawMode?.(wasRaw);
-      stdin.pause();
-      stdin.unref?.();
-    }
-  };
-}
+export type LiveStateHook = (getView: () => Promise<LiveView>) => () => void;

@@ -1,6 +1,6 @@
-import { clock } from '../clock.js';
 import type { Finding } from '../report/schema.js';
 import type { FindingDraft } from '../leak/types.js';
+import { findingOf } from '../leak/finding-book.js';
 
 /**
  * Findings that phases make themselves (limits, ramp): they judge what they saw at the
@@ -12,18 +12,7 @@ const books = new WeakMap<object, Finding[]>();
 export function recordPhaseFinding(ctx: object, phase: string, d: FindingDraft): Finding {
   let book = books.get(ctx);
   if (!book) books.set(ctx, (book = []));
-  const f: Finding = {
-    id: `P${book.length + 1}`,
-    class: d.class,
-    message: d.message,
-    subject: d.subject,
-    expected: d.expected,
-    observed: d.observed,
-    checkpoint: phase,
-    firstSeen: new Date(clock.wall()).toISOString(),
-    ageMs: null,
-    evidence: { details: d.details },
-  };
+  const f = findingOf(d, `P${book.length + 1}`, phase, null, { details: d.details });
   book.push(f);
   return f;
 }

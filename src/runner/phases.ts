@@ -1,6 +1,5 @@
-import { clock, delay } from '../clock.js';
+import { clock, delay, wallNow } from '../clock.js';
 import { isMbError } from '../errors.js';
-import { wallNow } from '../client/delivery-tracker.js';
 import type { SimulatedUser } from '../client/simulated-user.js';
 import type { ChatPhase, ChurnPhase, ConnectPhase, CrashPhase, DisconnectPhase, FreezePhase, IdlePhase, MultiTabPhase, SwitchPhase } from '../scenario/schema.js';
 import { VoiceUserSlot } from '../client/voice/voice-user-slot.js';

@@ -7,8 +7,9 @@ import { createLogger } from '../log.js';
 import { Metrics } from '../metrics/metrics.js';
 import { HttpClient, HttpStatusError } from '../client/http-client.js';
 import type { ClientEnv } from '../client/client-env.js';
-import { createTracer } from '../trace/create-tracer.js';
+import { createTracer } from '../trace/run-tracer.js';
 import type { WorldServer } from './run-context.js';
+import { checkUserCount } from './option-checks.js';
 
 /**
  * `miscord-bench provision`: creates the accounts and the world (servers, text and voice
@@ -81,7 +82,7 @@ function save(path: string, file: UsersFile): void {
 }
 
 export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
-  if (!Number.isInteger(o.users) || o.users < 1) throw new MbError('MB_ERR_USAGE', `--users must be a positive integer, got ${o.users}`);
+  checkUserCount(o.users);
   const url = new URL(o.target);
   const httpUrl = `${url.protocol}//${url.host}`;
   const signal = o.signal ?? new AbortController().signal;

@@ -1,6 +1,6 @@
 import { clock, delay } from '../clock.js';
 import { HttpClient, HttpStatusError } from '../client/http-client.js';
-import { fetchStats } from '../client/stats-client.js';
+import { fetchStats } from '../client/fetch-stats.js';
 import type { SimulatedUser } from '../client/simulated-user.js';
 import type { SocketKind } from '../protocol/messages.js';
 import type { RampPhaseConfig } from '../scenario/schema.js';

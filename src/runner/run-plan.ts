@@ -11,7 +11,9 @@ import type { TimelineSample } from '../report/schema.js';
 import type { Credentials } from './run-state.js';
 import type { PlanFigures } from './phase-plan.js';
 import type { MeasureFigures } from './live-measures.js';
-import { readUsersFile } from './run-options.js';
+import type { LiveStateHook } from './live-state.js';
+import { readUsersFile } from './read-users-file.js';
+import { checkTargetUrl, checkUserCount } from './option-checks.js';
 import { abortGates, type AbortGate } from './abort-on-fail.js';
 import { FAULT_NAMES, isFaultName } from '../server/faults.js';
 import { checkFitsLimits, declaredLimits } from './limit-fit.js';
@@ -44,8 +46,8 @@ export interface RunOptions {
   traceBodies?: boolean;
   /** show ICE candidate and SDP addresses in the trace (`--trace-addresses`; `--trace-bodies` shows them too) */
   traceAddresses?: boolean;
-  /** print the live state (per user sockets, peers, sinks; client totals beside the server's) on SIGUSR2, and on a key press when stdin is a TTY */
-  liveState?: { write(text: string): void; stdin?: NodeJS.ReadStream | null };
+  /** offers the live state (per user sockets, peers, sinks; client totals beside the server's): the CLI prints it on SIGUSR2 and on a key press when stdin is a TTY */
+  liveState?: LiveStateHook;
   /** abort the run (Ctrl-C); the partial report is still built */
   signal?: AbortSignal;
   /** once a second while the run goes */
@@ -210,20 +212,13 @@ function checkOptions(o: RunOptions): void {
   if (o.target) {
     if (o.faults?.length) throw new MbError('MB_ERR_USAGE', '--fault only applies to the bundled server: drop --target or the fault');
     if (o.serverHeartbeatMs !== undefined) throw new MbError('MB_ERR_USAGE', '--server-heartbeat-ms only applies to the bundled server: drop --target or the option');
-    let u: URL;
-    try {
-      u = new URL(o.target);
-    } catch {
-      throw new MbError('MB_ERR_USAGE', `--target must be a URL such as http://127.0.0.1:8080, got '${o.target}'`);
-    }
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new MbError('MB_ERR_USAGE', `--target must be http:// or https://, got '${o.target}'`);
+    checkTargetUrl(o.target);
   } else if (o.usersFile || o.credentials) {
     throw new MbError('MB_ERR_USAGE', '--users-file names accounts of an existing deployment: give its --target too');
   }
   for (const f of o.faults ?? []) if (!isFaultName(f)) throw new MbError('MB_ERR_USAGE', `--fault: unknown fault '${f}' (known: ${FAULT_NAMES.join(', ')})`);
-  if (o.users !== undefined && (!Number.isInteger(o.users) || o.users < 1)) throw new MbError('MB_ERR_USAGE', `--users must be a positive integer, got ${o.users}`);
+  if (o.users !== undefined) checkUserCount(o.users);
 }
-
 
 /** Which gates may abort: all with --abort-on-fail or `abortOnFail: true`, else the ones the scenario names (each must be a threshold that can fail for good). */
 function planAbort(display: string, s: Scenario, thresholds: ThresholdSource[], all: boolean): RunPlan['abort'] {

@@ -1,44 +1,31 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { setMaxListeners } from 'node:events';
 import { clock } from '../clock.js';
 import { MbError, isMbError } from '../errors.js';
-import { createLogger } from '../log.js';
-import { Metrics } from '../metrics/metrics.js';
-import { fetchStats } from '../client/stats-client.js';
 import { HttpClient } from '../client/http-client.js';
-import { DeliveryTracker } from '../client/delivery-tracker.js';
-import { Capabilities } from '../client/capabilities.js';
 import type { ClientEnv } from '../client/client-env.js';
-import type { StatsConfig } from '../protocol/messages.js';
-import type { Tracer } from '../trace/tracer.js';
-import { openTracer } from '../trace/create-tracer.js';
+import type { UserLedger } from '../client/ledger.js';
 import { createLeakDetector } from '../leak/leak-detector.js';
 import type { LeakDetector } from '../leak/types.js';
 import type { Scenario } from '../scenario/schema.js';
-import { buildReport } from '../report/build-report.js';
-import type { GateAbort, Report } from '../report/schema.js';
-import { startBundledServer, type BundledServer } from './bundled-server.js';
-import { createRng } from './rng.js';
+import type { Report } from '../report/schema.js';
 import { RunState, type Credentials } from './run-state.js';
 import { TimelineSampler, clientCounts } from './timeline-sampler.js';
 import { dispatch } from './phase-registry.js';
-import { ledgerTotals } from './ledger-totals.js';
 import type { ShardInfo, World } from './run-context.js';
-import { installLiveStateTrigger, liveViewSource } from './live-state.js';
+import { liveViewSource } from './live-state.js';
 import { watchTarget } from './target-watch.js';
 import { VoicePromises } from '../leak/voice-promises.js';
-import { planRunAsync, type LiveState, type RunOptions } from './run-plan.js';
+import { planRunAsync, type LiveState, type RunOptions, type RunPlan } from './run-plan.js';
 import { liveProgress, planPhases } from './phase-plan.js';
 import { liveMeasures } from './live-measures.js';
 import { GateWatch } from './abort-on-fail.js';
 import { checkTargetLimits } from './limit-fit.js';
-import { phaseFindings } from './phase-findings.js';
 import { provisionedWorld } from './provisioned-world.js';
-import { startRestCanary, type RestCanary } from './rest-canary.js';
+import { startRestCanary } from './rest-canary.js';
+import { openTarget, type Target } from './target.js';
+import { assembleReport } from './assemble-report.js';
+import { beginRun, type Run, type RunParts } from './run.js';
 
 export type { LiveState, RunOptions };
-
-const isLoopback = (host: string) => /^(127\.\d+\.\d+\.\d+|localhost|\[?::1\]?)$/i.test(host);
 
 /** The owner user sets up this run's world: its servers, text and voice channels. */
 async function setupWorld(env: ClientEnv, scenario: Scenario, shard: ShardInfo, owner: Credentials | null, password: string): Promise<World> {
@@ -80,238 +67,178 @@ async function setupWorld(env: ClientEnv, scenario: Scenario, shard: ShardInfo, 
  */
 export async function runScenario(o: RunOptions): Promise<Report> {
   const plan = await planRunAsync(o);
-  const { loaded, scenario, thresholds, credentials } = plan;
-  const gateWatch = plan.abort.gates.length ? new GateWatch(plan.abort.gates, o.abortWindow) : null;
-  await checkTargetLimits(loaded.display, scenario, o.target, o.signal);
-  const shardArg = o.shard ?? { index: 0, count: 1 };
-  const runTag = randomBytes(3).toString('hex');
-  const shard: ShardInfo = { ...shardArg, usernamePrefix: `mb-${runTag}-s${shardArg.index}-` };
-  const log = o.log ?? createLogger(o.logLevel ?? 'warn');
-  for (const why of plan.abort.skipped) log.warn('[Runner]', `--abort-on-fail: ${why}`);
-  const runId = randomUUID();
-  const ownTracer = o.tracer ? null : await openTracer({ runId, file: o.traceFile, bodies: o.traceBodies, redactAddresses: !(o.traceAddresses || o.traceBodies), log });
-  const tracer: Tracer = o.tracer ?? ownTracer!;
-
-  const startedAt = clock.wall();
-  const startMono = clock.now();
-  const cpu0 = process.cpuUsage();
-  let peakRss = process.memoryUsage.rss();
-  const stop = new AbortController();
-  const onOuterAbort = () => stop.abort(isMbError(o.signal?.reason) ? o.signal.reason : new MbError('MB_ERR_ABORTED', 'the run was interrupted'));
+  await checkTargetLimits(plan.loaded.display, plan.scenario, o.target, o.signal);
+  const run = await beginRun(o, plan);
+  const parts: RunParts = {};
+  const onOuterAbort = () => run.stop.abort(isMbError(o.signal?.reason) ? o.signal.reason : new MbError('MB_ERR_ABORTED', 'the run was interrupted'));
   if (o.signal?.aborted) onOuterAbort();
   o.signal?.addEventListener('abort', onOuterAbort, { once: true });
-  const signal = stop.signal;
-  // every pending wait and request of every user listens to it
-  setMaxListeners(0, signal);
-  const metrics = new Metrics();
-  const caps = new Capabilities(log);
-  const deliveries = new DeliveryTracker(metrics, { keyPrefix: shard.usernamePrefix });
-  let server: BundledServer | null = null;
-  let leak: LeakDetector | null = null;
-  let state: RunState | null = null;
-  let sampler: TimelineSampler | null = null;
-  let abortReason: string | null = null;
-  let targetUrl = o.target ?? '(bundled)';
-  let extStats = false;
-  let serverConfig: StatsConfig | null = null;
-  const bundledCfg = scenario.bundledServer;
-  let removeLiveState: (() => void) | null = null;
-  let watch: ReturnType<typeof watchTarget> | null = null;
-  let voicePromises: VoicePromises | null = null;
-  const about: string[] = [];
-  let worldReady = false;
-  const phasePlan = planPhases(scenario);
-  let phaseAt = { index: -1, since: clock.now() };
-  let canary: RestCanary | null = null;
-
   try {
     // interrupted before it began (while the CLI loaded): nothing to start, an empty partial report
-    if (signal.aborted) throw signal.reason;
-    if (!o.target) {
-      server = await startBundledServer({ ...bundledCfg, logLevel: o.logLevel === 'debug' ? 'debug' : undefined, onDied: (err) => stop.abort(err) });
-      targetUrl = server.url;
-      log.info('[Runner]', `bundled reference server pid ${server.pid} listening at ${server.url}`);
-    }
-    const url = new URL(targetUrl);
-    const httpUrl = `${url.protocol}//${url.host}`;
-    const wsUrl = `${url.protocol === 'https:' ? 'wss' : 'ws'}://${url.host}`;
-    if (o.liveState) {
-      removeLiveState = installLiveStateTrigger({
-        getView: liveViewSource({ ledgers: () => (state?.allUsers() ?? []).map((u) => u.ledger), httpUrl, phase: () => state?.phase ?? 'setup', startedAt: startMono, signal }),
-        write: o.liveState.write,
-        stdin: o.liveState.stdin,
-      });
-    }
-    try {
-      const reading = await fetchStats(httpUrl, { signal, timeoutMs: 5000 });
-      extStats = reading.ext;
-      serverConfig = reading.stats.config ?? null;
-    } catch (err) {
-      if (isMbError(err) && err.code === 'MB_ERR_TARGET_UNREACHABLE') throw err;
-      log.warn('[ChatService]', `no usable stats route (${(err as Error).message}): server-side counts are skipped`);
-      caps.notes.push(`the target has no usable ${'/api/debug/websocket-stats'}: server-side counts and leak checks are limited`);
-    }
+    if (run.stop.signal.aborted) throw run.stop.signal.reason;
+    const target = (parts.target = await openRunTarget(run));
     // from here a target that dies, stalls or restarts ends the run (exit 3), however the users fare
-    watch = watchTarget({ httpUrl, signal, stallMs: o.targetStallMs, onLost: (err) => stop.abort(err) });
+    const watch = (parts.watch = watchTarget({ httpUrl: target.httpUrl, signal: run.stop.signal, stallMs: o.targetStallMs, onLost: (err) => run.stop.abort(err) }));
     // the voice protocol's promises, judged over what the users did and received
-    voicePromises = new VoicePromises({ deadlineMs: scenario.announceDeadline, reapWindowMs: () => leak?.reapWindowMs() ?? null });
-    const vp = voicePromises;
-    const env: ClientEnv = {
-      httpUrl,
-      wsUrl,
-      metrics,
-      tracer,
-      log,
-      iceServers: o.iceServers === undefined ? (o.target ? null : []) : o.iceServers,
-      loopbackOnly: isLoopback(url.hostname),
-      heartbeatMs: scenario.heartbeat,
-      signal,
-      events: {
-        onVoice: vp.onEvent,
-        onSocketClosed: (user, rec) => {
-          const ledger = state?.ledgerOf(user.index);
-          leak?.onSocketClosed(user.index, user.userId, rec, ledger);
-        },
-      },
-    };
-    if (o.leakCheck !== false) {
-      const factory = o.leakDetectorFactory ?? createLeakDetector;
-      leak = factory({
-        httpUrl,
-        settleMs: scenario.settle,
-        tracer,
-        log,
-        signal,
-        usernamePrefix: credentials ? undefined : shard.usernamePrefix,
-        clientConfig: serverConfig ?? (o.target ? undefined : { heartbeat_ms: bundledCfg.heartbeatMs ?? 30_000, missed_pongs: bundledCfg.missedPongs ?? 2, max_per_user: bundledCfg.maxPerUser ?? 3, max_total: bundledCfg.maxTotal ?? 1000 }),
-        users: () => state?.leakViews() ?? [],
-        voicePromises: vp,
-        expectReapMs: o.expectReapMs,
-        // ICE on a loaded machine can take seconds: a pair unconnected this long after both joined is judged
-        meshGraceMs: Math.max(5000, 2 * scenario.announceDeadline),
-        presence: { serverIds: () => state?.world.servers.map((s) => s.id) ?? [], token: () => state?.world.owner?.token ?? null, graceMs: scenario.announceDeadline + scenario.settle },
-      });
-      await leak.start();
-      const reap = leak.reapWindowMs();
-      const from = serverConfig?.heartbeat_ms ? "the target's [ext] config" : !o.target ? "the bundled server's options" : o.expectReapMs !== undefined ? '--expect-reap-ms' : null;
-      about.push(from ? `reap window for silent sockets: ${reap} ms, from ${from}` : 'reap window for silent sockets unknown (no [ext] config, no --expect-reap-ms): frozen-not-reaped, crash announcements and stale presence of silent users are not judged');
-    }
-    const ownerCreds = credentials ? (credentials[shard.index] ?? credentials[0]!) : null;
-    state = new RunState({ scenario, rng: createRng(scenario.seed), target: { httpUrl, wsUrl, extStats, bundled: !o.target }, env, log, shard, leak, deliveries, caps, signal, credentials, firstFreeIndex: plan.closedUsers });
-    const st = state;
-    const given = plan.world ? await provisionedWorld(env, scenario, plan.world) : null;
-    if (given?.why) caps.notes.push(`the users file's world does not fit the scenario (${given.why}): the run sets up its own`);
-    Object.assign(st.world, given?.world ?? (await setupWorld(env, scenario, shard, ownerCreds, `mb-${shard.usernamePrefix}-pw`)));
-    worldReady = true;
-    sampler = new TimelineSampler({
-      httpUrl,
-      serverStats: extStats || serverConfig !== null || !caps.notes.length,
-      users: () => st.allUsers(),
-      online: () => st.onlineCount(),
-      phase: () => st.phase,
-      tracker: deliveries,
-      metrics,
-      signal,
-      onSample: (s) => {
-        peakRss = Math.max(peakRss, process.memoryUsage.rss());
-        const hit = signal.aborted ? null : gateWatch?.check({ elapsedMs: clock.now() - startMono, histograms: metrics.histograms, counters: metrics.counterObject(), findings: leak?.findings() ?? [] });
-        if (hit) stop.abort(new MbError('MB_ERR_GATE_ABORT', `threshold '${hit.gate}' failed during the run: ${hit.reason}`, { abortedBy: hit }));
-        o.onSample?.(s, {
-          phase: st.phase,
-          elapsedMs: clock.now() - startMono,
-          users: st.onlineCount(),
-          errors: Object.entries(metrics.counterObject()).filter(([k]) => k.startsWith('errors.')).reduce((a, [, v]) => a + v, 0),
-          ...liveProgress(metrics, phasePlan, phaseAt),
-          ...liveMeasures(metrics, leak?.findings() ?? []),
-        });
-      },
-    });
-    sampler.begin();
+    const vp = (parts.voicePromises = new VoicePromises({ deadlineMs: plan.scenario.announceDeadline, reapWindowMs: () => target.reap.windowMs }));
+    target.listen({ onWire: vp.onEvent });
+    const ledgers = new Map<number, UserLedger>();
+    if (o.leakCheck !== false) parts.leak = await openLeakDetector(run, target, vp, ledgers);
+    const st = (parts.state = new RunState({ plan, target, ledgers, log: run.log, shard: run.shard, leak: parts.leak ?? null, deliveries: run.deliveries, signal: run.stop.signal }));
+    if (o.liveState) parts.removeLiveState = installLiveState(o.liveState, st, run);
+    await setUpRunWorld(st, plan, target.env);
+    parts.worldReady = true;
+    parts.sampler = startSampler(run, st, target);
     // REST failures under socket load show up in any run, not only in a ramp
     const canaryToken = st.world.owner?.token;
-    if (scenario.canary > 0 && canaryToken) canary = startRestCanary({ httpUrl, token: canaryToken, everyMs: scenario.canary, metrics, signal });
-    for (const [i, phase] of scenario.phases.entries()) {
-      phaseAt = { index: i, since: clock.now() };
-      st.phase = phase.name ?? `${phase.type}#${i}`;
-      tracer.emit({ ev: 'phase', phase: st.phase });
-      log.info('[Runner]', `phase ${st.phase}`);
-      await dispatch(st, phase);
-      if (phase.type !== 'soak') await st.checkpoint(`after ${st.phase}`);
-    }
-    phaseAt = { index: -1, since: clock.now() };
-    st.phase = 'end';
-    await deliveries.drain(2000, signal);
-    await st.everyoneLeaves();
-    await st.checkpoint('final', { final: true });
+    if (plan.scenario.canary > 0 && canaryToken) parts.canary = startRestCanary({ httpUrl: target.httpUrl, token: canaryToken, everyMs: plan.scenario.canary, metrics: run.metrics, signal: run.stop.signal });
+    await runPhases(st, run.phaseAt);
     // a target that died after the last phase: the final counts were not read from it
     const lost = await watch.confirm();
     if (lost) throw lost;
   } catch (err) {
-    abortReason = signal.aborted && isMbError(signal.reason) ? signal.reason.message : isMbError(err) ? err.message : `internal error: ${(err as Error)?.stack ?? String(err)}`;
-    // a 404 before the world exists: the URL points at something that is not a Miscord backend
-    if (!worldReady && isMbError(err) && err.code === 'MB_ERR_PROTOCOL' && err.details?.status === 404) abortReason = `${targetUrl} does not look like a Miscord backend: ${abortReason}`;
-    if (!signal.aborted) stop.abort(err);
-    // the CLI's summary (or its one line under --quiet) says why; this is for the debug log
-    log.info('[Runner]', `run stopped: ${abortReason}`);
+    run.abortReason = whyStopped(err, run, parts);
   } finally {
     // an interrupt that came after the last await that listens to it
-    if (!abortReason && o.signal?.aborted) abortReason = isMbError(o.signal.reason) ? o.signal.reason.message : 'the run was interrupted';
-    removeLiveState?.();
-    await canary?.stop();
-    watch?.close();
-    if (watch?.state.disabled) caps.notes.push(watch.state.disabled);
+    if (!run.abortReason && o.signal?.aborted) run.abortReason = isMbError(o.signal.reason) ? o.signal.reason.message : 'the run was interrupted';
     o.signal?.removeEventListener('abort', onOuterAbort);
-    if (state) await state.everyoneLeaves();
-    await deliveries.drain(0);
-    deliveries.flush();
-    await sampler?.stop();
-    await leak?.close().catch(() => {});
-    voicePromises?.close();
-    await server?.close();
-    if (ownTracer) {
-      await ownTracer.close().catch(() => {});
-      // a trace with holes must not pass for a whole one: say so even when the run went well
-      const ts = ownTracer.stats();
-      if (ts.error) log.warn('[Trace]', `the trace file ${o.traceFile} is incomplete: ${ts.error}${ts.dropped ? ` (${ts.dropped} events lost)` : ''}`);
-      else if (ts.dropped) log.warn('[Trace]', `the trace file ${o.traceFile} lost ${ts.dropped} events: the disk did not keep up (trace.dropped lines mark where)`);
-    }
+    await closeRun(run, parts);
   }
+  return assembleReport(run, parts);
+}
 
-  const cpu = process.cpuUsage(cpu0);
-  const users = state?.allUsers() ?? [];
-  const eld = sampler?.eld;
-  const histograms = { ...metrics.encodeHistograms(), ...(leak?.histograms() ?? {}) };
-  return buildReport({
-    runId,
-    scenario: { name: scenario.name, description: scenario.description, path: loaded.path, seed: scenario.seed, config: JSON.parse(JSON.stringify(scenario)) as Record<string, unknown> },
-    target: { url: targetUrl, bundled: !o.target, extStats, config: leak?.serverConfig() ?? serverConfig },
-    shards: [shard],
-    startedAt,
-    endedAt: clock.wall(),
-    status: abortReason ? 'incomplete' : 'completed',
-    abortReason,
-    abortedBy: isMbError(signal.reason) && signal.reason.code === 'MB_ERR_GATE_ABORT' ? (signal.reason.details?.abortedBy as GateAbort) : undefined,
-    generator: {
-      eventLoopDelayP99Ms: eld && eld.count > 0 ? eld.percentile(99) / 1e6 : 0,
-      eventLoopDelayMaxMs: eld && eld.count > 0 ? eld.max / 1e6 : 0,
-      cpuUserMs: cpu.user / 1000,
-      cpuSystemMs: cpu.system / 1000,
-      peakRssBytes: Math.max(peakRss, process.memoryUsage.rss()),
-      processes: 1,
-      maxLoopDelayMs: o.maxLoopDelayMs ?? 200,
-    },
-    histograms,
-    counters: metrics.counterObject(),
-    timeline: sampler?.samples ?? [],
-    ledger: ledgerTotals(users.map((u) => u.ledger)),
-    voice: state?.voice ?? null,
-    checkpoints: leak?.checkpoints() ?? [],
-    findings: [...(leak?.findings() ?? []), ...phaseFindings(state)],
-    checks: leak?.checks(),
-    about,
-    thresholds,
-    notes: caps.notes,
+function openRunTarget(run: Run): Promise<Target> {
+  const { o } = run;
+  return openTarget({ url: o.target, scenario: run.plan.scenario, logLevel: o.logLevel, iceServers: o.iceServers, expectReapMs: o.expectReapMs, metrics: run.metrics, tracer: run.tracer, log: run.log, signal: run.stop.signal, onDied: (err) => run.stop.abort(err) });
+}
+
+/** The leak detector, its baseline read; it hears every socket close from now on. */
+async function openLeakDetector(run: Run, target: Target, vp: VoicePromises, ledgers: ReadonlyMap<number, UserLedger>): Promise<LeakDetector> {
+  const { o, plan } = run;
+  const { scenario } = plan;
+  const leak = (o.leakDetectorFactory ?? createLeakDetector)({
+    httpUrl: target.httpUrl,
+    settleMs: scenario.settle,
+    tracer: run.tracer,
+    log: run.log,
+    signal: run.stop.signal,
+    usernamePrefix: plan.credentials ? undefined : run.shard.usernamePrefix,
+    clientConfig: target.assumedConfig,
+    ledgers,
+    voicePromises: vp,
+    chatPromises: run.chatPromises,
+    expectReapMs: o.expectReapMs,
+    // ICE on a loaded machine can take seconds: a pair unconnected this long after both joined is judged
+    meshGraceMs: Math.max(5000, 2 * scenario.announceDeadline),
+    presence: { graceMs: scenario.announceDeadline + scenario.settle },
   });
+  await leak.start();
+  target.listen({ onSocketClosed: (user, rec) => leak.onSocketClosed(user.index, user.userId, rec) });
+  return leak;
+}
+
+/** The CLI's live-state hook (SIGUSR2, a key on a terminal) gets the view of the users' sockets beside the server's. */
+function installLiveState(live: NonNullable<RunOptions['liveState']>, st: RunState, run: Run): () => void {
+  return live(liveViewSource({ ledgers: () => st.allUsers().map((u) => u.ledger), httpUrl: st.target.httpUrl, phase: () => st.phase, startedAt: run.startMono, signal: run.stop.signal }));
+}
+
+/** The world of a users file from `provision` when it fits the scenario, else one this run sets up. */
+async function setUpRunWorld(st: RunState, plan: RunPlan, env: ClientEnv): Promise<void> {
+  const { scenario, credentials } = plan;
+  const shard = st.shard;
+  const ownerCreds = credentials ? (credentials[shard.index] ?? credentials[0]!) : null;
+  const given = plan.world ? await provisionedWorld(env, scenario, plan.world) : null;
+  if (given?.why) st.caps.notes.push(`the users file's world does not fit the scenario (${given.why}): the run sets up its own`);
+  Object.assign(st.world, given?.world ?? (await setupWorld(env, scenario, shard, ownerCreds, `mb-${shard.usernamePrefix}-pw`)));
+}
+
+/** The timeline, one sample a second; each sample also feeds the live gates and the caller's progress. */
+function startSampler(run: Run, st: RunState, target: Target): TimelineSampler {
+  const { o, metrics } = run;
+  const signal = run.stop.signal;
+  const gateWatch = run.plan.abort.gates.length ? new GateWatch(run.plan.abort.gates, o.abortWindow) : null;
+  const phasePlan = planPhases(st.scenario);
+  const sampler = new TimelineSampler({
+    httpUrl: target.httpUrl,
+    serverStats: target.extStats || target.config !== null || !target.caps.notes.length,
+    users: () => st.allUsers(),
+    online: () => st.onlineCount(),
+    phase: () => st.phase,
+    tracker: run.deliveries,
+    metrics,
+    signal,
+    onSample: (s) => {
+      run.peakRss = Math.max(run.peakRss, process.memoryUsage.rss());
+      const findings = st.leak?.findings() ?? [];
+      const hit = signal.aborted ? null : gateWatch?.check({ elapsedMs: clock.now() - run.startMono, histograms: metrics.histograms, counters: metrics.counterObject(), findings });
+      if (hit) run.stop.abort(new MbError('MB_ERR_GATE_ABORT', `threshold '${hit.gate}' failed during the run: ${hit.reason}`, { abortedBy: hit }));
+      o.onSample?.(s, {
+        phase: st.phase,
+        elapsedMs: clock.now() - run.startMono,
+        users: st.onlineCount(),
+        errors: Object.entries(metrics.counterObject()).filter(([k]) => k.startsWith('errors.')).reduce((a, [, v]) => a + v, 0),
+        ...liveProgress(metrics, phasePlan, run.phaseAt),
+        ...liveMeasures(metrics, st.leak?.findings() ?? []),
+      });
+    },
+  });
+  sampler.begin();
+  return sampler;
+}
+
+/**
+ * Every phase of the scenario in order, a checkpoint after each (a soak takes its own, one
+ * per cycle); then the last deliveries, everyone leaves, and the final checkpoint.
+ */
+export async function runPhases(st: RunState, at: { index: number; since: number } = { index: -1, since: 0 }): Promise<void> {
+  for (const [i, phase] of st.scenario.phases.entries()) {
+    Object.assign(at, { index: i, since: clock.now() });
+    st.phase = phase.name ?? `${phase.type}#${i}`;
+    st.env.tracer.emit({ ev: 'phase', phase: st.phase });
+    st.log.info('[Runner]', `phase ${st.phase}`);
+    await dispatch(st, phase);
+    if (phase.type !== 'soak') await st.checkpoint(`after ${st.phase}`);
+  }
+  Object.assign(at, { index: -1, since: clock.now() });
+  st.phase = 'end';
+  await st.deliveries.drain(2000, st.signal);
+  await st.everyoneLeaves();
+  await st.checkpoint('final', { final: true });
+}
+
+/** Why the run stopped, as the report says it; stops whatever still runs. */
+function whyStopped(err: unknown, run: Run, parts: RunParts): string {
+  const signal = run.stop.signal;
+  let why = signal.aborted && isMbError(signal.reason) ? signal.reason.message : isMbError(err) ? err.message : `internal error: ${(err as Error)?.stack ?? String(err)}`;
+  // a 404 before the world exists: the URL points at something that is not a Miscord backend
+  if (!parts.worldReady && isMbError(err) && err.code === 'MB_ERR_PROTOCOL' && err.details?.status === 404) why = `${parts.target?.url ?? run.o.target ?? '(bundled)'} does not look like a Miscord backend: ${why}`;
+  if (!signal.aborted) run.stop.abort(err);
+  // the CLI's summary (or its one line under --quiet) says why; this is for the debug log
+  run.log.info('[Runner]', `run stopped: ${why}`);
+  return why;
+}
+
+/** Closes what the run opened, the users first and the target last; never throws. */
+async function closeRun(run: Run, p: RunParts): Promise<void> {
+  p.removeLiveState?.();
+  await p.canary?.stop();
+  p.watch?.close();
+  if (p.watch?.state.disabled) p.target?.caps.notes.push(p.watch.state.disabled);
+  if (p.state) await p.state.everyoneLeaves();
+  await run.deliveries.drain(0);
+  run.deliveries.flush();
+  await p.sampler?.stop();
+  await p.leak?.close().catch(() => {});
+  p.voicePromises?.close();
+  await p.target?.close();
+  if (run.ownTracer) {
+    await run.ownTracer.close().catch(() => {});
+    // a trace with holes must not pass for a whole one: say so even when the run went well
+    const ts = run.ownTracer.stats();
+    const file = run.o.traceFile;
+    if (ts.error) run.log.warn('[Trace]', `the trace file ${file} is incomplete: ${ts.error}${ts.dropped ? ` (${ts.dropped} events lost)` : ''}`);
+    else if (ts.dropped) run.log.warn('[Trace]', `the trace file ${file} lost ${ts.dropped} events: the disk did not keep up (trace.dropped lines mark where)`);
+  }
 }
 
 export { clientCounts };

@@ -2,86 +2,60 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import { MbError } from '../errors.js';
 import { HttpClient, HttpStatusError } from '../client/http-client.js';
 import { SimulatedUser } from '../client/simulated-user.js';
-import type { DeliveryTracker } from '../client/delivery-tracker.js';
-import type { Capabilities } from '../client/capabilities.js';
-import type { ClientEnv } from '../client/client-env.js';
-import type { LeakDetector, LeakUserView } from '../leak/types.js';
-import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics/metrics.js';
+import type { UserLedger } from '../client/ledger.js';
+import type { LeakUserView } from '../leak/types.js';
+import { createRng } from './rng.js';
 import type { Scenario } from '../scenario/schema.js';
-import type { Rng } from './rng.js';
-import type { CheckpointOptions, RunContext, RunTarget, ShardInfo, VoiceSummary, World } from './run-context.js';
+import type { Target } from './target.js';
+import type { CheckpointOptions, RunContext, VoiceSummary, World } from './run-context.js';
 
 export interface Credentials {
   username: string;
   password: string;
 }
 
-export interface RunStateInit {
-  scenario: Scenario;
-  rng: Rng;
-  target: RunTarget;
-  env: ClientEnv;
-  log: Logger;
-  shard: ShardInfo;
-  leak: LeakDetector | null;
-  deliveries: DeliveryTracker;
-  caps: Capabilities;
-  signal: AbortSignal;
-  /** --users-file: accounts by global user index; never register then */
-  credentials: Credentials[] | null;
-  /** the first index open-model arrivals may use (above every closed-model user) */
-  firstFreeIndex: number;
+/** What a RunState is made of: the plan, the target, and the run's own parts. */
+export interface RunStateInit extends Pick<RunContext, 'log' | 'shard' | 'leak' | 'deliveries' | 'signal'> {
+  /** the run plan's (run-plan.ts) */
+  plan: { scenario: Scenario; credentials: Credentials[] | null; closedUsers: number };
+  target: Target;
+  /** every user's ledger by index, filled here as users are created (the leak detector reads the same map) */
+  ledgers: Map<number, UserLedger>;
 }
+
+/** The fields of RunContext a RunState holds as given (declared once, in RunContext). */
+export interface RunState extends Pick<RunContext, 'scenario' | 'seed' | 'rng' | 'target' | 'env' | 'metrics' | 'log' | 'shard' | 'signal' | 'leak' | 'deliveries' | 'caps'> {}
 
 /** The run's mutable state behind RunContext: users, world, indices, checkpoints. */
 export class RunState implements RunContext {
-  readonly scenario: Scenario;
-  readonly seed: number;
-  readonly rng: Rng;
-  readonly target: RunTarget;
-  readonly env: ClientEnv;
-  readonly metrics: Metrics;
-  readonly log: Logger;
   readonly world: World = { owner: null, servers: [] };
-  readonly shard: ShardInfo;
   readonly connectLimit: LimitFunction;
-  readonly signal: AbortSignal;
-  readonly leak: LeakDetector | null;
-  readonly deliveries: DeliveryTracker;
-  readonly caps: Capabilities;
   phase = 'setup';
   voice: VoiceSummary | null = null;
   private readonly online = new Map<number, SimulatedUser>();
   /** the latest login of every account the run used: a returning user replaces its departed self */
   private readonly everyone = new Map<number, SimulatedUser>();
+  private readonly ledgers: Map<number, UserLedger>;
   private readonly creating = new Map<number, Promise<SimulatedUser>>();
   /** indices whose account exists and has joined the world (a returning user logs in only) */
   private readonly known = new Set<number>();
   private indexHigh: number;
   private readonly password: string;
+  /** --users-file: accounts by global user index; never register then */
   private readonly credentials: Credentials[] | null;
   /** a voice phase (or one in a soak cycle) may use any server's rooms */
   private readonly hasVoice: boolean;
 
-  constructor(init: RunStateInit) {
-    this.scenario = init.scenario;
-    this.seed = init.scenario.seed;
-    this.rng = init.rng;
-    this.target = init.target;
-    this.env = init.env;
-    this.metrics = init.env.metrics;
-    this.log = init.log;
-    this.shard = init.shard;
-    this.leak = init.leak;
-    this.deliveries = init.deliveries;
-    this.caps = init.caps;
-    this.signal = init.signal;
-    this.credentials = init.credentials;
-    this.indexHigh = init.firstFreeIndex;
-    this.connectLimit = pLimit(init.scenario.connectConcurrency);
-    this.password = `mb-${init.shard.usernamePrefix}-pw`;
-    this.hasVoice = init.scenario.phases.some((p) => p.type === 'voice' || (p.type === 'soak' && p.cycle.some((c) => c.type === 'voice')));
+  constructor({ plan, target, ledgers, ...parts }: RunStateInit) {
+    const { scenario } = plan;
+    Object.assign(this, parts, { scenario, seed: scenario.seed, rng: createRng(scenario.seed), target, env: target.env, metrics: target.env.metrics, caps: target.caps });
+    this.ledgers = ledgers;
+    this.credentials = plan.credentials;
+    // open-model arrivals get indices above every closed-model user
+    this.indexHigh = plan.closedUsers;
+    this.connectLimit = pLimit(scenario.connectConcurrency);
+    this.password = `mb-${parts.shard.usernamePrefix}-pw`;
+    this.hasVoice = scenario.phases.some((p) => p.type === 'voice' || (p.type === 'soak' && p.cycle.some((c) => c.type === 'voice')));
   }
 
   onlineUsers(): SimulatedUser[] {
@@ -94,11 +68,6 @@ export class RunState implements RunContext {
 
   allUsers(): SimulatedUser[] {
     return [...this.everyone.values()];
-  }
-
-  /** The ledger of user `index` (every login of that account writes into the same one). */
-  ledgerOf(index: number): SimulatedUser['ledger'] | undefined {
-    return this.everyone.get(index)?.ledger;
   }
 
   ownsIndex(index: number): boolean {
@@ -144,6 +113,7 @@ export class RunState implements RunContext {
     });
     // the departed login is released here: its figures live on in the shared ledger and the run's metrics
     this.everyone.set(index, user);
+    this.ledgers.set(index, user.ledger);
     const id = await user.login(intendedAt);
     const http = new HttpClient(this.env);
     for (const s of this.known.has(index) || this.world.joined ? [] : this.serversToJoin(index)) {
@@ -197,6 +167,6 @@ export class RunState implements RunContext {
   async checkpoint(name: string, opts?: CheckpointOptions): Promise<void> {
     if (!this.leak || this.signal.aborted) return;
     this.deliveries.flush();
-    await this.leak.checkpoint(name, this.leakViews(), opts);
+    await this.leak.checkpoint(name, this.leakViews(), { ...opts, world: { serverIds: this.world.servers.map((s) => s.id), token: this.world.owner?.token ?? null } });
   }
 }

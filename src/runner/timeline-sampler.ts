@@ -1,6 +1,7 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { clock } from '../clock.js';
-import { fetchMetricsSample, fetchStats, sampleOfStats, type ServerSample, type SocketCounts } from '../client/stats-client.js';
+import { fetchMetricsSample, fetchStats } from '../client/fetch-stats.js';
+import { sampleOfStats, type ServerSample, type SocketCounts } from '../protocol/stats-reading.js';
 import type { DeliveryTracker } from '../client/delivery-tracker.js';
 import type { SimulatedUser } from '../client/simulated-user.js';
 import type { Metrics } from '../metrics/metrics.js';

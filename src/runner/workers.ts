@@ -8,10 +8,11 @@ import { regate } from '../report/regate.js';
 import type { Report, TimelineSample } from '../report/schema.js';
 import { planRunAsync } from './run-plan.js';
 import { PACKAGE_ROOT } from '../version.js';
-import { startBundledServer, type BundledServer } from './bundled-server.js';
+import type { BundledServer } from './bundled-server.js';
+import { iceServersFor, startBundled } from './target.js';
 import type { LiveState, RunOptions } from './run-scenario.js';
 import { combineMeasures } from './live-measures.js';
-import type { FromWorker, ToWorker, WorkerRunOptions } from './worker-protocol.js';
+import { workerOptions, type FromWorker, type ToWorker } from './worker-protocol.js';
 
 /**
  * `run --workers N` on one machine: N child processes (never worker threads: wrtc is a
@@ -30,7 +31,7 @@ export interface WorkersOptions {
   onSpawn?(index: number, pid: number): void;
 }
 
-const DEFAULT_ENTRY = fileURLToPath(new URL('dist/runner/worker-entry.js', PACKAGE_ROOT));
+const DEFAULT_ENTRY = fileURLToPath(new URL('dist/cli/worker-entry.js', PACKAGE_ROOT));
 
 interface Child {
   index: number;
@@ -72,43 +73,14 @@ export async function runWithWorkers(o: RunOptions, n: number, wo: WorkersOption
     let target = o.target;
     if (!target) {
       // the plan's scenario carries --fault and --server-heartbeat-ms already
-      server = await startBundledServer({
-        ...scenario.bundledServer,
-        logLevel: o.logLevel === 'debug' ? 'debug' : undefined,
-        onDied: (err) => {
-          died = err.message;
-          onAbort();
-        },
+      server = await startBundled(scenario, o.logLevel, (err) => {
+        died = err.message;
+        onAbort();
       });
       target = server.url;
     }
-    const base: Omit<WorkerRunOptions, 'shard'> = {
-      scenario: o.scenario,
-      cwd: o.cwd,
-      target,
-      users: o.users,
-      durationMs: o.durationMs,
-      seed: o.seed,
-      usersFile: o.usersFile,
-      credentials: o.credentials,
-      // the bundled server gets no ICE servers, as runScenario gives it
-      iceServers: o.iceServers === undefined && !o.target ? [] : o.iceServers,
-      settleMs: o.settleMs,
-      targetStallMs: o.targetStallMs,
-      expectReapMs: o.expectReapMs,
-      thresholds: o.thresholds,
-      requireChecks: o.requireChecks,
-      leakCheck: o.leakCheck,
-      maxLoopDelayMs: o.maxLoopDelayMs,
-      logLevel: o.logLevel,
-      traceBodies: o.traceBodies,
-      traceAddresses: o.traceAddresses,
-      abortOnFail: o.abortOnFail,
-      expectMaxPerUser: o.expectMaxPerUser,
-      expectMaxTotal: o.expectMaxTotal,
-      expectRoomSize: o.expectRoomSize,
-      liveState: !!o.liveState,
-    };
+    // the children run against the one target; the bundled server gets no ICE servers, as runScenario gives it
+    const base = { ...workerOptions(o), target, iceServers: iceServersFor(o.iceServers, !o.target) };
     for (let i = 0; i < n; i++) {
       const proc = fork(wo.entry ?? DEFAULT_ENTRY, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], serialization: 'advanced' });
       const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));

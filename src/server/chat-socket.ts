@@ -48,6 +48,8 @@ export function chatMessage(hub: Hub, conn: Conn, m: Frame): boolean {
       const bad = checkFields(m, { text_channel_id: 'id' }) ?? channelError(hub, conn, m.text_channel_id as number);
       if (bad) return fail(conn, bad);
       const tc = m.text_channel_id as number;
+      // drop-announcement fault: typing is never announced
+      if (hub.opts.faults.has('drop-announcement') && hub.opts.faultEvent === 'typing') return true;
       deliver(hub, conn, tc, encode({ type: 'typing', user: { id: conn.userId, username: conn.username }, text_channel_id: tc }), false);
       return true;
     }

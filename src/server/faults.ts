@@ -34,7 +34,7 @@ export const FAULTS = [
   },
   {
     name: 'drop-announcement',
-    description: 'one kind of voice event (--fault-event, default user_muted) is never announced to the others',
+    description: 'one kind of announced event (--fault-event, default user_muted: a voice event, typing, or a notifications voice_channel_join/leave) is never announced to the others',
   },
   {
     name: 'duplicate-member',
@@ -79,8 +79,8 @@ export function faultsHelp(indent = '  '): string {
   return FAULTS.map((f) => `${indent}${f.name.padEnd(w)}  ${f.description}`).join('\n');
 }
 
-/** The voice events the server announces to the others in a room; drop-announcement drops one. */
-export const VOICE_EVENTS = [
+/** The events the server announces to the others (a voice room's, a channel's, a server's members); drop-announcement drops one. */
+export const ANNOUNCED_EVENTS = [
   'user_joined_voice',
   'user_left_voice',
   'user_muted',
@@ -88,9 +88,12 @@ export const VOICE_EVENTS = [
   'user_speaking',
   'screen_share_started',
   'screen_share_stopped',
+  'typing',
+  'voice_channel_join',
+  'voice_channel_leave',
 ] as const;
-export type VoiceEvent = (typeof VOICE_EVENTS)[number];
+export type AnnouncedEvent = (typeof ANNOUNCED_EVENTS)[number];
 
-export function isVoiceEvent(s: string): s is VoiceEvent {
-  return (VOICE_EVENTS as readonly string[]).includes(s);
+export function isAnnouncedEvent(s: string): s is AnnouncedEvent {
+  return (ANNOUNCED_EVENTS as readonly string[]).includes(s);
 }

@@ -43,9 +43,11 @@ export function removeFrom<K>(map: Map<K, Set<Conn>>, key: K, conn: Conn): void 
  * Sends a global event to every notifications socket of the members of `serverId` (Miscord
  * broadcasts voice presence to everyone who can see the server, the actor included).
  */
-export function notifyServerMembers(hub: Hub, serverId: number, msg: object): void {
+export function notifyServerMembers(hub: Hub, serverId: number, msg: { type: string; [k: string]: unknown }): void {
   const server = hub.store.servers.get(serverId);
   if (!server) return;
+  // drop-announcement fault: this kind of event is never announced
+  if (hub.opts.faults.has('drop-announcement') && msg.type === hub.opts.faultEvent) return;
   const text = encode(msg);
   for (const userId of server.members) {
     const socks = hub.notifications.get(userId);

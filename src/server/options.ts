@@ -3,7 +3,7 @@ import { MbError } from '../errors.js';
 import { LOG_LEVELS, createLogger, type Logger, type LogLevel } from '../log.js';
 import type { IceServer } from '../protocol/messages.js';
 import type { SocketKind } from '../protocol/messages.js';
-import { FAULT_NAMES, VOICE_EVENTS, isFaultName, isVoiceEvent, type FaultName, type VoiceEvent } from './faults.js';
+import { FAULT_NAMES, ANNOUNCED_EVENTS, isFaultName, isAnnouncedEvent, type FaultName, type AnnouncedEvent } from './faults.js';
 import { COMPAT_MODES, isCompatMode, isSocketKind, type CompatMode } from './compat.js';
 
 /** Options of the reference server. Defaults are merged first, then contradictions refused. */
@@ -27,7 +27,7 @@ export interface ReferenceServerOptions {
    * meaningful with one of those; default 1500
    */
   faultDelayMs?: number;
-  /** the voice event the drop-announcement fault never announces; only with that fault; default user_muted */
+  /** the event the drop-announcement fault never announces (a voice event, typing, voice_channel_join/leave); only with that fault; default user_muted */
   faultEvent?: string;
   /** pooled connections of the pooled-resource fault; only with that fault; default 15 */
   faultPoolSize?: number;
@@ -93,7 +93,7 @@ export interface ResolvedOptions {
   maxTotal: number;
   faults: Set<FaultName>;
   faultDelayMs: number;
-  faultEvent: VoiceEvent;
+  faultEvent: AnnouncedEvent;
   faultPoolSize: number;
   faultPoolStallMs: number;
   log: Logger;
@@ -171,7 +171,7 @@ export function resolveOptions(o: ReferenceServerOptions = {}): ResolvedOptions 
   }
   if (o.faultEvent !== undefined) {
     if (!faults.has('drop-announcement')) throw usage('faultEvent only applies to the drop-announcement fault, which is not enabled');
-    if (!isVoiceEvent(o.faultEvent)) throw usage(`unknown voice event "${o.faultEvent}" for faultEvent (known: ${VOICE_EVENTS.join(', ')})`);
+    if (!isAnnouncedEvent(o.faultEvent)) throw usage(`unknown announced event "${o.faultEvent}" for faultEvent (known: ${ANNOUNCED_EVENTS.join(', ')})`);
   }
   for (const k of ['faultPoolSize', 'faultPoolStallMs'] as const) {
     if (o[k] !== undefined && !faults.has('pooled-resource')) throw usage(`${k} only applies to the pooled-resource fault, which is not enabled`);
@@ -193,7 +193,7 @@ export function resolveOptions(o: ReferenceServerOptions = {}): ResolvedOptions 
     maxTotal: intOption('maxTotal', o.maxTotal),
     faults,
     faultDelayMs: intOption('faultDelayMs', o.faultDelayMs),
-    faultEvent: (o.faultEvent as VoiceEvent | undefined) ?? 'user_muted',
+    faultEvent: (o.faultEvent as AnnouncedEvent | undefined) ?? 'user_muted',
     faultPoolSize: intOption('faultPoolSize', o.faultPoolSize),
     faultPoolStallMs: intOption('faultPoolStallMs', o.faultPoolStallMs),
     log: o.logger ?? createLogger(o.logLevel ?? 'silent'),

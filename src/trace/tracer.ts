@@ -17,7 +17,7 @@ import { sanitizeEvent } from './sanitize.js';
  * trace.dropped (lines lost while the disk could not keep up, with their count) and
  * trace.end (last line: events, dropped); a file without trace.end was cut short.
  *
- * Implementations: `createTracer` / `openTracer` (src/trace/create-tracer.ts) for a run,
+ * Implementations: `createTracer` / `openTracer` (src/trace/run-tracer.ts) for a run,
  * `MemoryTracer` below for tests.
  */
 export type { TraceEvent, TraceLine } from './trace-event.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startServer } from '../helpers/server.js';
 import { provision, type UsersFile } from '../../src/runner/provision.js';
-import { readUsersFile } from '../../src/runner/run-options.js';
+import { readUsersFile } from '../../src/runner/read-users-file.js';
 import { runScenario } from '../../src/runner/run-scenario.js';
 import { parseScenario } from '../../src/scenario/load-scenario.js';
 

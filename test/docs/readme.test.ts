@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { readFileSync, readdirSync } from 'node:fs';
-import { RUN_OPTION_TABLE } from '../../src/runner/run-options.js';
+import { RUN_OPTION_TABLE } from '../../src/cli/run-option-table.js';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 

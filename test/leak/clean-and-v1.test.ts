@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { harness, classesOf, type Harness } from './harness.js';
 import { connect } from '../server/helpers.js';
-import type { StatsReading } from '../../src/client/stats-client.js';
+import type { StatsReading } from '../../src/protocol/stats-reading.js';
 import type { StatsResponse } from '../../src/protocol/messages.js';
 
 /** A plain Miscord's stats: v1 fields only, chat sockets filed under "voice", voice sockets not counted. */

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { DeregisterWatcher } from '../../src/leak/deregister-watcher.js';
-import { countsOf, type StatsReading } from '../../src/client/stats-client.js';
+import { countsOf, type StatsReading } from '../../src/protocol/stats-reading.js';
 import { clock } from '../../src/clock.js';
 import type { StatsResponse } from '../../src/protocol/messages.js';
 import { user, open, close, entry, extStats, mirror, v1Stats } from './fixtures.js';

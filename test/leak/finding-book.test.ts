@@ -1,6 +1,5 @@
 import { describe, it, expect } from 'vitest';
-// src/leak/finding-builder.ts exports FindingBook (issue 12 renames it finding-book.ts): this test is named after the unit
-import { FindingBook, subjectKey } from '../../src/leak/finding-builder.js';
+import { FindingBook, subjectKey } from '../../src/leak/finding-book.js';
 import { MemoryTracer } from '../../src/trace/tracer.js';
 import type { FindingDraft } from '../../src/leak/types.js';
 

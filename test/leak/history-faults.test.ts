@@ -38,10 +38,10 @@ const scenario = parseScenario({
   ].map((p) => JSON.parse(JSON.stringify(p))),
 });
 
-async function run(faults: string[]): Promise<Report> {
-  const server = await createReferenceServer({ port: 0, heartbeatMs: 500, faults: faults as never });
+async function run(faults: string[], o: { faultEvent?: string; scenario?: typeof scenario } = {}): Promise<Report> {
+  const server = await createReferenceServer({ port: 0, heartbeatMs: 500, faults: faults as never, ...(o.faultEvent ? { faultEvent: o.faultEvent } : {}) });
   try {
-    return await runScenario({ scenario, target: server.url, expectReapMs: 500 * 3 + 500 });
+    return await runScenario({ scenario: o.scenario ?? scenario, target: server.url, expectReapMs: 500 * 3 + 500 });
   } finally {
     await server.close();
   }
@@ -52,6 +52,9 @@ const classes = (r: Report) => [...new Set(r.findings.map((f) => f.class))].sort
 /** each fault: the classes it must give, and those its consequences may add (the room's mesh breaks when a member is wrongly announced gone) */
 const cases: Array<[string, string[], string[]]> = [
   ['drop-announcement', ['missed-event'], []],
+  // the notifications sockets' news of a room
+  ['drop-announcement:voice_channel_join', ['missed-event'], []],
+  ['drop-announcement:voice_channel_leave', ['missed-event'], []],
   ['duplicate-member', ['duplicate-member'], []],
   ['spurious-leave', ['spurious-event'], ['incomplete-mesh']],
   ['stale-presence', ['stale-presence'], []],
@@ -72,9 +75,10 @@ describe('history checks against the reference server faults', () => {
     expect(r.checks?.['resource-growth']?.status).toBe('not-applicable');
   });
 
-  for (const [fault, expected, consequences] of cases) {
-    it(`${fault}: ${expected.join(', ')} and nothing unrelated`, async () => {
-      const r = await run([fault]);
+  for (const [name, expected, consequences] of cases) {
+    it(`${name}: ${expected.join(', ')} and nothing unrelated`, async () => {
+      const [fault, faultEvent] = name.split(':');
+      const r = await run([fault!], { faultEvent });
       expect(r.status, r.abortReason ?? '').toBe('completed');
       const got = classes(r);
       const why = r.findings.map((f) => `${f.class}: ${f.message}`).join('\n');
@@ -101,5 +105,31 @@ describe('history checks against the reference server faults', () => {
     expect(classes(r)).toEqual(['missed-event', 'stale-presence', 'zombie-socket']);
     const missed = r.findings.find((f) => f.class === 'missed-event')!;
     expect(missed.evidence.details).toMatchObject({ action: 'crashed' });
+  });
+
+  it('chat: typing and messages reach the channel, and a server that drops typing is named for it', async () => {
+    const chat = parseScenario({
+      name: 'chat-promises',
+      description: 'every message preceded by a typing',
+      seed: 4,
+      users: 4,
+      settle: '500ms',
+      setup: { textChannels: 2 },
+      phases: [
+        { type: 'connect', notifications: false },
+        { type: 'chat', duration: '1500ms', messagesPerUserPerSec: 2, typingRatio: 1 },
+        { type: 'switch', strategy: 'in-band', switches: 2, interval: '200ms' },
+        { type: 'disconnect' },
+      ],
+    });
+    const clean = await run([], { scenario: chat });
+    expect(clean.findings.map((f) => f.message)).toEqual([]);
+    expect(clean.counters['chat.typing_expected']).toBeGreaterThan(10);
+    expect(clean.counters['chat.typing_delivered']).toBe(clean.counters['chat.typing_expected']);
+    expect(clean.checks?.['missed-event']?.status).toBe('judged');
+    const dropped = await run(['drop-announcement'], { faultEvent: 'typing', scenario: chat });
+    expect(classes(dropped)).toEqual(['missed-event']);
+    expect(dropped.findings.every((f) => f.subject.resource === 'typing' && f.subject.kind === 'chat')).toBe(true);
+    expect(dropped.verdict.exitCode).toBe(5);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { reconcileV1 } from '../../src/leak/v1-reconciler.js';
-import { countsOf } from '../../src/client/stats-client.js';
+import { countsOf } from '../../src/protocol/stats-reading.js';
 import { clock } from '../../src/clock.js';
 import { user, open, close, v1Stats } from './fixtures.js';
 

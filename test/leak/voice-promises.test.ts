@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import type { VoiceWireEvent } from '../../src/client/client-env.js';
+import type { WireEvent } from '../../src/client/client-env.js';
 import { VoicePromises } from '../../src/leak/voice-promises.js';
 import { clock } from '../../src/clock.js';
 
 /** The promise checks from recorded histories (data only, no sockets): each fault's history, and a clean one. */
 const ROOM = 7;
-function history() {
+function history(startAgoMs = 0) {
   const vp = new VoicePromises({ deadlineMs: 50, reapWindowMs: () => 100 });
-  let t = clock.now();
-  const ev = (kind: VoiceWireEvent['kind'], user: number, socket: string, more: Partial<VoiceWireEvent> = {}) => vp.onEvent({ kind, t: (t += 1), user, userId: 100 + user, socket, room: ROOM, ...more });
+  let t = clock.now() - startAgoMs;
+  const ev = (kind: WireEvent['kind'], user: number, socket: string, more: Partial<WireEvent> = {}) => vp.onEvent({ kind, t: (t += 1), user, userId: 100 + user, socket, room: ROOM, ...more });
   /** user u joins on socket s, listed the given members */
   const join = (u: number, s: string, listed: number[], openingAt?: number) => {
     ev('open', u, s, openingAt === undefined ? {} : { since: openingAt });
@@ -19,7 +19,10 @@ function history() {
     await vp.settled(500);
     return vp.take();
   };
-  return { vp, ev, join, recv, settle };
+  /** a notifications socket event */
+  const notif = (kind: WireEvent['kind'], u: number, socket: string, more: Partial<WireEvent> = {}) => vp.onEvent({ kind, on: 'notifications', t: (t += 1), user: u, userId: 100 + u, socket, room: -1, ...more });
+  const skip = (ms: number) => (t += ms);
+  return { vp, ev, join, recv, settle, notif, skip };
 }
 
 describe('VoicePromises', () => {
@@ -134,6 +137,55 @@ describe('VoicePromises', () => {
     h.recv(1, 'b', 'offer', 0);
     const f = await h.settle();
     expect(f.map((d) => `${d.class}:${(d.expected as { type: string }).type}`)).toEqual(['missed-event:ice_candidate']);
+    h.vp.close();
+  });
+
+  it("a user's first join and last leave reach every other user's notifications socket; a second tab owes nothing", async () => {
+    const h = history(2000);
+    h.notif('open', 0, 'n0');
+    h.notif('open', 1, 'n1');
+    h.notif('open', 2, 'n2');
+    h.skip(600);
+    h.join(0, 'a', []);
+    h.notif('recv', 1, 'n1', { type: 'voice_channel_join', subject: 100, channel: ROOM });
+    h.notif('recv', 2, 'n2', { type: 'voice_channel_join', subject: 100, channel: ROOM + 1 }); // another room's news meets nothing
+    h.join(0, 'a2', []); // a second tab: no new join to announce
+    h.ev('closing', 0, 'a2');
+    h.ev('closed', 0, 'a2'); // the first tab stays: no leave yet
+    h.ev('closing', 0, 'a');
+    h.notif('recv', 1, 'n1', { type: 'voice_channel_leave', subject: 100, channel: ROOM });
+    h.notif('recv', 2, 'n2', { type: 'voice_channel_leave', subject: 100, channel: ROOM });
+    h.ev('closed', 0, 'a');
+    const drafts = await h.settle();
+    expect(drafts.map((d) => [d.class, d.subject.resource, (d.expected as { receivers: string[] }).receivers])).toEqual([['missed-event', 'voice_channel_join', ['n2']]]);
+    h.vp.close();
+  });
+
+  it('a notifications socket that closes, or opened just before the join, is owed nothing', async () => {
+    const h = history(2000);
+    h.notif('open', 1, 'n1');
+    h.notif('open', 2, 'n2');
+    h.skip(600);
+    h.notif('open', 3, 'n3'); // the server may not have registered it yet
+    h.join(0, 'a', []);
+    h.notif('closing', 2, 'n2');
+    h.notif('recv', 1, 'n1', { type: 'voice_channel_join', subject: 100, channel: ROOM });
+    expect(await h.settle()).toEqual([]);
+    h.vp.close();
+  });
+
+  it("a frozen member's leave is owed after the reap window, to the room and the notifications sockets", async () => {
+    const h = history(2000);
+    h.notif('open', 1, 'n1');
+    h.skip(600);
+    h.join(0, 'a', []);
+    h.join(1, 'b', [0]);
+    h.notif('recv', 1, 'n1', { type: 'voice_channel_join', subject: 100, channel: ROOM });
+    h.recv(0, 'a', 'user_joined_voice', 1);
+    h.ev('frozen', 1, 'b');
+    h.ev('frozen', 0, 'a'); // nobody is left to hear of it in the room; n1 is another user's: owed the leave
+    const drafts = await h.settle();
+    expect(drafts.map((d) => [d.subject.resource, d.details?.action])).toEqual([['voice_channel_leave', 'frozen']]);
     h.vp.close();
   });
 });

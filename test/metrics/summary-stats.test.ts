@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_SUMMARY_STATS, parseSummaryStats } from '../../src/metrics/summary-stats.js';
 import { renderHtml } from '../../src/report/render-html.js';
 import { renderMarkdown } from '../../src/report/render-md.js';
-import { renderSummary } from '../../src/report/render-table.js';
+import { renderSummary } from '../../src/report/render-summary.js';
 import { latencies, makeReport } from '../report/fixture.js';
 
 const report = () => makeReport({ samples: { 'chat.deliver': latencies(500, 1, 30, 1) } });

@@ -4,7 +4,7 @@ import { groupFindings } from '../../src/report/finding-groups.js';
 import { regate } from '../../src/report/regate.js';
 import { renderHtml } from '../../src/report/render-html.js';
 import { renderMarkdown } from '../../src/report/render-md.js';
-import { renderSummary } from '../../src/report/render-table.js';
+import { renderSummary } from '../../src/report/render-summary.js';
 import type { Finding, Report, TimelineSample } from '../../src/report/schema.js';
 import { clientUntilServer, serverPoints } from '../../src/report/timeline-align.js';
 import { makeReport } from './fixture.js';

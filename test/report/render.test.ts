@@ -7,7 +7,7 @@ import { regate } from '../../src/report/regate.js';
 import { renderHtml } from '../../src/report/render-html.js';
 import { renderJunit } from '../../src/report/render-junit.js';
 import { renderMarkdown } from '../../src/report/render-md.js';
-import { renderSummary } from '../../src/report/render-table.js';
+import { renderSummary } from '../../src/report/render-summary.js';
 import { renderGateSummary } from '../../src/report/render-gate-summary.js';
 import { FindingClassSchema } from '../../src/report/schema.js';
 import { latencies, makeReport } from './fixture.js';

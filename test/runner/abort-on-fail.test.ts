@@ -16,7 +16,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { built } from '../helpers/cli.js';
 
-
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
@@ -142,7 +141,7 @@ describe('a run a gate aborts', () => {
         thresholds: ['counters.custom.bad<1'],
         phases: [{ type: 'connect' }, { type: 'custom', run: async (ctx) => { if (ctx.users().some((u) => u.index === 0)) ctx.metrics.inc('custom.bad'); await ctx.sleep(60000); } }] };`,
     );
-    const report = await runWithWorkers({ scenario: file, target: server.url, abortOnFail: true }, 2, { entry: built('runner/worker-entry.js') });
+    const report = await runWithWorkers({ scenario: file, target: server.url, abortOnFail: true }, 2, { entry: built('cli/worker-entry.js') });
     expect(report.durationMs).toBeLessThan(30_000);
     expect(report.status).toBe('incomplete');
     expect(report.abortedBy?.gate).toBe('counters.custom.bad<1');

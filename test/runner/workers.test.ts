@@ -11,7 +11,7 @@ import { createReferenceServer } from '../../src/server/index.js';
 import { runWithWorkers } from '../../src/runner/workers.js';
 import type { TimelineSample } from '../../src/report/schema.js';
 
-const ENTRY = fileURLToPath(new URL('../../dist/runner/worker-entry.js', import.meta.url));
+const ENTRY = fileURLToPath(new URL('../../dist/cli/worker-entry.js', import.meta.url));
 const PARENT = fileURLToPath(new URL('./fixtures/workers-parent.mjs', import.meta.url));
 const SCHEMA = fileURLToPath(new URL('../../schema/report.schema.json', import.meta.url));
 

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { createTracer } from '../../src/trace/create-tracer.js';
+import { createTracer } from '../../src/trace/run-tracer.js';
 import { evidenceFor } from '../../src/trace/evidence.js';
 import { MemoryTracer } from '../../src/trace/tracer.js';
 import { EventRings, isChatty } from '../../src/trace/event-rings.js';

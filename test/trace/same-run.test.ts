@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createTracer } from '../../src/trace/create-tracer.js';
+import { createTracer } from '../../src/trace/run-tracer.js';
 import { checkSameRun, traceHeader } from '../../src/trace/same-run.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mb-same-run-'));

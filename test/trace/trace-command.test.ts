@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createTracer } from '../../src/trace/create-tracer.js';
+import { createTracer } from '../../src/trace/run-tracer.js';
 import { runCli as cli } from '../helpers/cli.js';
 
 // runs the built CLI: `npm test` builds first (or run `npx tsc -p .`)

@@ -3,6 +3,7 @@ import { EXIT, MbError } from '../../errors.js';
 import { installInterrupts, interruptSignal } from '../interrupts.js';
 import { provision } from '../../runner/provision.js';
 import { loadScenario } from '../../scenario/load-scenario.js';
+import { checkTargetUrl } from '../../runner/option-checks.js';
 
 interface ProvisionFlags {
   target: string;
@@ -40,13 +41,7 @@ export function register(program: Command): void {
     .option('--quiet', 'no progress on stderr')
     .action(async (f: ProvisionFlags) => {
       installInterrupts();
-      let u: URL;
-      try {
-        u = new URL(f.target);
-      } catch {
-        throw new MbError('MB_ERR_USAGE', `--target must be a URL such as http://127.0.0.1:8080, got '${f.target}'`);
-      }
-      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new MbError('MB_ERR_USAGE', `--target must be http:// or https://, got '${f.target}'`);
+      checkTargetUrl(f.target);
       const setup = f.scenario ? loadScenario(f.scenario).scenario.setup : undefined;
       let last = 0;
       const r = await provision({

@@ -4,17 +4,18 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { EXIT, MbError, isMbError } from '../../errors.js';
 import { installInterrupts, interruptSignal, onInterrupt } from '../interrupts.js';
 import { LOG_LEVELS, createLogger, type LogLevel } from '../../log.js';
-import { RUN_OPTION_TABLE, parseDurationArg, parseIceServers, parseShard, type RunOptionSpec } from '../../runner/run-options.js';
+import { RUN_OPTION_TABLE, parseDurationArg, parseIceServers, parseShard, type RunOptionSpec } from '../run-option-table.js';
 import { runScenario, type RunOptions } from '../../runner/run-scenario.js';
 import { runWithWorkers } from '../../runner/workers.js';
 import { defaultReportPath, writeReport } from '../../report/write-report.js';
-import { renderSummary } from '../../report/render-table.js';
+import { renderSummary } from '../../report/render-summary.js';
 import { paletteFor, wantColor } from '../colors.js';
 import { Progress } from '../progress.js';
 import { MetricsServer } from '../metrics-server.js';
 import { StreamWriter, type StreamEnd } from '../stream-writer.js';
 import { EXIT_CODES_HELP } from '../exit-codes.js';
 import { summaryStatsOption } from '../summary-stats-option.js';
+import { installLiveStateTrigger } from '../live-state-trigger.js';
 import { DEFAULT_SUMMARY_STATS, parseSummaryStats } from '../../metrics/summary-stats.js';
 
 interface RunFlags {
@@ -103,7 +104,6 @@ ${EXIT_CODES_HELP}`);
   cmd.action(async (ref: string, f: RunFlags) => {
     installInterrupts(); // already, when main saw `run`; here for a program built by a test
     if (f.logLevel !== undefined && !LOG_LEVELS.includes(f.logLevel as LogLevel)) throw new MbError('MB_ERR_USAGE', `--log-level must be one of ${LOG_LEVELS.join(', ')}`);
-    if (f.users !== undefined && f.users < 1) throw new MbError('MB_ERR_USAGE', '--users must be a positive integer');
     const stats = parseSummaryStats(f.summaryStats ?? DEFAULT_SUMMARY_STATS.join(','));
     if (f.json && f.quiet === undefined) f.quiet = false;
     if (f.out !== undefined) checkOutPath(f.out);
@@ -152,7 +152,7 @@ ${EXIT_CODES_HELP}`);
         expectMaxTotal: f.expectMaxTotal,
         expectRoomSize: f.expectRoomSize,
         // SIGUSR2 always; a key press when stdin is a terminal (isatty first: touching process.stdin opens it)
-        liveState: { write: toStderr, stdin: isatty(0) ? process.stdin : null },
+        liveState: (getView) => installLiveStateTrigger({ getView, write: toStderr, stdin: isatty(0) ? process.stdin : null }),
         signal: interruptSignal,
         abortOnFail: f.abortOnFail,
         onSample: (s, live) => {

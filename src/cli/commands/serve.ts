@@ -1,7 +1,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { LOG_LEVELS } from '../../log.js';
 import { createReferenceServer, type ReferenceServerOptions } from '../../server/index.js';
-import { FAULT_NAMES, VOICE_EVENTS, faultsHelp, isFaultName } from '../../server/faults.js';
+import { FAULT_NAMES, ANNOUNCED_EVENTS, faultsHelp, isFaultName } from '../../server/faults.js';
 import { COMPAT_MODES, isSocketKind, type CompatMode } from '../../server/compat.js';
 import { SERVE_OPTIONS as O } from '../../server/options.js';
 import { SOCKET_KINDS, type SocketKind } from '../../protocol/messages.js';
@@ -57,7 +57,7 @@ export function register(program: Command): void {
     .option('--max-history-bytes <n>', 'chat history kept in all, estimated (2 bytes per UTF-16 unit + 96 per message); oldest dropped first', intArg(O.maxHistoryBytes), O.maxHistoryBytes.default)
     .option('--fault <name>', 'inject a named fault (repeatable; see below)', collectFault)
     .option('--fault-delay-ms <ms>', `lag of the slow-deregister fault, rejoin window of the spurious-leave fault (default ${O.faultDelayMs.default})`, intArg(O.faultDelayMs))
-    .addOption(new Option('--fault-event <type>', 'the voice event the drop-announcement fault never announces (default user_muted)').choices(VOICE_EVENTS))
+    .addOption(new Option('--fault-event <type>', 'the event the drop-announcement fault never announces (default user_muted)').choices(ANNOUNCED_EVENTS))
     .option('--fault-pool-size <n>', `pooled connections of the pooled-resource fault (default ${O.faultPoolSize.default})`, intArg(O.faultPoolSize))
     .option('--fault-pool-stall-ms <ms>', `wait for a free pooled connection before the pooled-resource fault fails (default ${O.faultPoolStallMs.default})`, intArg(O.faultPoolStallMs))
     .addOption(new Option('--log-level <level>', 'stderr log level').choices(LOG_LEVELS).default('silent'))

@@ -1,6 +1,6 @@
 import { clock } from '../../clock.js';
 import { ROUTES, parseFrame, type VoiceClientMessage } from '../../protocol/messages.js';
-import type { ClientEnv, UserIdentity, VoiceWireEvent } from '../client-env.js';
+import type { ClientEnv, UserIdentity, WireEvent } from '../client-env.js';
 import type { SocketRecord, UserLedger } from '../ledger.js';
 import { OPEN, WireSocket } from '../wire-socket.js';
 import { REFUSAL_CLOSE_CODES, upgradeRefusal, type Refusal } from '../managed-socket.js';
@@ -63,7 +63,7 @@ export class VoiceSignaling {
             this.gotFirstMessage = true;
             if (env.tracer.writing) env.tracer.emit({ ev: 'msg.recv', user: user.index, socket: rec.id, type: m.type, ...(env.tracer.bodies ? { body: m } : {}) });
             if (m.type === 'ping') return void this.send({ type: 'pong' } as unknown as VoiceClientMessage);
-            if (env.events.onVoice) {
+            if (env.events.onWire) {
               const subject = m.user_id ?? m.from_id;
               const participants = m.type === 'participants' && Array.isArray(m.participants) ? (m.participants as Array<{ user_id?: unknown }>).map((p) => Number(p?.user_id)) : undefined;
               this.publish('recv', { type: m.type, subject: subject === undefined ? null : Number(subject), participants });
@@ -110,8 +110,8 @@ export class VoiceSignaling {
     return this.closedP;
   }
 
-  private publish(kind: VoiceWireEvent['kind'], more: Partial<VoiceWireEvent> = {}): void {
-    this.env.events.onVoice?.({ kind, t: clock.now(), user: this.user.index, userId: this.user.userId, socket: this.rec.id, room: this.roomId, ...more });
+  private publish(kind: WireEvent['kind'], more: Partial<WireEvent> = {}): void {
+    this.env.events.onWire?.({ kind, t: clock.now(), user: this.user.index, userId: this.user.userId, socket: this.rec.id, room: this.roomId, ...more });
   }
 
   /**
@@ -135,7 +135,7 @@ export class VoiceSignaling {
     const ws = this.ws;
     if (this.frozen || !ws || ws.readyState !== OPEN) return false;
     ws.send(JSON.stringify(m));
-    if (this.env.events.onVoice && (m.type as string) !== 'pong') this.publish('sent', { type: m.type, subject: 'target_id' in m ? Number(m.target_id) : null });
+    if (this.env.events.onWire && (m.type as string) !== 'pong') this.publish('sent', { type: m.type, subject: 'target_id' in m ? Number(m.target_id) : null });
     if (this.env.tracer.writing && m.type !== 'ice_candidate' && m.type !== 'offer' && m.type !== 'answer') {
       this.env.tracer.emit({ ev: 'msg.sent', user: this.user.index, socket: this.rec.id, type: m.type });
     }
@@ -144,6 +144,7 @@ export class VoiceSignaling {
 
   /** Stops answering pings and sending anything, without closing (the server must reap it). */
   freeze(): void {
+    if (!this.frozen) this.publish('frozen');
     this.frozen = true;
     this.rec.frozen = true;
     if (this.ws) this.ws.autoPong = false;

@@ -1,11 +1,13 @@
 import { isMbError } from '../errors.js';
 import { createLogger } from '../log.js';
-import { runScenario } from './run-scenario.js';
-import type { FromWorker, ToWorker } from './worker-protocol.js';
+import { runScenario } from '../runner/run-scenario.js';
+import type { FromWorker, ToWorker } from '../runner/worker-protocol.js';
+import { installLiveStateTrigger } from './live-state-trigger.js';
 
 /**
  * The child side of `run --workers N` (started by src/runner/workers.ts with fork): runs one
- * shard and reports over IPC. If the parent goes away (its IPC channel closes), the run is
+ * shard and reports over IPC. A process entry like main.ts, so it lives in src/cli: it owns the
+ * process's signals, its live-state printer and its exit code. If the parent goes away (its IPC channel closes), the run is
  * aborted and the child exits, so no orphan keeps loading the target.
  */
 if (!process.send) {
@@ -48,7 +50,7 @@ process.on('message', (m: ToWorker) => {
   // the server is shared: its totals hold every worker's users, so they exceed this slice's
   const note = o.shard.count > 1 ? `  (server totals include the ${o.shard.count - 1} other worker${o.shard.count > 2 ? 's' : ''}' users)\n` : '';
   const prefixed = (text: string) => process.stderr.write((text + note).replace(/^(?=.)/gm, `[worker ${o.shard.index}] `));
-  runScenario({ ...run, log, signal: abort.signal, liveState: liveState ? { write: prefixed, stdin: null } : undefined, onSample: (sample, live) => void send({ type: 'sample', sample, live }) })
+  runScenario({ ...run, log, signal: abort.signal, liveState: liveState ? (getView) => installLiveStateTrigger({ getView, write: prefixed, stdin: null }) : undefined, onSample: (sample, live) => void send({ type: 'sample', sample, live }) })
     .then(async (report) => {
       await send({ type: 'report', report });
       leave(0);

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { MbError } from '../errors.js';
 import { parseDuration } from '../scenario/schema.js';
 import type { IceServer } from '../protocol/messages.js';
@@ -59,11 +58,11 @@ export function parseShard(v: string): { index: number; count: number } {
 
 export function parseIceServers(v: string): IceServer[] | null {
   if (v === 'none') return [];
-  let parsed: unknown;
+  let parsed: unknown = null;
   try {
     parsed = JSON.parse(v);
   } catch {
-    throw new MbError('MB_ERR_USAGE', `--ice-servers must be a JSON array of {urls} or 'none'`);
+    // refused below with the same message
   }
   if (!Array.isArray(parsed) || !parsed.every((s) => s && typeof s === 'object' && ('urls' in s))) throw new MbError('MB_ERR_USAGE', `--ice-servers must be a JSON array of {urls} or 'none'`);
   return parsed as IceServer[];
@@ -74,22 +73,3 @@ export function parseDurationArg(flag: string, v: string): number {
   if (ms === null) throw new MbError('MB_ERR_USAGE', `${flag} must be a duration such as 30s, 2m or 500ms, got '${v}'`);
   return ms;
 }
-
-export function readUsersFile(path: string): Array<{ username: string; password: string }> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new MbError('MB_ERR_USAGE', `--users-file ${path}: ${(err as Error).message}`);
-  }
-  // a file written by `provision`: {version: 1, users: [...], world: {...}}
-  if (raw && typeof raw === 'object' && !Array.isArray(raw) && Array.isArray((raw as { users?: unknown }).users)) raw = (raw as { users: unknown[] }).users;
-  if (!Array.isArray(raw) || raw.length === 0) throw new MbError('MB_ERR_USAGE', `--users-file ${path}: expected a non-empty JSON array of {username, password}, or a file written by provision`);
-  raw.forEach((u, i) => {
-    if (!u || typeof u.username !== 'string' || typeof u.password !== 'string') throw new MbError('MB_ERR_USAGE', `--users-file ${path}: [${i}]: expected {username, password} strings`);
-  });
-  return raw as Array<{ username: string; password: string }>;
-}
-
-/** moved to the HTTP client, which now reaches them through node:http */
-export { FETCH_BLOCKED_PORTS } from '../client/bench-fetch.js';

@@ -17,6 +17,11 @@ export function subjectKey(d: Pick<FindingDraft, 'class' | 'subject'>): string {
   return d.class + '|' + keys.map((k) => `${k}=${String(s[k])}`).join(',');
 }
 
+/** A finding from its draft, first seen now (the one place a Finding is made, for the detector's book and the phases' own). */
+export function findingOf(d: FindingDraft, id: string, checkpoint: string, ageMs: number | null, evidence: Finding['evidence']): Finding {
+  return { id, class: d.class, message: d.message, subject: d.subject, expected: d.expected, observed: d.observed, checkpoint, firstSeen: new Date(clock.wall()).toISOString(), ageMs, evidence };
+}
+
 export class FindingBook {
   private readonly byKey = new Map<string, { finding: Finding; since: number }>();
   private seq = 0;
@@ -40,18 +45,7 @@ export class FindingBook {
         continue;
       }
       const since = d.since ?? now;
-      const f: Finding = {
-        id: `F${++this.seq}`,
-        class: d.class,
-        message: d.message,
-        subject: d.subject,
-        expected: d.expected,
-        observed: d.observed,
-        checkpoint,
-        firstSeen: new Date(clock.wall()).toISOString(),
-        ageMs: Math.round(now - since),
-        evidence: { details: { ...d.details }, trace: this.traceOf(d) },
-      };
+      const f = findingOf(d, `F${++this.seq}`, checkpoint, Math.round(now - since), { details: { ...d.details }, trace: this.traceOf(d) });
       this.byKey.set(key, { finding: f, since });
       ids.push(f.id);
     }

@@ -1,9 +1,9 @@
-import { describe, it, expect, afterEach } from 'vitest';
-import { PassThrough } from 'node:stream';
+import { describe, it, expect } from 'vitest';
 import { UserLedger } from '../../src/client/ledger.js';
-import { countsOf, type StatsReading } from '../../src/client/stats-client.js';
+import { countsOf, type StatsReading } from '../../src/protocol/stats-reading.js';
 import type { StatsResponse } from '../../src/protocol/messages.js';
-import { buildLiveView, formatLiveState, installLiveStateTrigger, liveViewSource } from '../../src/runner/live-state.js';
+import { buildLiveView, liveViewSource } from '../../src/runner/live-state.js';
+import { formatLiveState } from '../../src/cli/format-live-state.js';
 import { createReferenceServer } from '../../src/server/reference-server.js';
 import { createServer } from 'node:net';
 import { once } from 'node:events';
@@ -90,66 +90,6 @@ describe('buildLiveView / formatLiveState', () => {
     expect(text.indexOf('u4 #?')).toBeGreaterThan(0);
     expect(text.indexOf('u4 #?')).toBeLessThan(text.indexOf('u0 #?'));
     expect(text).toContain('… 3 more users not shown');
-  });
-});
-
-describe('installLiveStateTrigger', () => {
-  const removers: Array<() => void> = [];
-  afterEach(() => {
-    for (const r of removers.splice(0)) r();
-  });
-
-  it('prints the state on SIGUSR2 and stops listening once removed', async () => {
-    const before = process.listenerCount('SIGUSR2');
-    let printed!: (s: string) => void;
-    const first = new Promise<string>((r) => (printed = r));
-    const remove = installLiveStateTrigger({ getView: () => buildLiveView({ ledgers: ledgers(), stats: stats() }), write: (s) => printed(s), stdin: null });
-    removers.push(remove);
-    expect(process.listenerCount('SIGUSR2')).toBe(before + 1);
-    process.kill(process.pid, 'SIGUSR2');
-    const text = await first;
-    expect(text).toContain('miscord-bench live state');
-    expect(text).toContain('u1 #11 mb-run-1');
-    remove();
-    remove();
-    expect(process.listenerCount('SIGUSR2')).toBe(before);
-  });
-
-  it('reports a view that cannot be built instead of throwing', async () => {
-    let printed!: (s: string) => void;
-    const got = new Promise<string>((r) => (printed = r));
-    removers.push(installLiveStateTrigger({ getView: async () => Promise.reject(new Error('stats timed out')), write: (s) => printed(s), stdin: null }));
-    process.kill(process.pid, 'SIGUSR2');
-    expect(await got).toBe('miscord-bench live state unavailable: stats timed out\n');
-  });
-
-  it('prints on a key press from a TTY, passes Ctrl-C on as SIGINT, and restores the terminal on remove', async () => {
-    const raw: boolean[] = [];
-    const tty = Object.assign(new PassThrough(), {
-      isTTY: true,
-      isRaw: false,
-      setRawMode(m: boolean) {
-        raw.push(m);
-        tty.isRaw = m;
-      },
-      unref() {},
-    });
-    let printed!: (s: string) => void;
-    const got = new Promise<string>((r) => (printed = r));
-    const remove = installLiveStateTrigger({ getView: () => buildLiveView({ ledgers: ledgers(), stats: null }), write: (s) => printed(s), stdin: tty });
-    removers.push(remove);
-    expect(raw).toEqual([true]);
-    tty.write('x'); // other keys do nothing
-    tty.write('s');
-    expect(await got).toContain('users 2');
-
-    const sigint = new Promise<void>((r) => process.once('SIGINT', () => r()));
-    tty.write('\u0003');
-    await sigint;
-
-    remove();
-    expect(raw).toEqual([true, false]);
-    expect(tty.listenerCount('data')).toBe(0);
   });
 });
 

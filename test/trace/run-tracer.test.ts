@@ -2,7 +2,7 @@ import { describe, it, expect, afterEach } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTracer, openTracer } from '../../src/trace/create-tracer.js';
+import { createTracer, openTracer } from '../../src/trace/run-tracer.js';
 import { createLogger } from '../../src/log.js';
 import { MbError } from '../../src/errors.js';
 
