@@ -4,7 +4,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { EXIT, MbError, isMbError } from '../../errors.js';
 import { installInterrupts, interruptSignal, onInterrupt } from '../interrupts.js';
 import { LOG_LEVELS, createLogger, type LogLevel } from '../../log.js';
-import { RUN_OPTION_TABLE, parseDurationArg, parseIceServers, parseShard, type RunOptionSpec } from '../run-option-table.js';
+import { RUN_OPTION_TABLE, parseDurationArg, type RunOptionSpec } from '../run-option-table.js';
 import { runScenario, type RunOptions } from '../../runner/run-scenario.js';
 import { runWithWorkers } from '../../runner/workers.js';
 import { defaultReportPath, writeReport } from '../../report/write-report.js';
@@ -18,42 +18,32 @@ import { summaryStatsOption } from '../summary-stats-option.js';
 import { installLiveStateTrigger } from '../live-state-trigger.js';
 import { DEFAULT_SUMMARY_STATS, parseSummaryStats } from '../../metrics/summary-stats.js';
 
-interface RunFlags {
+/** What commander parsed, by attribute name: the table's flags, read by runOptionsOf, and the CLI's own, read here. */
+interface RunFlags extends Record<string, unknown> {
   target?: string;
-  users?: number;
-  duration?: number;
-  seed?: number;
   out?: string;
   json?: boolean;
   quiet?: boolean;
-  usersFile?: string;
-  iceServers?: string;
-  shard?: string;
   workers?: number;
-  settle?: number;
-  targetStall?: number;
-  expectReapMs?: number;
-  requireCheck?: string[];
-  threshold?: string[];
-  leakCheck: boolean;
-  fault?: string[];
-  serverHeartbeatMs?: number;
-  maxLoopDelay?: number;
   logLevel?: string;
-  trace?: string;
-  traceBodies?: boolean;
-  traceAddresses?: boolean;
   summaryStats?: string;
-  abortOnFail?: boolean;
   metricsPort?: number;
   metricsHost?: string;
   stream?: string;
-  expectMaxPerUser?: number;
-  expectMaxTotal?: number;
-  expectRoomSize?: number;
 }
 
-function toOption(spec: RunOptionSpec): Option {
+/** The RunOptions the table's flags fill: each row's value under its option, parsed where the row says. */
+export function runOptionsOf(f: RunFlags): Partial<RunOptions> {
+  const out: Record<string, unknown> = {};
+  for (const spec of RUN_OPTION_TABLE) {
+    if (!spec.option) continue;
+    const v = f[toOption(spec).attributeName()];
+    if (v !== undefined) out[spec.option] = spec.parse ? spec.parse(v as string) : v;
+  }
+  return out as Partial<RunOptions>;
+}
+
+export function toOption(spec: RunOptionSpec): Option {
   const opt = new Option(spec.flags, spec.description + (spec.defaultText ? ` (default: ${spec.defaultText})` : ''));
   const flag = spec.flags.split(' ')[0]!;
   switch (spec.kind) {
@@ -127,34 +117,12 @@ ${EXIT_CODES_HELP}`);
       const runner = f.workers !== undefined ? (o: RunOptions) => runWithWorkers(o, f.workers!) : runScenario;
       report = await runner({
         scenario: ref,
-        target: f.target,
-        users: f.users,
-        durationMs: f.duration,
-        seed: f.seed,
-        usersFile: f.usersFile,
-        iceServers: f.iceServers === undefined ? undefined : parseIceServers(f.iceServers),
-        shard: f.shard === undefined ? undefined : parseShard(f.shard),
-        settleMs: f.settle,
-        targetStallMs: f.targetStall,
-        expectReapMs: f.expectReapMs,
-        requireChecks: f.requireCheck,
-        thresholds: f.threshold,
-        leakCheck: f.leakCheck,
-        faults: f.fault,
-        serverHeartbeatMs: f.serverHeartbeatMs,
-        maxLoopDelayMs: f.maxLoopDelay,
+        ...runOptionsOf(f),
         log,
         logLevel: log.level,
-        traceFile: f.trace,
-        traceBodies: f.traceBodies,
-        traceAddresses: f.traceAddresses,
-        expectMaxPerUser: f.expectMaxPerUser,
-        expectMaxTotal: f.expectMaxTotal,
-        expectRoomSize: f.expectRoomSize,
         // SIGUSR2 always; a key press when stdin is a terminal (isatty first: touching process.stdin opens it)
         liveState: (getView) => installLiveStateTrigger({ getView, write: toStderr, stdin: isatty(0) ? process.stdin : null }),
         signal: interruptSignal,
-        abortOnFail: f.abortOnFail,
         onSample: (s, live) => {
           progress.update(s, live);
           watch.update(s, live);
