@@ -59,10 +59,10 @@ export class DeliveryTracker {
 
   constructor(
     private readonly metrics: Metrics,
-    opts: { keyPrefix?: string; timeoutMs?: number; maxPending?: number } = {},
+    opts: { keyPrefix?: string; shard?: { index: number; count: number }; timeoutMs?: number; maxPending?: number } = {},
   ) {
     this.deliver = metrics.histogram('chat.deliver');
-    this.keys = new MessageKeys(opts.keyPrefix ?? 'mb-');
+    this.keys = new MessageKeys(opts.keyPrefix ?? 'mb-', opts.shard);
     this.timeoutMs = opts.timeoutMs ?? 10_000;
     this.maxPending = opts.maxPending ?? 200_000;
   }

@@ -8,9 +8,14 @@ export class MessageKeys {
   readonly prefix: string;
   private readonly prefixBytes: Buffer;
   private seq = 0;
+  /** shards of one run share the prefix; shard i of n numbers its messages i + n, i + 2n, …, so numbers never collide */
+  readonly stride: number;
+  readonly offset: number;
 
   /** `runPrefix` is plain ASCII without `"`, `\` or `|` (the run's username prefix) */
-  constructor(runPrefix: string) {
+  constructor(runPrefix: string, shard: { index: number; count: number } = { index: 0, count: 1 }) {
+    this.stride = shard.count;
+    this.offset = shard.index;
     if (!/^[\x20-\x7e]*$/.test(runPrefix) || /["\\|]/.test(runPrefix)) throw new TypeError(`message key prefix must be printable ASCII without ", \\ or |: ${JSON.stringify(runPrefix)}`);
     this.prefix = `mb|${runPrefix}|`;
     this.prefixBytes = Buffer.from(this.prefix, 'latin1');
@@ -18,8 +23,13 @@ export class MessageKeys {
 
   /** The next message: its number and its content. */
   next(intendedWall: number): { seq: number; content: string } {
-    const seq = ++this.seq;
+    const seq = ++this.seq * this.stride + this.offset;
     return { seq, content: `${this.prefix}${seq}|${intendedWall.toFixed(3)}` };
+  }
+
+  /** The shard that sent message `seq` (this run's numbering). */
+  shardOf(seq: number): number {
+    return seq % this.stride;
   }
 
   /** The number of a content of ours, or -1. */

@@ -1,11 +1,10 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { clock } from '../clock.js';
 import { MbError, isMbError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { Metrics } from '../metrics/metrics.js';
 import { fetchStats } from '../client/stats-client.js';
-import { HttpClient } from '../client/http-client.js';
 import { DeliveryTracker } from '../client/delivery-tracker.js';
 import { Capabilities } from '../client/capabilities.js';
 import type { ClientEnv } from '../client/client-env.js';
@@ -14,16 +13,16 @@ import type { Tracer } from '../trace/tracer.js';
 import { openTracer } from '../trace/create-tracer.js';
 import { createLeakDetector } from '../leak/leak-detector.js';
 import type { LeakDetector } from '../leak/types.js';
-import type { Scenario } from '../scenario/schema.js';
 import { buildReport } from '../report/build-report.js';
 import type { GateAbort, Report } from '../report/schema.js';
 import { startBundledServer, type BundledServer } from './bundled-server.js';
 import { createRng } from './rng.js';
-import { RunState, type Credentials } from './run-state.js';
+import { RunState } from './run-state.js';
 import { TimelineSampler, clientCounts } from './timeline-sampler.js';
 import { dispatch } from './phase-registry.js';
 import { ledgerTotals } from './ledger-totals.js';
-import type { ShardInfo, World } from './run-context.js';
+import type { ShardInfo } from './run-context.js';
+import { checkRunId, newRunId, setupWorld, worldPrefix } from './world.js';
 import { installLiveStateTrigger, liveViewSource } from './live-state.js';
 import { watchTarget } from './target-watch.js';
 import { VoicePromises } from '../leak/voice-promises.js';
@@ -40,39 +39,6 @@ export type { LiveState, RunOptions };
 
 const isLoopback = (host: string) => /^(127\.\d+\.\d+\.\d+|localhost|\[?::1\]?)$/i.test(host);
 
-/** The owner user sets up this run's world: its servers, text and voice channels. */
-async function setupWorld(env: ClientEnv, scenario: Scenario, shard: ShardInfo, owner: Credentials | null, password: string): Promise<World> {
-  const http = new HttpClient(env);
-  const username = owner?.username ?? `${shard.usernamePrefix}owner`;
-  const pw = owner?.password ?? password;
-  if (!owner) await http.register(username, pw, { user: -1, record: false }).catch((err) => {
-    if ((err as { status?: number }).status !== 400) throw err;
-  });
-  const token = (await http.login(username, pw, { user: -1, record: false })).access_token;
-  const me = await http.me(token, -1);
-  const world: World = { owner: { index: -1, userId: me.id, username, token }, servers: [] };
-  const { servers, textChannels, voiceChannels, maxVoiceUsers } = scenario.setup;
-  for (let s = 0; s < servers; s++) {
-    const created = await http.createServer(token, `${shard.usernamePrefix}server${s}`, -1);
-    let detail = await http.getServer(token, created.id, -1);
-    const texts = (detail.channels ?? []).filter((c) => c.type === 'text');
-    // setup.maxVoiceUsers applies to every room the run uses: a room of another size (the server's default General, max_users 10) is left aside
-    const sized = (c: { type: string; max_users?: number }) => c.type === 'voice' && c.max_users === maxVoiceUsers;
-    const voices = (detail.channels ?? []).filter(sized);
-    for (let t = texts.length; t < textChannels; t++) await http.createTextChannel(token, created.id, `text-${t}`, t, -1);
-    for (let v = voices.length; v < voiceChannels; v++) await http.createVoiceChannel(token, created.id, `voice-${v}`, v, maxVoiceUsers, -1);
-    detail = await http.getServer(token, created.id, -1);
-    const chans = [...(detail.channels ?? [])].sort((a, b) => a.position - b.position || a.id - b.id);
-    world.servers.push({
-      id: created.id,
-      name: created.name,
-      textChannelIds: chans.filter((c) => c.type === 'text').map((c) => c.id),
-      voiceChannelIds: chans.filter(sized).map((c) => c.id),
-    });
-  }
-  return world;
-}
-
 /**
  * Runs a scenario to the end and returns its report. Usage errors (a bad scenario, a
  * contradictory option) throw before anything starts; everything after that, the target
@@ -84,8 +50,10 @@ export async function runScenario(o: RunOptions): Promise<Report> {
   const gateWatch = plan.abort.gates.length ? new GateWatch(plan.abort.gates, o.abortWindow) : null;
   await checkTargetLimits(loaded.display, scenario, o.target, o.signal);
   const shardArg = o.shard ?? { index: 0, count: 1 };
-  const runTag = randomBytes(3).toString('hex');
-  const shard: ShardInfo = { ...shardArg, usernamePrefix: `mb-${runTag}-s${shardArg.index}-` };
+  // one world for every shard of a run, named by its run id; --shard without --run-id keeps a world of its own
+  const sharedWorld = o.runId !== undefined || shardArg.count === 1;
+  const worldId = o.runId !== undefined ? checkRunId(o.runId) : newRunId();
+  const shard: ShardInfo = { ...shardArg, usernamePrefix: worldPrefix(worldId) };
   const log = o.log ?? createLogger(o.logLevel ?? 'warn');
   for (const why of plan.abort.skipped) log.warn('[Runner]', `--abort-on-fail: ${why}`);
   const runId = randomUUID();
@@ -105,7 +73,7 @@ export async function runScenario(o: RunOptions): Promise<Report> {
   setMaxListeners(0, signal);
   const metrics = new Metrics();
   const caps = new Capabilities(log);
-  const deliveries = new DeliveryTracker(metrics, { keyPrefix: shard.usernamePrefix });
+  const deliveries = new DeliveryTracker(metrics, { keyPrefix: shard.usernamePrefix, shard: shardArg });
   let server: BundledServer | null = null;
   let leak: LeakDetector | null = null;
   let state: RunState | null = null;
@@ -196,12 +164,13 @@ export async function runScenario(o: RunOptions): Promise<Report> {
       const from = serverConfig?.heartbeat_ms ? "the target's [ext] config" : !o.target ? "the bundled server's options" : o.expectReapMs !== undefined ? '--expect-reap-ms' : null;
       about.push(from ? `reap window for silent sockets: ${reap} ms, from ${from}` : 'reap window for silent sockets unknown (no [ext] config, no --expect-reap-ms): frozen-not-reaped, crash announcements and stale presence of silent users are not judged');
     }
-    const ownerCreds = credentials ? (credentials[shard.index] ?? credentials[0]!) : null;
+    const ownerCreds = credentials ? ((sharedWorld ? null : credentials[shard.index]) ?? credentials[0]!) : null;
+    if (!sharedWorld) caps.notes.push(`shard ${shard.index}/${shard.count} set up a world of its own (no --run-id): its users meet only each other; give every shard the same --run-id to share one world`);
     state = new RunState({ scenario, rng: createRng(scenario.seed), target: { httpUrl, wsUrl, extStats, bundled: !o.target }, env, log, shard, leak, deliveries, caps, signal, credentials, firstFreeIndex: plan.closedUsers });
     const st = state;
     const given = plan.world ? await provisionedWorld(env, scenario, plan.world) : null;
     if (given?.why) caps.notes.push(`the users file's world does not fit the scenario (${given.why}): the run sets up its own`);
-    Object.assign(st.world, given?.world ?? (await setupWorld(env, scenario, shard, ownerCreds, `mb-${shard.usernamePrefix}-pw`)));
+    Object.assign(st.world, given?.world ?? (await setupWorld(env, scenario, { runId: worldId, create: !sharedWorld || shard.index === 0, owner: ownerCreds, waitMs: o.worldWaitMs, signal })));
     worldReady = true;
     sampler = new TimelineSampler({
       httpUrl,

@@ -7,7 +7,7 @@ import type { LiveState, RunOptions } from './run-scenario.js';
  */
 export type WorkerRunOptions = Pick<
   RunOptions,
-  'scenario' | 'cwd' | 'target' | 'users' | 'durationMs' | 'seed' | 'usersFile' | 'credentials' | 'iceServers' | 'settleMs' | 'targetStallMs' | 'expectReapMs' | 'thresholds' | 'requireChecks' | 'leakCheck' | 'maxLoopDelayMs' | 'logLevel' | 'traceFile' | 'traceBodies' | 'traceAddresses' | 'abortOnFail' | 'expectMaxPerUser' | 'expectMaxTotal' | 'expectRoomSize'
+  'scenario' | 'cwd' | 'target' | 'users' | 'runId' | 'worldWaitMs' | 'durationMs' | 'seed' | 'usersFile' | 'credentials' | 'iceServers' | 'settleMs' | 'targetStallMs' | 'expectReapMs' | 'thresholds' | 'requireChecks' | 'leakCheck' | 'maxLoopDelayMs' | 'logLevel' | 'traceFile' | 'traceBodies' | 'traceAddresses' | 'abortOnFail' | 'expectMaxPerUser' | 'expectMaxTotal' | 'expectRoomSize'
 > & {
   shard: { index: number; count: number };
   /** print this shard's live state on stderr on SIGUSR2 (the parent forwards its own) */

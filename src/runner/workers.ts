@@ -9,6 +9,7 @@ import type { Report, TimelineSample } from '../report/schema.js';
 import { planRunAsync } from './run-plan.js';
 import { PACKAGE_ROOT } from '../version.js';
 import { startBundledServer, type BundledServer } from './bundled-server.js';
+import { checkRunId, newRunId } from './world.js';
 import type { LiveState, RunOptions } from './run-scenario.js';
 import { combineMeasures } from './live-measures.js';
 import type { FromWorker, ToWorker, WorkerRunOptions } from './worker-protocol.js';
@@ -48,6 +49,8 @@ export async function runWithWorkers(o: RunOptions, n: number, wo: WorkersOption
   if (typeof o.scenario !== 'string') throw new MbError('MB_ERR_USAGE', 'runWithWorkers takes a scenario name or path (children load it themselves)');
   // usage errors surface here, once, before anything is started: the checks each child's run makes
   const { scenario } = await planRunAsync(o);
+  // one world for every child: shard 0 sets it up under this id, the others find it by it
+  const runId = o.runId !== undefined ? checkRunId(o.runId) : newRunId();
 
   let server: BundledServer | null = null;
   const children: Child[] = [];
@@ -87,6 +90,8 @@ export async function runWithWorkers(o: RunOptions, n: number, wo: WorkersOption
       cwd: o.cwd,
       target,
       users: o.users,
+      runId,
+      worldWaitMs: o.worldWaitMs,
       durationMs: o.durationMs,
       seed: o.seed,
       usersFile: o.usersFile,

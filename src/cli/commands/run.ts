@@ -28,6 +28,7 @@ interface RunFlags {
   usersFile?: string;
   iceServers?: string;
   shard?: string;
+  runId?: string;
   workers?: number;
   settle?: number;
   targetStall?: number;
@@ -134,6 +135,7 @@ ${EXIT_CODES_HELP}`);
         usersFile: f.usersFile,
         iceServers: f.iceServers === undefined ? undefined : parseIceServers(f.iceServers),
         shard: f.shard === undefined ? undefined : parseShard(f.shard),
+        runId: f.runId,
         settleMs: f.settle,
         targetStallMs: f.targetStall,
         expectReapMs: f.expectReapMs,

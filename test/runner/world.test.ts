@@ -1,0 +1,52 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createReferenceServer, type ReferenceServer } from '../../src/server/index.js';
+import { parseScenario } from '../../src/scenario/load-scenario.js';
+import { setupWorld, checkRunId } from '../../src/runner/world.js';
+import { isMbError } from '../../src/errors.js';
+import { testEnv } from '../client/test-env.js';
+
+const scenario = parseScenario({ name: 'w', description: 'world', users: 2, setup: { servers: 2, textChannels: 3, voiceChannels: 1 }, phases: [{ type: 'connect' }] });
+
+let server: ReferenceServer | null = null;
+afterEach(async () => {
+  await server?.close();
+  server = null;
+});
+
+async function start() {
+  server = await createReferenceServer({ port: 0 });
+  const url = new URL(server.url);
+  return testEnv(`http://${url.host}`, `ws://${url.host}`);
+}
+
+describe('setupWorld: one world per run id, found by every shard', () => {
+  it('a shard started before shard 0 waits for its world and finds the same servers and channels', async () => {
+    const env = await start();
+    const signal = new AbortController().signal;
+    // shard 1 first: it polls until shard 0 has made the whole world
+    const finding = setupWorld(env, scenario, { runId: 'r1', create: false, owner: null, signal, waitMs: 20_000 });
+    const made = await setupWorld(env, scenario, { runId: 'r1', create: true, owner: null, signal });
+    const found = await finding;
+    expect(made.servers.map((s) => s.name)).toEqual(['mb-r1-server0', 'mb-r1-server1']);
+    expect(made.servers.every((s) => s.textChannelIds.length === 3 && s.voiceChannelIds.length === 1)).toBe(true);
+    expect(found.servers).toEqual(made.servers);
+    expect(found.owner!.userId).toBe(made.owner!.userId);
+  });
+
+  it('gives up with a clear error when shard 0 never comes', async () => {
+    const env = await start();
+    const err = await setupWorld(env, scenario, { runId: 'nobody', create: false, owner: null, signal: new AbortController().signal, waitMs: 300 }).catch((e: unknown) => e);
+    expect(isMbError(err) && err.code).toBe('MB_ERR_TARGET_UNREACHABLE');
+    expect((err as Error).message).toMatch(/shard 0 of run nobody did not set up the world within 0 s \(the world's owner mb-nobody-owner does not exist yet\)/);
+  });
+
+  it('refuses a run id used before on the target, and a run id that cannot name accounts', async () => {
+    const env = await start();
+    const signal = new AbortController().signal;
+    await setupWorld(env, scenario, { runId: 'again', create: true, owner: null, signal });
+    const err = await setupWorld(env, scenario, { runId: 'again', create: true, owner: null, signal }).catch((e: unknown) => e);
+    expect(isMbError(err) && err.code).toBe('MB_ERR_USAGE');
+    expect((err as Error).message).toMatch(/run id again was used before on this target/);
+    for (const bad of ['', 'a b', 'a|b', 'x'.repeat(41)]) expect(() => checkRunId(bad), bad).toThrow(/--run-id must be/);
+  });
+});
