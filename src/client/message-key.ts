@@ -32,6 +32,19 @@ export class MessageKeys {
     return seq % this.stride;
   }
 
+  /** The intended send time (the sender's wall ms) a content or frame of this run carries, or NaN. */
+  wallOf(src: Buffer | string): number {
+    if (typeof src === 'string') {
+      if (!src.startsWith(this.prefix)) return NaN;
+      return Number(src.slice(src.indexOf('|', this.prefix.length) + 1));
+    }
+    const at = src.indexOf(this.prefixBytes);
+    if (at < 0) return NaN;
+    const bar = src.indexOf(PIPE, at + this.prefixBytes.length);
+    const quote = src.indexOf(QUOTE, bar);
+    return bar < 0 || quote < 0 ? NaN : Number(src.toString('latin1', bar + 1, quote));
+  }
+
   /** The number of a content of ours, or -1. */
   seqOf(content: string): number {
     if (!content.startsWith(this.prefix)) return -1;
@@ -62,6 +75,7 @@ export class MessageKeys {
 const TYPE_PREFIX = '{"type":"';
 const CONTENT_FIELD = Buffer.from('"content":"');
 const PIPE = 0x7c;
+const QUOTE = 0x22;
 
 /** true when `data` holds the ASCII `text` at `from`, compared in JS: cheaper than a native call for a few bytes */
 function startsWith(data: Buffer, text: string, from: number): boolean {

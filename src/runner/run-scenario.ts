@@ -280,6 +280,7 @@ export async function runScenario(o: RunOptions): Promise<Report> {
     about,
     thresholds,
     notes: caps.notes,
+    traffic: deliveries.traffic?.record(),
   });
 }
 
