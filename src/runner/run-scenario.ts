@@ -22,7 +22,7 @@ import { TimelineSampler, clientCounts } from './timeline-sampler.js';
 import { dispatch } from './phase-registry.js';
 import { ledgerTotals } from './ledger-totals.js';
 import type { ShardInfo } from './run-context.js';
-import { checkRunId, newRunId, setupWorld, worldPrefix } from './world.js';
+import { checkRunId, newRunId, phaseBarrier, setupWorld, worldPrefix } from './world.js';
 import { installLiveStateTrigger, liveViewSource } from './live-state.js';
 import { watchTarget } from './target-watch.js';
 import { VoicePromises } from '../leak/voice-promises.js';
@@ -199,7 +199,11 @@ export async function runScenario(o: RunOptions): Promise<Report> {
     // REST failures under socket load show up in any run, not only in a ramp
     const canaryToken = st.world.owner?.token;
     if (scenario.canary > 0 && canaryToken) canary = startRestCanary({ httpUrl, token: canaryToken, everyMs: scenario.canary, metrics, signal });
+    // the shards of one world start every phase together, as one process does
+    let alignWith = sharedWorld && shard.count > 1 ? (st.world.owner?.token ?? null) : null;
     for (const [i, phase] of scenario.phases.entries()) {
+      const late = alignWith ? await phaseBarrier(env, { runId: worldId, step: i, shard, token: alignWith, waitMs: o.worldWaitMs, signal }) : null;
+      if (late) (caps.notes.push(late), (alignWith = null));
       phaseAt = { index: i, since: clock.now() };
       st.phase = phase.name ?? `${phase.type}#${i}`;
       tracer.emit({ ev: 'phase', phase: st.phase });

@@ -131,3 +131,26 @@ async function findWorld(http: HttpClient, scenario: Scenario, o: { username: st
     await delay(Math.min(1000, 100 * 2 ** Math.min(attempt, 3)), o.signal);
   }
 }
+
+/**
+ * Phase alignment across shards, with the target as the meeting place: before phase `step`,
+ * each shard creates the owner's server `mb-<runId>-sync<step>-s<index>` and waits until every
+ * shard's is there (the owner's server list), so all shards start each phase together, as
+ * one process does. Bounded: a shard missing after `waitMs` (it died, or runs another
+ * scenario) ends the waiting for the rest of the run, and the caller says so.
+ */
+export async function phaseBarrier(env: ClientEnv, o: { runId: string; step: number; shard: { index: number; count: number }; token: string; waitMs?: number; signal: AbortSignal }): Promise<string | null> {
+  const http = new HttpClient(env);
+  const name = (k: number) => `${worldPrefix(o.runId)}sync${o.step}-s${k}`;
+  await http.createServer(o.token, name(o.shard.index), -1);
+  const until = clock.now() + (o.waitMs ?? WORLD_WAIT_MS);
+  const wanted = Array.from({ length: o.shard.count }, (_, k) => name(k));
+  for (;;) {
+    const have = new Set((await http.listServers(o.token, -1)).map((s) => s.name));
+    const missing = wanted.filter((n) => !have.has(n));
+    if (!missing.length) return null;
+    if (o.signal.aborted) throw o.signal.reason;
+    if (clock.now() >= until) return `shard${missing.length > 1 ? 's' : ''} ${missing.map((n) => n.slice(n.lastIndexOf('-s') + 2)).join(', ')} did not reach phase ${o.step + 1} within ${Math.round((o.waitMs ?? WORLD_WAIT_MS) / 1000)} s: the shards ran the rest unaligned`;
+    await delay(50, o.signal);
+  }
+}

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createReferenceServer, type ReferenceServer } from '../../src/server/index.js';
 import { parseScenario } from '../../src/scenario/load-scenario.js';
-import { setupWorld, checkRunId } from '../../src/runner/world.js';
+import { setupWorld, checkRunId, phaseBarrier } from '../../src/runner/world.js';
 import { isMbError } from '../../src/errors.js';
 import { testEnv } from '../client/test-env.js';
 
@@ -48,5 +48,23 @@ describe('setupWorld: one world per run id, found by every shard', () => {
     expect(isMbError(err) && err.code).toBe('MB_ERR_USAGE');
     expect((err as Error).message).toMatch(/run id again was used before on this target/);
     for (const bad of ['', 'a b', 'a|b', 'x'.repeat(41)]) expect(() => checkRunId(bad), bad).toThrow(/--run-id must be/);
+  });
+
+  it('phaseBarrier: the shards start a phase together, and one that never comes ends the waiting with a reason', async () => {
+    const env = await start();
+    const signal = new AbortController().signal;
+    const world = await setupWorld(env, scenario, { runId: 'b1', create: true, owner: null, signal });
+    const token = world.owner!.token;
+    const shard = (index: number) => ({ index, count: 2 });
+    let first: string | null | undefined;
+    const waiting = phaseBarrier(env, { runId: 'b1', step: 0, shard: shard(0), token, signal, waitMs: 20_000 }).then((r) => (first = r));
+    // shard 0 waits for shard 1: nothing settles until it comes
+    await phaseBarrier(env, { runId: 'b1', step: 1, shard: shard(1), token, signal, waitMs: 200 });
+    expect(first).toBeUndefined();
+    expect(await phaseBarrier(env, { runId: 'b1', step: 0, shard: shard(1), token, signal, waitMs: 20_000 })).toBeNull();
+    expect(await waiting).toBeNull();
+    // step 2: shard 1 is there, shard 0 never comes
+    const late = await phaseBarrier(env, { runId: 'b1', step: 2, shard: shard(1), token, signal, waitMs: 200 });
+    expect(late).toMatch(/^shard 0 did not reach phase 3 within 0 s: the shards ran the rest unaligned$/);
   });
 });
