@@ -101,7 +101,7 @@ export class ChatSession {
     if (sub === undefined) return false;
     const seq = this.owner.tracker.keys.seqOfFrame(data);
     if (seq < 0) return false;
-    this.owner.tracker.receipt(sub, seq);
+    this.owner.tracker.receipt(sub, seq, data);
     return true;
   }
 
@@ -114,7 +114,7 @@ export class ChatSession {
         const sub = this.subs.get(conn);
         if (p && sub && typeof p.content === 'string') {
           const seq = this.owner.tracker.keys.seqOf(p.content);
-          const ours = seq >= 0 && this.owner.tracker.receipt(sub, seq);
+          const ours = seq >= 0 && this.owner.tracker.receipt(sub, seq, p);
           if (this.owner.env.tracer.writing) this.trace('msg.recv', conn, { type: frame.type, id: p.id, channel: p.text_channel_id, ours, size: p.content.length });
         }
         break;
@@ -212,7 +212,7 @@ export class ChatSession {
         // the session ends (or the run): no switch, and no evidence about the target
         return false;
       } else {
-        sub.filter = null;
+        tracker.unfiltered(sub);
         // a socket that closed under the request says nothing about switch_channel
         if (answer !== 'socket not open') caps.inBandUnsupported(answer);
         how = 'reconnect';

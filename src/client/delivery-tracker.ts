@@ -2,6 +2,7 @@ import { clock, wallNow } from '../clock.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { LatencyHistogram } from '../metrics/latency-histogram.js';
 import { MessageKeys } from './message-key.js';
+import { ShardTraffic } from './shard-traffic.js';
 
 /** A chat connection as the delivery accounting sees it. */
 export interface ChatSub {
@@ -62,6 +63,24 @@ interface Expectation {
   serverId: number;
   textChannelId: number;
   from: ChatActor | null;
+  /** wall-clock ms when it was handed to the socket (a round trip for the shard's clock offset) */
+  sentWall: number;
+}
+
+const TIMESTAMP_FIELD = Buffer.from('"timestamp":"');
+/** The target's timestamp of a message frame (ms), or NaN; a time without a zone is UTC (Miscord stores UTC). */
+function serverTimeOf(src: Buffer | { timestamp?: unknown }): number {
+  let text: string;
+  if (Buffer.isBuffer(src)) {
+    const at = src.indexOf(TIMESTAMP_FIELD);
+    if (at < 0) return NaN;
+    const from = at + TIMESTAMP_FIELD.length;
+    const end = src.indexOf(0x22, from);
+    if (end < 0 || end - from > 40) return NaN;
+    text = src.toString('latin1', from, end);
+  } else if (typeof src.timestamp === 'string') text = src.timestamp;
+  else return NaN;
+  return Date.parse(/(Z|[+-]\d\d:?\d\d)$/.test(text) ? text : `${text}Z`);
 }
 
 interface TypingExpectation {
@@ -103,19 +122,22 @@ export class DeliveryTracker {
   private readonly deliver: LatencyHistogram;
   /** the contents of the messages this tracker accounts for */
   readonly keys: MessageKeys;
+  /** a shard of a run split in several: what the merge needs to count deliveries across shards */
+  readonly traffic: ShardTraffic | null;
   readonly timeoutMs: number;
   readonly maxPending: number;
 
   constructor(
     private readonly metrics: Metrics,
-    opts: { keyPrefix?: string; timeoutMs?: number; maxPending?: number; deadlineMs?: number; promises?: ChatPromiseSink } = {},
+    opts: { keyPrefix?: string; shard?: { index: number; count: number }; timeoutMs?: number; maxPending?: number; deadlineMs?: number; promises?: ChatPromiseSink } = {},
   ) {
     this.deliver = metrics.histogram('chat.deliver');
-    this.keys = new MessageKeys(opts.keyPrefix ?? 'mb-');
+    this.keys = new MessageKeys(opts.keyPrefix ?? 'mb-', opts.shard);
     this.timeoutMs = opts.timeoutMs ?? 10_000;
     this.maxPending = opts.maxPending ?? 200_000;
     this.deadlineMs = opts.deadlineMs ?? 2000;
     this.promises = opts.promises;
+    this.traffic = opts.shard && opts.shard.count > 1 ? new ShardTraffic(opts.shard, opts.keyPrefix ?? 'mb-', this.timeoutMs) : null;
   }
 
   /** how long an announcement may take (the scenario's announceDeadline) */
@@ -130,6 +152,7 @@ export class DeliveryTracker {
     let set = this.subs.get(sub.serverId);
     if (!set) this.subs.set(sub.serverId, (set = new Set()));
     set.add(sub);
+    this.traffic?.subscribed(sub.id, sub.serverId, sub.filter, wallNow());
   }
 
   /** The socket stops receiving; `excuse` when the client closed/switched/froze/abandoned it. */
@@ -137,21 +160,36 @@ export class DeliveryTracker {
     this.subs.get(sub.serverId)?.delete(sub);
     if (excuse) sub.excuseBefore = clock.now() + 1e-3;
     else sub.endedAt ??= clock.now();
+    if (this.traffic) {
+      const at = wallNow();
+      this.traffic.unsubscribed(sub.id, at);
+      if (excuse) this.traffic.excused(sub.id, at);
+    }
   }
 
   /** An in-band switch: receipts for the old channel may stop at any moment until the server confirms. */
   switching(sub: ChatSub, textChannelId: number): void {
     sub.filter = textChannelId;
     sub.excuseBefore = Number.POSITIVE_INFINITY;
+    this.traffic?.filtered(sub.id, textChannelId, wallNow());
   }
 
   switched(sub: ChatSub): void {
     sub.excuseBefore = clock.now() + 1e-3;
+    this.traffic?.excused(sub.id, wallNow());
+  }
+
+  /** A switch that failed: the socket receives every text channel of its server again. */
+  unfiltered(sub: ChatSub): void {
+    sub.filter = null;
+    this.traffic?.filtered(sub.id, null, wallNow());
   }
 
   /** Registers a message about to be sent; `seq` is its number (`keys.next()`). */
   expect(seq: number, serverId: number, textChannelId: number, intendedWall: number, from: ChatActor | null = null): void {
     this.sent++;
+    const sentWall = wallNow();
+    this.traffic?.messageSent(seq, serverId, textChannelId, sentWall);
     const set = this.subs.get(serverId);
     const recipients = new Set<ChatSub>();
     if (set)
@@ -164,7 +202,7 @@ export class DeliveryTracker {
     if (recipients.size === 0) return;
     this.promises?.expected('message', recipients.size);
     if (this.pending.size >= this.maxPending) this.evictOldest();
-    this.pending.set(seq, { recipients, at: clock.now(), intendedWall, serverId, textChannelId, from });
+    this.pending.set(seq, { recipients, at: clock.now(), intendedWall, sentWall, serverId, textChannelId, from });
   }
 
   /** A typing was sent: every other user's socket of that channel must hear of it within the deadline. */
@@ -215,16 +253,28 @@ export class DeliveryTracker {
   unexpect(seq: number): void {
     const e = this.pending.get(seq);
     this.sent--;
+    this.traffic?.messageUnsent(seq);
     if (!e) return;
     this.expected -= e.recipients.size;
     for (const s of e.recipients) s.expected--;
     this.pending.delete(seq);
   }
 
-  /** Our message `seq` arrived on `sub`. Returns true when it was still expected somewhere. */
-  receipt(sub: ChatSub, seq: number): boolean {
+  /**
+   * Our message `seq` arrived on `sub`. Returns true when it was still expected somewhere.
+   * `src` (the frame's bytes, or its parsed payload) gives another shard's message its send
+   * time, and the shard's own messages the target's timestamp for the clock offset.
+   */
+  receipt(sub: ChatSub, seq: number, src?: Buffer | { content?: unknown; timestamp?: unknown }): boolean {
     const e = this.pending.get(seq);
-    if (!e) return false;
+    if (!e) {
+      const t = this.traffic;
+      if (!t || this.keys.shardOf(seq) === t.shard.index) return false;
+      const sent = src === undefined ? NaN : this.keys.wallOf(Buffer.isBuffer(src) ? src : String(src.content ?? ''));
+      t.foreignReceipt(sub.id, seq, wallNow() - sent);
+      return true;
+    }
+    if (this.traffic && src !== undefined && this.traffic.wantsClockSample()) this.traffic.clockSample(e.sentWall, serverTimeOf(src), wallNow());
     if (!e.recipients.delete(sub)) {
       this.unexpected++;
       return true;

@@ -109,6 +109,11 @@ export class HttpClient {
     return this.call('POST', ROUTES.servers, { token, json: { name, description: 'miscord-bench' }, user });
   }
 
+  /** the caller's servers */
+  listServers(token: string, user?: number): Promise<ServerOut[]> {
+    return this.call('GET', ROUTES.servers, { token, user });
+  }
+
   getServer(token: string, id: number, user?: number): Promise<ServerOut> {
     return this.call('GET', ROUTES.server(id), { token, user });
   }

@@ -8,9 +8,14 @@ export class MessageKeys {
   readonly prefix: string;
   private readonly prefixBytes: Buffer;
   private seq = 0;
+  /** shards of one run share the prefix; shard i of n numbers its messages i + n, i + 2n, …, so numbers never collide */
+  readonly stride: number;
+  readonly offset: number;
 
   /** `runPrefix` is plain ASCII without `"`, `\` or `|` (the run's username prefix) */
-  constructor(runPrefix: string) {
+  constructor(runPrefix: string, shard: { index: number; count: number } = { index: 0, count: 1 }) {
+    this.stride = shard.count;
+    this.offset = shard.index;
     if (!/^[\x20-\x7e]*$/.test(runPrefix) || /["\\|]/.test(runPrefix)) throw new TypeError(`message key prefix must be printable ASCII without ", \\ or |: ${JSON.stringify(runPrefix)}`);
     this.prefix = `mb|${runPrefix}|`;
     this.prefixBytes = Buffer.from(this.prefix, 'latin1');
@@ -18,8 +23,26 @@ export class MessageKeys {
 
   /** The next message: its number and its content. */
   next(intendedWall: number): { seq: number; content: string } {
-    const seq = ++this.seq;
+    const seq = ++this.seq * this.stride + this.offset;
     return { seq, content: `${this.prefix}${seq}|${intendedWall.toFixed(3)}` };
+  }
+
+  /** The shard that sent message `seq` (this run's numbering). */
+  shardOf(seq: number): number {
+    return seq % this.stride;
+  }
+
+  /** The intended send time (the sender's wall ms) a content or frame of this run carries, or NaN. */
+  wallOf(src: Buffer | string): number {
+    if (typeof src === 'string') {
+      if (!src.startsWith(this.prefix)) return NaN;
+      return Number(src.slice(src.indexOf('|', this.prefix.length) + 1));
+    }
+    const at = src.indexOf(this.prefixBytes);
+    if (at < 0) return NaN;
+    const bar = src.indexOf(PIPE, at + this.prefixBytes.length);
+    const quote = src.indexOf(QUOTE, bar);
+    return bar < 0 || quote < 0 ? NaN : Number(src.toString('latin1', bar + 1, quote));
   }
 
   /** The number of a content of ours, or -1. */
@@ -52,6 +75,7 @@ export class MessageKeys {
 const TYPE_PREFIX = '{"type":"';
 const CONTENT_FIELD = Buffer.from('"content":"');
 const PIPE = 0x7c;
+const QUOTE = 0x22;
 
 /** true when `data` holds the ASCII `text` at `from`, compared in JS: cheaper than a native call for a few bytes */
 function startsWith(data: Buffer, text: string, from: number): boolean {

@@ -35,6 +35,8 @@ export interface ReportInput {
   /** how the run was judged (where each promise came from): the report's `notes`, not errors */
   about?: string[];
   checks?: Report['checks'];
+  /** a shard of a split run: its records for the merge (deliveries across shards) */
+  traffic?: Report['traffic'];
 }
 
 const ERROR_TEXT: Record<string, string> = {
@@ -123,6 +125,7 @@ export function buildReport(input: ReportInput): Report {
     findings: input.findings,
     ...(input.checks ? { checks: input.checks } : {}),
     ...(input.about?.length ? { notes: input.about } : {}),
+    ...(input.traffic ? { traffic: input.traffic } : {}),
     gates: [],
     errors,
     verdict: { exitCode: 0, passed: true, leaks: 0, failedGates: 0 },

@@ -4,6 +4,7 @@ import { LatencyHistogram } from '../metrics/latency-histogram.js';
 import { SCHEMA_VERSION, type Checkpoint, type Finding, type MergeKind, type Report, type ReportHistogram, type TimelineSample, type VoiceRoom } from './schema.js';
 import { mergeTimelines } from './merge-timeline.js';
 import { ratesOf } from './build-report.js';
+import { joinTraffic } from './traffic-join.js';
 
 /**
  * Exact merge of reports from shards of one run (`run --shard i/n`, `run --workers N`) or of
@@ -66,6 +67,7 @@ export function mergeReports(reports: Report[], opts: MergeOptions = {}): Report
 
   const histograms = mergeHistograms(reports);
   const counters = sumRecords(reports.map((r) => r.counters));
+  if (kind === 'shards') joinAcrossShards(reports, tags, histograms, counters, notes);
   const rates = mergeRates(reports, counters, durationMs, notes);
 
   const sameTarget = reports.every((r) => r.target.url === first.target.url);
@@ -152,6 +154,45 @@ export function mergeReports(reports: Report[], opts: MergeOptions = {}): Report
     merged.notes = notes;
   } else if (first.notes) merged.notes = first.notes;
   return merged;
+}
+
+/**
+ * Shards of one world see each other's messages: the deliveries that crossed shards are
+ * counted from the shards' traffic records (src/report/traffic-join.ts) and added to the
+ * counters and to `chat.deliver`, so the merged ratio, losses and latency are the whole run's.
+ */
+function joinAcrossShards(reports: Report[], tags: string[], histograms: Record<string, ReportHistogram>, counters: Record<string, number>, notes: string[]): void {
+  const withTraffic = reports.filter((r) => r.traffic);
+  if (withTraffic.length < 2) {
+    if (withTraffic.length === 1 && reports.length > 1) notes.push('deliveries across shards: only one part carries traffic records, so only deliveries inside each shard are counted');
+    return;
+  }
+  const prefixes = new Set(withTraffic.map((r) => r.traffic!.keyPrefix));
+  if (prefixes.size > 1) {
+    notes.push('deliveries across shards: the shards ran in different worlds (different run ids), so only deliveries inside each shard are counted');
+    return;
+  }
+  if (withTraffic.length < reports.length) notes.push(`deliveries across shards: ${reports.length - withTraffic.length} part(s) carry no traffic records (already merged, or from an older version): their deliveries with the others are not counted`);
+  const j = joinTraffic(withTraffic.map((r) => r.traffic!));
+  const add = (k: string, v: number) => {
+    if (v || counters[k] !== undefined) counters[k] = (counters[k] ?? 0) + v;
+  };
+  add('chat.expected', j.expected);
+  add('chat.delivered', j.delivered);
+  add('chat.excused', j.excused);
+  add('chat.lost', j.lost);
+  add('chat.unexpected', j.unexpected);
+  if (j.latency.count) {
+    const own = histograms['chat.deliver'];
+    histograms['chat.deliver'] = (own ? LatencyHistogram.decode(own).add(j.latency) : j.latency).encode();
+  }
+  const tagOf = (shard: number) => tags[reports.findIndex((r) => r.traffic?.shard.index === shard)] ?? `s${shard}`;
+  const clocks = j.clocks.map((c) => (c.lowMs === null ? `${tagOf(c.shard)} unknown (no round trip)` : `${tagOf(c.shard)} [${c.lowMs.toFixed(1)}, ${c.highMs!.toFixed(1)}] ms (${c.samples} round trips)`));
+  notes.push(
+    `deliveries across shards: ${j.delivered} of ${j.expected} expected (${j.excused} excused, ${j.lost} lost, ${j.unexpected} unexpected) joined from the shards' traffic records and added to the counters and chat.deliver`,
+    `clock offsets (target − shard, bounded by each shard's own messages' round trips): ${clocks.join('; ')}; largest correction applied between two shards: ${j.maxCorrectionMs.toFixed(1)} ms (none where the bounds overlap)`,
+  );
+  if (j.dropped) notes.push(`deliveries across shards: ${j.dropped} receipts were past the shards' record bound and are not counted`);
 }
 
 /** The runs a report holds: its own id and, for a merged one, every run merged into it. */

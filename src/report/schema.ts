@@ -185,6 +185,28 @@ export const VoiceRoomSchema = z.object({
   concealedRatio: z.number().nullable(),
 });
 
+/**
+ * A shard's records for counting the chat deliveries that cross shards (see
+ * src/client/shard-traffic.ts): tables of numbers, deflated and base64-encoded. `merge`
+ * joins them and keeps none in its result.
+ */
+export const ShardTrafficSchema = z.object({
+  shard: z.object({ index: z.number().int(), count: z.number().int() }),
+  keyPrefix: z.string(),
+  timeoutMs: z.number(),
+  /** bounds of (target clock − this shard's clock) in ms, from its own messages' round trips; null: no sample */
+  clock: z.object({ lowMs: z.number().nullable(), highMs: z.number().nullable(), samples: z.number().int() }),
+  /** rows: message number, server id, text channel id, send time */
+  sent: z.string(),
+  /** rows: socket, server id, text channel id (-1: all), from, to */
+  subs: z.string(),
+  /** rows: socket, time the client closed or switched it */
+  excuses: z.string(),
+  /** rows: socket, message number, receipt time − carried send time (ms) */
+  receipts: z.string(),
+  dropped: z.number().int(),
+});
+
 export const ReportSchema = z.object({
   schemaVersion: z.literal(SCHEMA_VERSION),
   tool: z.object({ name: z.literal('miscord-bench'), version: z.string() }),
@@ -268,6 +290,8 @@ export const ReportSchema = z.object({
   errors: z.array(z.object({ kind: z.string(), message: z.string(), count: z.number().int() })),
   /** how the report was produced when that matters to a reader (merges: what was summed, what was not) */
   notes: z.array(z.string()).optional(),
+  /** a shard of a split run: its records for the merge to count deliveries across shards */
+  traffic: ShardTrafficSchema.optional(),
   verdict: z.object({
     exitCode: z.number().int(),
     passed: z.boolean(),
@@ -285,5 +309,6 @@ export type Checkpoint = z.infer<typeof CheckpointSchema>;
 export type Gate = z.infer<typeof GateSchema>;
 export type GateAbort = z.infer<typeof GateAbortSchema>;
 export type VoiceRoom = z.infer<typeof VoiceRoomSchema>;
+export type ShardTrafficReport = z.infer<typeof ShardTrafficSchema>;
 export type MergeInfo = z.infer<typeof MergeInfoSchema>;
 export type MergeKind = z.infer<typeof MergeKindSchema>;

@@ -56,5 +56,6 @@ export function assembleReport(run: Run, parts: RunParts): Report {
         : [],
     thresholds: plan.thresholds,
     notes: target?.caps.notes ?? [],
+    traffic: run.deliveries.traffic?.record(),
   });
 }

@@ -89,7 +89,7 @@ export async function chatPhase(ctx: RunContext, p: Cfg<typeof ChatPhase>): Prom
 }
 
 export async function switchPhase(ctx: RunContext, p: Cfg<typeof SwitchPhase>): Promise<void> {
-  const users = ctx.onlineUsers().filter((u) => u.chat).slice(0, p.users ?? Number.MAX_SAFE_INTEGER);
+  const users = ctx.sliceOfRun(ctx.onlineUsers().filter((u) => u.chat), p.users ?? Number.MAX_SAFE_INTEGER);
   const rng = ctx.rng.fork(`switch:${ctx.phase}`);
   const start = clock.now();
   await Promise.all(
@@ -157,7 +157,7 @@ export async function churnPhase(ctx: RunContext, p: Cfg<typeof ChurnPhase>): Pr
 }
 
 export async function multiTabPhase(ctx: RunContext, p: Cfg<typeof MultiTabPhase>): Promise<void> {
-  const users = ctx.onlineUsers().filter((u) => u.chat).slice(0, p.users ?? Number.MAX_SAFE_INTEGER);
+  const users = ctx.sliceOfRun(ctx.onlineUsers().filter((u) => u.chat), p.users ?? Number.MAX_SAFE_INTEGER);
   // open the second tab of everyone first, so every message below is expected on both tabs
   await Promise.all(
     users.map((u) =>
@@ -181,8 +181,7 @@ export async function multiTabPhase(ctx: RunContext, p: Cfg<typeof MultiTabPhase
 
 /** The last `n` online users, and each one's voice session when the phase acts on voice (joined first if it has none). */
 async function victims(ctx: RunContext, n: number, kinds: readonly string[]): Promise<SimulatedUser[]> {
-  const online = ctx.onlineUsers();
-  const users = online.slice(Math.max(0, online.length - n));
+  const users = ctx.sliceOfRun(ctx.onlineUsers(), n, 'last');
   if (kinds.includes('voice')) await Promise.all(users.map((u) => ensureVoiceSession(ctx, u, ctx.world.servers.indexOf(homeOf(ctx, u.index).server))));
   return users;
 }

@@ -104,6 +104,13 @@ export interface RunContext {
    * count, so arrival k belongs to the shard that owns index base + k.
    */
   reserveIndices(count: number): number;
+  /**
+   * The run's first (or last) `n` users among `candidates` (this shard's users in index order)
+   * by global position, null where another shard holds the pick: the same users whatever the
+   * split (see RunState). `sliceOfRun` is this shard's part of it.
+   */
+  pickOfRun(candidates: SimulatedUser[], n: number, end?: 'first' | 'last'): Array<SimulatedUser | null>;
+  sliceOfRun(candidates: SimulatedUser[], n: number, end?: 'first' | 'last'): SimulatedUser[];
   /** true when this shard drives the user with this global index */
   ownsIndex(index: number): boolean;
   /** closes every socket of the user and forgets it (it is no longer online) */

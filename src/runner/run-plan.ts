@@ -32,6 +32,10 @@ export interface RunOptions {
   /** replaces the server's ice_servers ([] = none) */
   iceServers?: IceServer[] | null;
   shard?: { index: number; count: number };
+  /** names the run's world and accounts (`mb-<runId>-…`): every shard given the same id shares one world */
+  runId?: string;
+  /** how long a shard other than 0 waits for shard 0's world (default 120 s) */
+  worldWaitMs?: number;
   settleMs?: number;
   thresholds?: string[];
   /** default true; false: no detector at all */

@@ -1,16 +1,14 @@
 import { clock } from '../clock.js';
 import { MbError, isMbError } from '../errors.js';
-import { HttpClient } from '../client/http-client.js';
 import type { ClientEnv } from '../client/client-env.js';
 import type { UserLedger } from '../client/ledger.js';
 import { createLeakDetector } from '../leak/leak-detector.js';
 import type { LeakDetector } from '../leak/types.js';
-import type { Scenario } from '../scenario/schema.js';
 import type { Report } from '../report/schema.js';
-import { RunState, type Credentials } from './run-state.js';
+import { RunState } from './run-state.js';
 import { TimelineSampler, clientCounts } from './timeline-sampler.js';
 import { dispatch } from './phase-registry.js';
-import type { ShardInfo, World } from './run-context.js';
+import { phaseBarrier, setupWorld } from './world.js';
 import { liveViewSource } from './live-state.js';
 import { watchTarget } from './target-watch.js';
 import { VoicePromises } from '../leak/voice-promises.js';
@@ -26,39 +24,6 @@ import { assembleReport } from './assemble-report.js';
 import { beginRun, type Run, type RunParts } from './run.js';
 
 export type { LiveState, RunOptions };
-
-/** The owner user sets up this run's world: its servers, text and voice channels. */
-async function setupWorld(env: ClientEnv, scenario: Scenario, shard: ShardInfo, owner: Credentials | null, password: string): Promise<World> {
-  const http = new HttpClient(env);
-  const username = owner?.username ?? `${shard.usernamePrefix}owner`;
-  const pw = owner?.password ?? password;
-  if (!owner) await http.register(username, pw, { user: -1, record: false }).catch((err) => {
-    if ((err as { status?: number }).status !== 400) throw err;
-  });
-  const token = (await http.login(username, pw, { user: -1, record: false })).access_token;
-  const me = await http.me(token, -1);
-  const world: World = { owner: { index: -1, userId: me.id, username, token }, servers: [] };
-  const { servers, textChannels, voiceChannels, maxVoiceUsers } = scenario.setup;
-  for (let s = 0; s < servers; s++) {
-    const created = await http.createServer(token, `${shard.usernamePrefix}server${s}`, -1);
-    let detail = await http.getServer(token, created.id, -1);
-    const texts = (detail.channels ?? []).filter((c) => c.type === 'text');
-    // setup.maxVoiceUsers applies to every room the run uses: a room of another size (the server's default General, max_users 10) is left aside
-    const sized = (c: { type: string; max_users?: number }) => c.type === 'voice' && c.max_users === maxVoiceUsers;
-    const voices = (detail.channels ?? []).filter(sized);
-    for (let t = texts.length; t < textChannels; t++) await http.createTextChannel(token, created.id, `text-${t}`, t, -1);
-    for (let v = voices.length; v < voiceChannels; v++) await http.createVoiceChannel(token, created.id, `voice-${v}`, v, maxVoiceUsers, -1);
-    detail = await http.getServer(token, created.id, -1);
-    const chans = [...(detail.channels ?? [])].sort((a, b) => a.position - b.position || a.id - b.id);
-    world.servers.push({
-      id: created.id,
-      name: created.name,
-      textChannelIds: chans.filter((c) => c.type === 'text').map((c) => c.id),
-      voiceChannelIds: chans.filter(sized).map((c) => c.id),
-    });
-  }
-  return world;
-}
 
 /**
  * Runs a scenario to the end and returns its report. Usage errors (a bad scenario, a
@@ -86,13 +51,15 @@ export async function runScenario(o: RunOptions): Promise<Report> {
     if (o.leakCheck !== false) parts.leak = await openLeakDetector(run, target, vp, ledgers);
     const st = (parts.state = new RunState({ plan, target, ledgers, log: run.log, shard: run.shard, leak: parts.leak ?? null, deliveries: run.deliveries, signal: run.stop.signal }));
     if (o.liveState) parts.removeLiveState = installLiveState(o.liveState, st, run);
-    await setUpRunWorld(st, plan, target.env);
+    await setUpRunWorld(st, run, target.env);
     parts.worldReady = true;
     parts.sampler = startSampler(run, st, target);
     // REST failures under socket load show up in any run, not only in a ramp
     const canaryToken = st.world.owner?.token;
     if (plan.scenario.canary > 0 && canaryToken) parts.canary = startRestCanary({ httpUrl: target.httpUrl, token: canaryToken, everyMs: plan.scenario.canary, metrics: run.metrics, signal: run.stop.signal });
-    await runPhases(st, run.phaseAt);
+    // the shards of one world start every phase together, as one process does
+    const align = run.sharedWorld && run.shard.count > 1 && st.world.owner ? { runId: run.worldId, token: st.world.owner.token, waitMs: run.o.worldWaitMs } : null;
+    await runPhases(st, run.phaseAt, align);
     // a target that died after the last phase: the final counts were not read from it
     const lost = await watch.confirm();
     if (lost) throw lost;
@@ -142,14 +109,15 @@ function installLiveState(live: NonNullable<RunOptions['liveState']>, st: RunSta
   return live(liveViewSource({ ledgers: () => st.allUsers().map((u) => u.ledger), httpUrl: st.target.httpUrl, phase: () => st.phase, startedAt: run.startMono, signal: run.stop.signal }));
 }
 
-/** The world of a users file from `provision` when it fits the scenario, else one this run sets up. */
-async function setUpRunWorld(st: RunState, plan: RunPlan, env: ClientEnv): Promise<void> {
-  const { scenario, credentials } = plan;
+/** The world of a users file from `provision` when it fits the scenario, else the run's one world (shard 0 creates it, the others find it). */
+async function setUpRunWorld(st: RunState, run: Run, env: ClientEnv): Promise<void> {
+  const { scenario, credentials } = run.plan;
   const shard = st.shard;
-  const ownerCreds = credentials ? (credentials[shard.index] ?? credentials[0]!) : null;
-  const given = plan.world ? await provisionedWorld(env, scenario, plan.world) : null;
+  const ownerCreds = credentials ? ((run.sharedWorld ? null : credentials[shard.index]) ?? credentials[0]!) : null;
+  if (!run.sharedWorld) st.caps.notes.push(`shard ${shard.index}/${shard.count} set up a world of its own (no --run-id): its users meet only each other; give every shard the same --run-id to share one world`);
+  const given = run.plan.world ? await provisionedWorld(env, scenario, run.plan.world) : null;
   if (given?.why) st.caps.notes.push(`the users file's world does not fit the scenario (${given.why}): the run sets up its own`);
-  Object.assign(st.world, given?.world ?? (await setupWorld(env, scenario, shard, ownerCreds, `mb-${shard.usernamePrefix}-pw`)));
+  Object.assign(st.world, given?.world ?? (await setupWorld(env, scenario, { runId: run.worldId, create: !run.sharedWorld || shard.index === 0, owner: ownerCreds, waitMs: run.o.worldWaitMs, signal: run.stop.signal })));
 }
 
 /** The timeline, one sample a second; each sample also feeds the live gates and the caller's progress. */
@@ -190,8 +158,10 @@ function startSampler(run: Run, st: RunState, target: Target): TimelineSampler {
  * Every phase of the scenario in order, a checkpoint after each (a soak takes its own, one
  * per cycle); then the last deliveries, everyone leaves, and the final checkpoint.
  */
-export async function runPhases(st: RunState, at: { index: number; since: number } = { index: -1, since: 0 }): Promise<void> {
+export async function runPhases(st: RunState, at: { index: number; since: number } = { index: -1, since: 0 }, align: { runId: string; token: string; waitMs?: number } | null = null): Promise<void> {
   for (const [i, phase] of st.scenario.phases.entries()) {
+    const late = align ? await phaseBarrier(st.env, { runId: align.runId, step: i, shard: st.shard, token: align.token, waitMs: align.waitMs, signal: st.signal }) : null;
+    if (late) (st.caps.notes.push(late), (align = null));
     Object.assign(at, { index: i, since: clock.now() });
     st.phase = phase.name ?? `${phase.type}#${i}`;
     st.env.tracer.emit({ ev: 'phase', phase: st.phase });

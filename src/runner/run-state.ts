@@ -40,6 +40,8 @@ export class RunState implements RunContext {
   /** indices whose account exists and has joined the world (a returning user logs in only) */
   private readonly known = new Set<number>();
   private indexHigh: number;
+  /** the closed model's users (every index below is a user some shard connects) */
+  private readonly closedUsers: number;
   private readonly password: string;
   /** --users-file: accounts by global user index; never register then */
   private readonly credentials: Credentials[] | null;
@@ -53,6 +55,7 @@ export class RunState implements RunContext {
     this.credentials = plan.credentials;
     // open-model arrivals get indices above every closed-model user
     this.indexHigh = plan.closedUsers;
+    this.closedUsers = plan.closedUsers;
     this.connectLimit = pLimit(scenario.connectConcurrency);
     this.password = `mb-${parts.shard.usernamePrefix}-pw`;
     this.hasVoice = scenario.phases.some((p) => p.type === 'voice' || (p.type === 'soak' && p.cycle.some((c) => c.type === 'voice')));
@@ -72,6 +75,29 @@ export class RunState implements RunContext {
 
   ownsIndex(index: number): boolean {
     return index % this.shard.count === this.shard.index;
+  }
+
+  /**
+   * The first (or last) `n` of the run's users like `candidates` (this shard's, in index order),
+   * by global position: entry k is the run's k-th pick, null where another shard holds it. One
+   * process picks `candidates.slice(0, n)`. A shard cannot see the others' users, so it takes
+   * them for alike: each closed-model index it does not own counts as a candidate (online,
+   * with a chat): exact while the closed model's users are all online, as in a phase after
+   * `connect`; the same seed then picks the same users whatever the split.
+   */
+  pickOfRun(candidates: SimulatedUser[], n: number, end: 'first' | 'last' = 'first'): Array<SimulatedUser | null> {
+    if (this.shard.count === 1) return end === 'first' ? candidates.slice(0, n) : candidates.slice(Math.max(0, candidates.length - n));
+    const own = new Map(candidates.map((u) => [u.index, u]));
+    const high = Math.max(this.closedUsers, ...candidates.map((u) => u.index + 1));
+    const order: number[] = [];
+    for (let i = 0; i < high; i++) if (own.has(i) || (!this.ownsIndex(i) && i < this.closedUsers)) order.push(i);
+    const chosen = end === 'first' ? order.slice(0, n) : order.slice(Math.max(0, order.length - n));
+    return chosen.map((i) => own.get(i) ?? null);
+  }
+
+  /** This shard's part of `pickOfRun`. */
+  sliceOfRun(candidates: SimulatedUser[], n: number, end: 'first' | 'last' = 'first'): SimulatedUser[] {
+    return this.pickOfRun(candidates, n, end).filter((u): u is SimulatedUser => u !== null);
   }
 
   reserveIndices(count: number): number {

@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { clock } from '../clock.js';
 import { createLogger, type Logger } from '../log.js';
@@ -11,6 +11,7 @@ import type { VoicePromises } from '../leak/voice-promises.js';
 import { ChatPromises } from '../leak/chat-promises.js';
 import type { RunOptions, RunPlan } from './run-plan.js';
 import type { ShardInfo } from './run-context.js';
+import { checkRunId, newRunId, worldPrefix } from './world.js';
 import type { RunState } from './run-state.js';
 import type { Target } from './target.js';
 import type { TimelineSampler } from './timeline-sampler.js';
@@ -26,6 +27,10 @@ export interface Run {
   readonly o: RunOptions;
   readonly plan: RunPlan;
   readonly runId: string;
+  /** the id the world's names carry (--run-id, or a new one) */
+  readonly worldId: string;
+  /** every shard of the run joins the one world (--run-id given, or a single shard) */
+  readonly sharedWorld: boolean;
   readonly shard: ShardInfo;
   readonly log: Logger;
   readonly tracer: Tracer;
@@ -65,8 +70,10 @@ export interface RunParts {
 /** The run's identity, clock marks, stop signal, tracer and recorders. */
 export async function beginRun(o: RunOptions, plan: RunPlan): Promise<Run> {
   const shardArg = o.shard ?? { index: 0, count: 1 };
-  const runTag = randomBytes(3).toString('hex');
-  const shard: ShardInfo = { ...shardArg, usernamePrefix: `mb-${runTag}-s${shardArg.index}-` };
+  // one world for every shard of a run, named by its run id; --shard without --run-id keeps a world of its own
+  const sharedWorld = o.runId !== undefined || shardArg.count === 1;
+  const worldId = o.runId !== undefined ? checkRunId(o.runId) : newRunId();
+  const shard: ShardInfo = { ...shardArg, usernamePrefix: worldPrefix(worldId) };
   const log = o.log ?? createLogger(o.logLevel ?? 'warn');
   for (const why of plan.abort.skipped) log.warn('[Runner]', `--abort-on-fail: ${why}`);
   const runId = randomUUID();
@@ -80,6 +87,8 @@ export async function beginRun(o: RunOptions, plan: RunPlan): Promise<Run> {
     o,
     plan,
     runId,
+    worldId,
+    sharedWorld,
     shard,
     log,
     tracer: o.tracer ?? ownTracer!,
@@ -91,7 +100,7 @@ export async function beginRun(o: RunOptions, plan: RunPlan): Promise<Run> {
     stop,
     metrics,
     chatPromises,
-    deliveries: new DeliveryTracker(metrics, { keyPrefix: shard.usernamePrefix, deadlineMs: plan.scenario.announceDeadline, promises: chatPromises }),
+    deliveries: new DeliveryTracker(metrics, { keyPrefix: shard.usernamePrefix, shard: shardArg, deadlineMs: plan.scenario.announceDeadline, promises: chatPromises }),
     phaseAt: { index: -1, since: clock.now() },
     abortReason: null,
   };

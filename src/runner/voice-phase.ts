@@ -45,6 +45,9 @@ function summariseBook(book: VoiceBook): VoiceSummary | null {
 
 interface Room {
   roomId: number;
+  /** the room's members by their place in it, null where another shard drives that member */
+  slots: Array<SimulatedUser | null>;
+  /** this shard's members */
   members: SimulatedUser[];
   /** clock.now() when the room's last member finished joining */
   fullAt: number;
@@ -52,20 +55,26 @@ interface Room {
 
 export async function runVoicePhase(ctx: RunContext, phase: VoicePhaseConfig): Promise<void> {
   const needed = phase.rooms * phase.usersPerRoom;
-  const users = await pickUsers(ctx, needed);
+  const picks = await pickUsers(ctx, needed);
+  const users = picks.filter((u): u is SimulatedUser => u !== null);
   const roomIds = await voiceRooms(ctx, phase);
   const limiter = negotiationLimiter(phase.negotiationConcurrency);
   const rng = ctx.rng.fork(`voice:${ctx.phase}`);
-  const rooms: Room[] = roomIds.map((roomId, r) => ({ roomId, members: users.slice(r * phase.usersPerRoom, (r + 1) * phase.usersPerRoom), fullAt: 0 }));
+  const rooms: Room[] = roomIds.map((roomId, r) => {
+    const slots = picks.slice(r * phase.usersPerRoom, (r + 1) * phase.usersPerRoom);
+    return { roomId, slots, members: slots.filter((u): u is SimulatedUser => u !== null), fullAt: 0 };
+  });
   const driver = new AbortController();
   const signal = AbortSignal.any([ctx.signal, driver.signal]);
   const join = (user: SimulatedUser, roomId: number, main: boolean) => joinRoom(ctx, user, roomId, phase, limiter, main);
   try {
     await Promise.all(
       rooms.map(async (room) => {
-        for (let i = 0; i < room.members.length; i++) {
+        // every shard keeps the one schedule: member i joins i staggers in, whichever shard drives it
+        for (let i = 0; i < room.slots.length; i++) {
           if (i > 0 && phase.stagger > 0) await delay(phase.stagger, ctx.signal);
-          await join(room.members[i]!, room.roomId, true);
+          const u = room.slots[i];
+          if (u) await join(u, room.roomId, true);
         }
         room.fullAt = clock.now();
       }),
@@ -97,10 +106,11 @@ export async function runVoicePhase(ctx: RunContext, phase: VoicePhaseConfig): P
   }
 }
 
-/** The first `needed` online users not already in a voice room, created when too few are online. */
-async function pickUsers(ctx: RunContext, needed: number): Promise<SimulatedUser[]> {
+/** The run's first `needed` online users not already in a voice room (null: another shard's), created when too few are online. */
+async function pickUsers(ctx: RunContext, needed: number): Promise<Array<SimulatedUser | null>> {
   const free = ctx.onlineUsers().filter((u) => u.identity && !(u.voice && u.voice.roomId !== null));
-  if (free.length >= needed) return free.slice(0, needed);
+  const picks = ctx.pickOfRun(free, needed);
+  if (picks.length >= needed) return picks;
   const out = [...free];
   const taken = new Set(ctx.allUsers().map((u) => u.index));
   for (let i = 0; out.length < needed && i < needed * 4 + taken.size; i++) {
@@ -175,7 +185,8 @@ async function runActions(
   for (const a of [...actions].sort((x, y) => x.at - y.at)) {
     const wait = room.fullAt + a.at - clock.now();
     if (wait > 0) await delay(wait, signal);
-    const user = room.members[a.member % room.members.length];
+    // the member of the one schedule; another shard acts on it when it drives it
+    const user = room.slots[a.member % room.slots.length];
     const slot = user?.voice as VoiceUserSlot | null;
     const s = slot?.current;
     if (!user || !slot || !s) continue;
@@ -230,11 +241,17 @@ async function untilMeshed(rooms: Room[], timeoutMs: number, signal: AbortSignal
 
 /** Talk-spurt mode: one speaker at a time per room, each for 1 to 3 s (seeded), in turn. */
 async function talkSpurts(room: Room, rng: Rng, signal: AbortSignal): Promise<void> {
-  let k = rng.int(0, room.members.length - 1);
+  let k = rng.int(0, room.slots.length - 1);
   let speaking: VoiceSession | null = null;
   try {
     while (!signal.aborted) {
-      const s = (room.members[k++ % room.members.length]?.voice as VoiceUserSlot | null)?.current ?? null;
+      const slot = room.slots[k++ % room.slots.length];
+      const s = (slot?.voice as VoiceUserSlot | null | undefined)?.current ?? null;
+      // another shard's member takes the turn: this shard's speaker stops as well
+      if (slot === null && speaking?.state === 'joined') {
+        speaking.setSpeaking(false);
+        speaking = null;
+      }
       if (s && s.state === 'joined') {
         speaking?.setSpeaking(false);
         s.setSpeaking(true);

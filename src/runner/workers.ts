@@ -10,6 +10,7 @@ import { planRunAsync } from './run-plan.js';
 import { PACKAGE_ROOT } from '../version.js';
 import type { BundledServer } from './bundled-server.js';
 import { iceServersFor, startBundled } from './target.js';
+import { checkRunId, newRunId } from './world.js';
 import type { LiveState, RunOptions } from './run-scenario.js';
 import { combineMeasures } from './live-measures.js';
 import { workerOptions, type FromWorker, type ToWorker } from './worker-protocol.js';
@@ -49,6 +50,8 @@ export async function runWithWorkers(o: RunOptions, n: number, wo: WorkersOption
   if (typeof o.scenario !== 'string') throw new MbError('MB_ERR_USAGE', 'runWithWorkers takes a scenario name or path (children load it themselves)');
   // usage errors surface here, once, before anything is started: the checks each child's run makes
   const { scenario } = await planRunAsync(o);
+  // one world for every child: shard 0 sets it up under this id, the others find it by it
+  const runId = o.runId !== undefined ? checkRunId(o.runId) : newRunId();
 
   let server: BundledServer | null = null;
   const children: Child[] = [];
@@ -80,7 +83,7 @@ export async function runWithWorkers(o: RunOptions, n: number, wo: WorkersOption
       target = server.url;
     }
     // the children run against the one target; the bundled server gets no ICE servers, as runScenario gives it
-    const base = { ...workerOptions(o), target, iceServers: iceServersFor(o.iceServers, !o.target) };
+    const base = { ...workerOptions(o), target, runId, iceServers: iceServersFor(o.iceServers, !o.target) };
     for (let i = 0; i < n; i++) {
       const proc = fork(wo.entry ?? DEFAULT_ENTRY, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], serialization: 'advanced' });
       const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));

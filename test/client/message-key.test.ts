@@ -36,4 +36,17 @@ describe('MessageKeys (the delivery hot path)', () => {
   it('refuses a run prefix that would need escaping in JSON or could be mistaken for the separator', () => {
     for (const bad of ['a"b', 'a\\b', 'a|b', 'é']) expect(() => new MessageKeys(bad), bad).toThrow(TypeError);
   });
+
+  it('numbers the messages of shards of one run apart, so they share the prefix and never collide', () => {
+    const s0 = new MessageKeys('mb-run-', { index: 0, count: 3 });
+    const s2 = new MessageKeys('mb-run-', { index: 2, count: 3 });
+    const a = [s0.next(1).seq, s0.next(1).seq];
+    const b = [s2.next(1).seq, s2.next(1).seq];
+    expect(a).toEqual([3, 6]);
+    expect(b).toEqual([5, 8]);
+    expect(a.map((q) => s2.shardOf(q))).toEqual([0, 0]);
+    expect(b.map((q) => s0.shardOf(q))).toEqual([2, 2]);
+    // a shard reads the others' messages as the run's
+    expect(s0.seqOf(s2.next(1).content)).toBe(11);
+  });
 });

@@ -81,7 +81,9 @@ describe('runWithWorkers', () => {
     expect(report.abortReason).toBeNull();
     expect(report.status).toBe('completed');
     expect(report.shards.map((s) => `${s.index}/${s.count}`)).toEqual(['0/2', '1/2']);
-    expect(report.shards[0]!.usernamePrefix).not.toBe(report.shards[1]!.usernamePrefix);
+    // one world: both shards' accounts and servers carry the parent's run id
+    expect(report.shards[0]!.usernamePrefix).toMatch(/^mb-[0-9a-f]{6}-$/);
+    expect(report.shards[1]!.usernamePrefix).toBe(report.shards[0]!.usernamePrefix);
     expect(report.ledger.users).toBe(4);
     expect(report.generator.processes).toBe(2);
     expect(report.rates.deliveryRatio).toBe(1);
