@@ -37,6 +37,7 @@ describe('the run option table drives RunOptions', () => {
       '--trace-bodies',
       '--trace-addresses',
       '--abort-on-fail',
+      '--run-id', 'nightly-1',
       // the CLI's own: no run option
       '--out', 'r.json', '--json', '--quiet', '--workers', '2', '--log-level', 'info', '--metrics-port', '0', '--metrics-host', '127.0.0.1', '--stream', 's.jsonl',
     ]);
@@ -64,6 +65,7 @@ describe('the run option table drives RunOptions', () => {
       traceBodies: true,
       traceAddresses: true,
       abortOnFail: true,
+      runId: 'nightly-1',
     });
     // a row added with an option shows up here, and must be added to this test
     expect(Object.keys(o).sort()).toEqual(RUN_OPTION_TABLE.flatMap((s) => (s.option ? [s.option] : [])).sort());

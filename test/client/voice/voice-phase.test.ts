@@ -27,6 +27,8 @@ function stubContext(fx: VoiceFixture, checkpoints: Array<{ name: string; views:
     onlineUsers: () => users,
     allUsers: () => users,
     ownsIndex: () => true,
+    pickOfRun: <T>(c: T[], n: number, end: 'first' | 'last' = 'first') => (end === 'first' ? c.slice(0, n) : c.slice(Math.max(0, c.length - n))),
+    sliceOfRun: <T>(c: T[], n: number, end: 'first' | 'last' = 'first') => (end === 'first' ? c.slice(0, n) : c.slice(Math.max(0, c.length - n))),
     getUser: async () => {
       throw new Error('no more users in the stub');
     },
