@@ -363,7 +363,7 @@ describe('fault details', () => {
 
   it('fault options are refused without their fault, and an unknown event is refused', () => {
     expect(() => resolveOptions({ faultEvent: 'user_muted' })).toThrow(/faultEvent only applies to the drop-announcement fault/);
-    expect(() => resolveOptions({ faults: ['drop-announcement'], faultEvent: 'user_danced' })).toThrow(/unknown voice event "user_danced"/);
+    expect(() => resolveOptions({ faults: ['drop-announcement'], faultEvent: 'user_danced' })).toThrow(/unknown announced event "user_danced"/);
     expect(() => resolveOptions({ faultPoolSize: 3 })).toThrow(/faultPoolSize only applies to the pooled-resource fault/);
     expect(() => resolveOptions({ faultPoolStallMs: 3 })).toThrow(/faultPoolStallMs only applies/);
     expect(() => resolveOptions({ faults: ['pooled-resource'], faultPoolSize: 0 })).toThrow(/faultPoolSize must be an integer between 1/);
