@@ -10,11 +10,13 @@
 // Goal (issue 18): heap slope within noise (< 1 MB per 10 min at 200 users), RSS levels off.
 //
 //   npx tsc -p . && node bench/soak-bench.js [--users 200] [--seconds 300] [--voice-seconds 180] [--no-voice] [--quick]
+//     [--samples FILE]   every sample also appended to FILE as one JSON line (to plot or re-fit later)
 //
 // Human output on stderr; one {"soak": ...} JSON line per run on stdout.
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { appendFileSync } from 'node:fs';
 import { procSnapshot, slope, load1 } from './lib/meter.js';
 import { forkChild, nextMessage } from './lib/children.js';
 
@@ -26,6 +28,7 @@ const { values: args } = parseArgs({
     'voice-seconds': { type: 'string' },
     'no-voice': { type: 'boolean', default: false },
     'sample-seconds': { type: 'string', default: '5' },
+    samples: { type: 'string' },
   },
 });
 const quick = args.quick;
@@ -48,7 +51,10 @@ async function soak(label, scenario, users, seconds) {
         if (m.type === 'done') return resolve(m);
         if (m.type !== 'sample') return;
         const p = procSnapshot(gen.pid);
-        if (p) samples.push({ t: m.t, cycle: m.cycle, heap: m.heapUsed, rss: p.rssBytes, fds: p.fds, threads: p.threads });
+        if (!p) return;
+        const sample = { t: m.t, cycle: m.cycle, heap: m.heapUsed, rss: p.rssBytes, fds: p.fds, threads: p.threads };
+        samples.push(sample);
+        if (args.samples) appendFileSync(args.samples, `${JSON.stringify({ label, ...sample })}\n`);
       });
       gen.once('exit', (code) => reject(new Error(`${label}: the generator exited (${code}) before its report`)));
     });
