@@ -16,6 +16,7 @@
 //
 //   npx tsc -p . && node bench/soak-bench.js [--users 200] [--seconds 300] [--voice-seconds 180] [--no-chat] [--no-voice] [--no-bare] [--quick]
 //     [--samples FILE]   every sample also appended to FILE as one JSON line (to plot or re-fit later)
+//     [--snapshot-at S,S] [--snapshot-dir DIR]   heap snapshots of the generator at those seconds (diff them)
 //
 // Human output on stderr; one {"soak": ...} JSON line per run on stdout.
 import { once } from 'node:events';
@@ -36,6 +37,8 @@ const { values: args } = parseArgs({
     'no-chat': { type: 'boolean', default: false },
     'sample-seconds': { type: 'string', default: '5' },
     samples: { type: 'string' },
+    'snapshot-at': { type: 'string' },
+    'snapshot-dir': { type: 'string', default: '.' },
   },
 });
 const quick = args.quick;
@@ -50,7 +53,8 @@ async function soak(label, scenario, users, seconds) {
   const server = forkChild('server-proc.js', { maxPerUser: 10, maxTotal: users * 4 + 100, heartbeatMs: 30_000, logLevel: 'silent', scryptCost: 2 });
   const { url } = await nextMessage(server, 'listening');
   try {
-    const gen = forkChild('soak-driver.js', { target: url, scenario, users, durationMs: seconds * 1000, sampleMs: SAMPLE_MS }, ['--expose-gc']);
+    const snapshotAtMs = args['snapshot-at'] ? args['snapshot-at'].split(',').map((s) => Number(s) * 1000) : [];
+    const gen = forkChild('soak-driver.js', { target: url, scenario, users, durationMs: seconds * 1000, sampleMs: SAMPLE_MS, snapshotAtMs, snapshotDir: args['snapshot-dir'] }, ['--expose-gc']);
     return await sampled(label, users, seconds, gen);
   } finally {
     server.send({ cmd: 'close' });
