@@ -74,7 +74,8 @@ const plan = {
     script: 'soak-bench.js',
     args: quick ? ['--quick'] : ['--users', '200', '--seconds', '300', '--voice-seconds', '180'],
     env: {},
-    boundS: quick ? 170 : 620,
+    // the voice soak's bare wrtc baseline runs after it for as long
+    boundS: quick ? 240 : 820,
   },
   trace: {
     script: 'trace-bench.js',
@@ -202,7 +203,14 @@ function soakRows(out) {
   return jsonLines(out, 'soak').flatMap((s) => [
     ['soak', `${s.label}, ${s.seconds} s, ${s.cycles} cycles`, `heap ${s.heap.mibPerMin} MiB/min (${s.heap.mibPer10Min} per 10 min, ${s.heap.mibPerCycle}/cycle), ${s.heap.firstMiB} -> ${s.heap.lastMiB} MiB`, 'goal < 1 MB per 10 min'],
     ['soak', `  RSS`, `${s.rss.mibPerMin} MiB/min (second half ${s.rss.secondHalf.mibPerMin}), ${s.rss.firstMiB} -> ${s.rss.lastMiB} MiB; findings [${s.findings.join(', ')}]`, 'goal: levels off'],
-  ]);
+  ]).concat(
+    jsonLines(out, 'voiceCompare').map((c) => [
+      'soak',
+      'voice soak RSS, bench vs bare wrtc',
+      `bench ${c.bench.rssMiBPerMin} MiB/min, ${c.bench.rssMiBPerCycle}/cycle; bare ${c.bare.rssMiBPerMin} MiB/min, ${c.bare.rssMiBPerCycle}/cycle; ratio ${c.ratioPerMin}x/min, ${c.ratioPerCycle}x/cycle`,
+      'baseline: bare wrtc, same cycles',
+    ]),
+  );
 }
 
 function traceRows(out) {

@@ -8,13 +8,21 @@
 // per cycle) over the samples after the warm-up (the first minute; a third of the run when
 // shorter), and over the second half of those, to show whether RSS levels off.
 // Goal (issue 18): heap slope within noise (< 1 MB per 10 min at 200 users), RSS levels off.
+// After the voice soak, in the same run, the bare wrtc baseline goes through the same cycles for
+// the same time (bench/lib/bare-voice-soak.js: the rooms, the hold and the leave with plain wrtc,
+// no miscord-bench code, sampled the same way), and the two RSS slopes (per minute and per
+// cycle) are printed side by side with their ratio bench/bare: whether the voice soak's native
+// growth is the bench's or wrtc's own.
 //
-//   npx tsc -p . && node bench/soak-bench.js [--users 200] [--seconds 300] [--voice-seconds 180] [--no-voice] [--quick]
+//   npx tsc -p . && node bench/soak-bench.js [--users 200] [--seconds 300] [--voice-seconds 180] [--no-chat] [--no-voice] [--no-bare] [--quick]
+//     [--samples FILE]   every sample also appended to FILE as one JSON line (to plot or re-fit later)
+//     [--snapshot-at S,S] [--snapshot-dir DIR]   heap snapshots of the generator at those seconds (diff them)
 //
 // Human output on stderr; one {"soak": ...} JSON line per run on stdout.
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { appendFileSync } from 'node:fs';
 import { procSnapshot, slope, load1 } from './lib/meter.js';
 import { forkChild, nextMessage } from './lib/children.js';
 
@@ -25,7 +33,12 @@ const { values: args } = parseArgs({
     seconds: { type: 'string' },
     'voice-seconds': { type: 'string' },
     'no-voice': { type: 'boolean', default: false },
+    'no-bare': { type: 'boolean', default: false },
+    'no-chat': { type: 'boolean', default: false },
     'sample-seconds': { type: 'string', default: '5' },
+    samples: { type: 'string' },
+    'snapshot-at': { type: 'string' },
+    'snapshot-dir': { type: 'string', default: '.' },
   },
 });
 const quick = args.quick;
@@ -40,25 +53,41 @@ async function soak(label, scenario, users, seconds) {
   const server = forkChild('server-proc.js', { maxPerUser: 10, maxTotal: users * 4 + 100, heartbeatMs: 30_000, logLevel: 'silent', scryptCost: 2 });
   const { url } = await nextMessage(server, 'listening');
   try {
-    const gen = forkChild('soak-driver.js', { target: url, scenario, users, durationMs: seconds * 1000, sampleMs: SAMPLE_MS }, ['--expose-gc']);
-    const samples = [];
-    // one listener for the samples and the end (nextMessage would add one per skipped sample)
-    const done = await new Promise((resolve, reject) => {
-      gen.on('message', (m) => {
-        if (m.type === 'done') return resolve(m);
-        if (m.type !== 'sample') return;
-        const p = procSnapshot(gen.pid);
-        if (p) samples.push({ t: m.t, cycle: m.cycle, heap: m.heapUsed, rss: p.rssBytes, fds: p.fds, threads: p.threads });
-      });
-      gen.once('exit', (code) => reject(new Error(`${label}: the generator exited (${code}) before its report`)));
-    });
-    await Promise.race([once(gen, 'exit'), new Promise((r) => setTimeout(r, 5000))]);
-    return summarise(label, users, seconds, samples, done);
+    const snapshotAtMs = args['snapshot-at'] ? args['snapshot-at'].split(',').map((s) => Number(s) * 1000) : [];
+    const gen = forkChild('soak-driver.js', { target: url, scenario, users, durationMs: seconds * 1000, sampleMs: SAMPLE_MS, snapshotAtMs, snapshotDir: args['snapshot-dir'] }, ['--expose-gc']);
+    return await sampled(label, users, seconds, gen);
   } finally {
     server.send({ cmd: 'close' });
     await Promise.race([once(server, 'exit'), new Promise((r) => setTimeout(r, 5000))]);
     if (server.exitCode === null) server.kill('SIGKILL');
   }
+}
+
+/** The bare wrtc program through the voice soak's cycles (rooms of 3, hold 5 s), no server. */
+function bareVoiceSoak(label, seconds) {
+  const gen = forkChild('bare-voice-soak.js', { rooms: 3, usersPerRoom: 3, holdMs: 5000, pauseMs: 500, ptimeMs: 20, durationMs: seconds * 1000, sampleMs: SAMPLE_MS }, ['--expose-gc']);
+  return sampled(label, 9, seconds, gen);
+}
+
+/** Samples `gen` (a driver speaking soak-driver.js's IPC) from /proc until its report. */
+async function sampled(label, users, seconds, gen) {
+  const samples = [];
+  // one listener for the samples and the end (nextMessage would add one per skipped sample)
+  const done = await new Promise((resolve, reject) => {
+    gen.on('message', (m) => {
+      if (m.type === 'done') return resolve(m);
+      if (m.type !== 'sample') return;
+      const p = procSnapshot(gen.pid);
+      if (!p) return;
+      const sample = { t: m.t, cycle: m.cycle, heap: m.heapUsed, rss: p.rssBytes, fds: p.fds, threads: p.threads };
+      samples.push(sample);
+      if (args.samples) appendFileSync(args.samples, `${JSON.stringify({ label, ...sample })}\n`);
+    });
+    gen.once('exit', (code) => reject(new Error(`${label}: the generator exited (${code}) before its report`)));
+  });
+  await Promise.race([once(gen, 'exit'), new Promise((r) => setTimeout(r, 5000))]);
+  if (gen.exitCode === null) gen.kill('SIGKILL');
+  return summarise(label, users, seconds, samples, done);
 }
 
 function summarise(label, users, seconds, samples, done) {
@@ -102,5 +131,20 @@ function summarise(label, users, seconds, samples, done) {
 }
 
 log(`soak ${USERS} users ${SECONDS} s${args['no-voice'] ? '' : `, voice soak ${VOICE_SECONDS} s`}; sample every ${SAMPLE_MS / 1000} s; load average ${load1()}`);
-await soak(`soak ${USERS} users`, 'soak', USERS, SECONDS);
-if (!args['no-voice']) await soak('voice soak (rooms of 3, hold 5 s)', fileURLToPath(new URL('voice-soak.json', import.meta.url)), 9, VOICE_SECONDS);
+if (!args['no-chat']) await soak(`soak ${USERS} users`, 'soak', USERS, SECONDS);
+if (!args['no-voice']) {
+  const bench = await soak('voice soak (rooms of 3, hold 5 s)', fileURLToPath(new URL('voice-soak.json', import.meta.url)), 9, VOICE_SECONDS);
+  if (!args['no-bare']) {
+    const bare = await bareVoiceSoak('bare wrtc voice soak (rooms of 3, hold 5 s)', VOICE_SECONDS);
+    const ratio = (a, b) => (a === null || b === null || b === 0 ? null : +(a / b).toFixed(2));
+    const side = (s) => ({ cycles: s.cycles, cycleS: s.cycleS, rssMiBPerMin: s.rss.mibPerMin, rssMiBPerCycle: s.rss.mibPerCycle, r2: s.rss.r2, secondHalfMiBPerMin: s.rss.secondHalf.mibPerMin, heapMiBPerMin: s.heap.mibPerMin });
+    const cmp = { bench: side(bench), bare: side(bare), ratioPerMin: ratio(bench.rss.mibPerMin, bare.rss.mibPerMin), ratioPerCycle: ratio(bench.rss.mibPerCycle, bare.rss.mibPerCycle) };
+    console.log(JSON.stringify({ voiceCompare: cmp }));
+    log(
+      `voice soak RSS, bench vs bare wrtc (same cycles, same run):\n` +
+        `  bench ${cmp.bench.rssMiBPerMin} MiB/min (R² ${cmp.bench.r2}), ${cmp.bench.rssMiBPerCycle} MiB/cycle over ${cmp.bench.cycles} cycles of ${cmp.bench.cycleS} s\n` +
+        `  bare  ${cmp.bare.rssMiBPerMin} MiB/min (R² ${cmp.bare.r2}), ${cmp.bare.rssMiBPerCycle} MiB/cycle over ${cmp.bare.cycles} cycles of ${cmp.bare.cycleS} s\n` +
+        `  ratio bench/bare ${cmp.ratioPerMin}x per minute, ${cmp.ratioPerCycle}x per cycle`,
+    );
+  }
+}

@@ -5,8 +5,7 @@ import type { SimulatedUser } from '../client/simulated-user.js';
 import { VoiceSession } from '../client/voice/voice-session.js';
 import { VoiceUserSlot } from '../client/voice/voice-user-slot.js';
 import { negotiationLimiter, type NegotiationLimiter } from '../client/voice/negotiation-limiter.js';
-import { summariseVoice } from '../client/voice/voice-summary.js';
-import type { PairSummary } from '../client/voice/voice-peer.js';
+import { VoiceTally } from '../client/voice/voice-summary.js';
 import type { VoiceActionConfig, VoicePhaseConfig } from '../scenario/schema.js';
 import type { RunContext, VoiceSummary } from './run-context.js';
 import type { Rng } from './rng.js';
@@ -21,14 +20,14 @@ import type { Rng } from './rng.js';
 interface VoiceBook {
   /** sessions that may still hold peers (joined, or kept by a phase with leave: false) */
   live: VoiceSession[];
-  /** the pairs of sessions that ended, summarised: the sessions themselves are released */
-  ended: PairSummary[];
+  /** the pairs of sessions that ended, folded into sums: the sessions themselves are released */
+  ended: VoiceTally;
 }
 const booksOf = new WeakMap<RunContext, VoiceBook>();
 
 function voiceBook(ctx: RunContext): VoiceBook {
   let book = booksOf.get(ctx);
-  if (!book) booksOf.set(ctx, (book = { live: [], ended: [] }));
+  if (!book) booksOf.set(ctx, (book = { live: [], ended: new VoiceTally() }));
   return book;
 }
 
@@ -36,11 +35,11 @@ function voiceBook(ctx: RunContext): VoiceBook {
 function summariseBook(book: VoiceBook): VoiceSummary | null {
   const live: VoiceSession[] = [];
   for (const s of book.live) {
-    if (s.state === 'left' || s.state === 'refused') book.ended.push(...s.pairs());
+    if (s.state === 'left' || s.state === 'refused') for (const p of s.pairs()) book.ended.add(p);
     else live.push(s);
   }
   book.live = live;
-  return summariseVoice([...live, { pairs: () => book.ended }]);
+  return book.ended.summary(live);
 }
 
 interface Room {

@@ -5,11 +5,12 @@ import type { PeerRecord, UserLedger } from '../ledger.js';
 import { closeQueue } from './close-queue.js';
 import { isLoopbackCandidate } from './loopback-filter.js';
 import type { NegotiationLimiter } from './negotiation-limiter.js';
+import { MediaSinks } from './media-sinks.js';
 import { samplePeerStats, type PeerStats } from './peer-stats.js';
-import { ToneDetector } from './tone-detector.js';
-import { toneHzFor, type ToneSource } from './tone-source.js';
+import type { ToneSource } from './tone-source.js';
 import type { ScreenSource } from './screen-source.js';
-import { loadWrtc, type CandidateInit, type SdpInit, type WrtcAudioSink, type WrtcPeerConnection, type WrtcSender, type WrtcTrack, type WrtcTransceiver, type WrtcVideoSink } from './wrtc.js';
+import { withPtime } from './sdp-rewrite.js';
+import { loadWrtc, type CandidateInit, type SdpInit, type WrtcPeerConnection, type WrtcSender, type WrtcTrack } from './wrtc.js';
 
 /** What a session lends each of its peers. */
 export interface PeerHost {
@@ -44,42 +45,15 @@ export interface PairSummary {
 
 type OfferOutcome = 'answered' | 'rolled-back' | 'timeout' | 'closed';
 
-/**
- * The description with `a=ptime:MS` in each audio section (an existing one replaced). The
- * other side's Opus encoder takes its packet duration from it, and so do we from theirs.
- */
-export function withPtime<D extends { type: string; sdp?: string }>(desc: D, ms: number): D {
-  if (!desc.sdp) return desc;
-  const sections = desc.sdp.split(/\r\n(?=m=)/);
-  const sdp = sections
-    .map((sec) => {
-      if (!sec.startsWith('m=audio')) return sec;
-      const lines = sec.split('\r\n').filter((l) => !l.startsWith('a=ptime:'));
-      const at = lines.findIndex((l) => l.startsWith('a=rtpmap:'));
-      lines.splice(at < 0 ? lines.length : at, 0, `a=ptime:${ms}`);
-      return lines.join('\r\n');
-    })
-    .join('\r\n');
-  return { ...desc, sdp };
-}
-
-/** Counting starts this long after ICE connects / the sender becomes audible (pipeline fill). */
-const CONNECT_GRACE_MS = 500;
-const AUDIBLE_GRACE_MS = 300;
 const ANSWER_TIMEOUT_MS = 10_000;
 const CONNECT_WAIT_MS = 5_000;
-
-interface SinkEntry {
-  kind: 'audio' | 'video';
-  sink: WrtcAudioSink | WrtcVideoSink;
-  transceiver: WrtcTransceiver;
-}
 
 /**
  * One RTCPeerConnection to one remote user, negotiated "perfect negotiation" style: the
  * larger user id is polite (rolls its own offer back when offers cross), the smaller id is
  * impolite (ignores the crossing offer). Every step that touches the signaling state runs on
- * one promise chain, so offers, answers and rollbacks never interleave.
+ * one promise chain, so offers, answers and rollbacks never interleave. What arrives (sinks,
+ * frame and tone counting) is its MediaSinks; SDP rewriting is sdp-rewrite.ts.
  */
 export class VoicePeer {
   readonly id: string;
@@ -87,16 +61,10 @@ export class VoicePeer {
   readonly rec: PeerRecord;
   readonly createdAt = clock.now();
   connectedAt: number | null = null;
-  firstToneAt: number | null = null;
-  firstVideoAt: number | null = null;
-  readonly audio = { expected: 0, received: 0, withTone: 0, sinkFrames: 0 };
-  /** frames counted received since the tone detector's last window ended */
-  private receivedInWindow = 0;
-  videoFrames = 0;
   stats: PeerStats | null = null;
-  /** set when the remote announced a screen share: screen.first_frame counts from here */
-  screenAnnouncedAt: number | null = null;
   closed = false;
+  /** the remote's tracks: sinks and what they counted */
+  readonly media: MediaSinks;
 
   private readonly pc: WrtcPeerConnection;
   private ops: Promise<void> = Promise.resolve();
@@ -104,7 +72,6 @@ export class VoicePeer {
   private audioTrack: WrtcTrack | null = null;
   private screenTrack: WrtcTrack | null = null;
   private screenSender: WrtcSender | null = null;
-  private readonly sinks = new Map<WrtcTrack, SinkEntry>();
   private answerWaiter: { resolve: (o: OfferOutcome) => void; sentAt: number } | null = null;
   private connectWaiters: Array<() => void> = [];
   private needsNegotiation = false;
@@ -122,6 +89,17 @@ export class VoicePeer {
     this.id = `u${user.index}->#${remoteUserId}`;
     this.polite = user.userId > remoteUserId;
     this.rec = ledger.peerCreated(remoteUserId, host.roomId);
+    this.media = new MediaSinks({
+      remoteUserId,
+      createdAt: this.createdAt,
+      ledger,
+      metrics: env.metrics,
+      isClosed: () => this.closed,
+      connectedAt: () => this.connectedAt,
+      deafened: () => host.deafened(),
+      audibleSince: () => host.audibleSince(remoteUserId),
+      trace: (ev, fields) => this.trace(ev, fields),
+    });
     this.pc = new (loadWrtc().RTCPeerConnection)({ iceServers: host.iceServers });
     const pc = this.pc;
     pc.onicecandidate = (e) => this.onLocalCandidate(e.candidate);
@@ -136,7 +114,7 @@ export class VoicePeer {
         env.metrics.inc('webrtc.failed');
       }
     };
-    pc.ontrack = (e) => this.onTrack(e.track, e.transceiver);
+    pc.ontrack = (e) => this.media.attach(e.track, e.transceiver);
     this.audioTrack = host.tone.createTrack();
     pc.addTrack(this.audioTrack);
     env.tracer.emit({ ev: 'webrtc.peer', user: user.index, peer: this.id, room: host.roomId, polite: this.polite });
@@ -148,6 +126,35 @@ export class VoicePeer {
 
   get signalingState(): string {
     return this.pc.signalingState;
+  }
+
+  // what the sinks counted, read where the peer is (sessions, summaries, tests)
+  get audio(): MediaSinks['audio'] {
+    return this.media.audio;
+  }
+
+  get firstToneAt(): number | null {
+    return this.media.firstToneAt;
+  }
+
+  get firstVideoAt(): number | null {
+    return this.media.firstVideoAt;
+  }
+
+  get videoFrames(): number {
+    return this.media.videoFrames;
+  }
+
+  set screenAnnouncedAt(t: number | null) {
+    this.media.screenAnnouncedAt = t;
+  }
+
+  get screenAnnouncedAt(): number | null {
+    return this.media.screenAnnouncedAt;
+  }
+
+  openSinks(kind?: 'audio' | 'video'): number {
+    return this.media.open(kind);
   }
 
   /** Runs one signaling step after the previous ones; a failure is recorded, not thrown on. */
@@ -244,7 +251,7 @@ export class VoicePeer {
       await this.pc.setLocalDescription(answer);
       this.host.send({ type: 'answer', target_id: this.remoteUserId, answer: { type: 'answer', sdp: answer.sdp ?? '' } });
       env.tracer.emit({ ev: 'webrtc.answer', user: user.index, peer: this.id, dir: 'sent' });
-      this.checkVideoSinks();
+      this.media.checkVideo();
     });
   }
 
@@ -260,7 +267,7 @@ export class VoicePeer {
       const w = this.answerWaiter;
       if (w) env.metrics.record('webrtc.offer_answer', clock.now() - w.sentAt);
       await this.flushCandidates();
-      this.checkVideoSinks();
+      this.media.checkVideo();
       w?.resolve('answered');
     });
   }
@@ -335,80 +342,7 @@ export class VoicePeer {
     this.host.env.tracer.emit({ ev, user: this.host.user.index, peer: this.id, ...fields });
   }
 
-  // ------------------------------------------------------------------ media
-
-  private onTrack(track: WrtcTrack, transceiver: WrtcTransceiver): void {
-    if (this.closed || this.sinks.has(track)) return;
-    const { nonstandard } = loadWrtc();
-    if (track.kind === 'audio') {
-      const sink = new nonstandard.RTCAudioSink(track);
-      this.host.ledger.acquire('sink');
-      this.sinks.set(track, { kind: 'audio', sink, transceiver });
-      const detector = new ToneDetector(toneHzFor(this.remoteUserId));
-      sink.ondata = (d) => this.onAudioFrame(detector, d.samples, d.sampleRate, d.channelCount ?? 1);
-    } else {
-      const sink = new nonstandard.RTCVideoSink(track);
-      this.host.ledger.acquire('sink');
-      this.sinks.set(track, { kind: 'video', sink, transceiver });
-      const from = this.screenAnnouncedAt ?? clock.now();
-      sink.onframe = () => {
-        this.videoFrames++;
-        if (this.firstVideoAt === null) {
-          this.firstVideoAt = clock.now();
-          this.host.env.metrics.record('screen.first_frame', this.firstVideoAt - from);
-          this.trace('media.first_video', { ms: Math.round(this.firstVideoAt - from) });
-        }
-      };
-    }
-  }
-
-  private onAudioFrame(detector: ToneDetector, samples: Int16Array, rate: number, channels: number): void {
-    if (this.closed) return;
-    this.audio.sinkFrames++;
-    const now = clock.now();
-    const { energy, toneFrames, windowDone } = detector.push(samples, rate, channels);
-    // a window's tone is credited to the frames of it that were counted received, never more
-    const credit = windowDone && toneFrames > 0 ? this.receivedInWindow : 0;
-    if (windowDone) this.receivedInWindow = 0;
-    if (toneFrames > 0 && this.firstToneAt === null) {
-      this.firstToneAt = now;
-      this.host.env.metrics.record('webrtc.first_audio', now - this.createdAt);
-      this.trace('media.first_audio', { ms: Math.round(now - this.createdAt) });
-    }
-    this.audio.withTone += credit;
-    if (this.host.deafened() || this.connectedAt === null || now - this.connectedAt < CONNECT_GRACE_MS) return;
-    const since = this.host.audibleSince(this.remoteUserId);
-    if (since === null || now - since < AUDIBLE_GRACE_MS) return;
-    this.audio.expected++;
-    if (!energy) return;
-    this.audio.received++;
-    // counted now; its window's verdict comes with a later frame (or this one)
-    if (!windowDone) this.receivedInWindow++;
-    else if (toneFrames > 0) this.audio.withTone++;
-  }
-
-  /** After a negotiation: a receiver the remote stopped sending on loses its sink. */
-  private checkVideoSinks(): void {
-    for (const [track, e] of this.sinks) {
-      if (e.kind !== 'video') continue;
-      const dir = e.transceiver.currentDirection;
-      if (dir === 'inactive' || dir === 'sendonly' || dir === 'stopped' || track.readyState === 'ended') this.stopSink(track, e);
-    }
-  }
-
-  private stopSink(track: WrtcTrack, e: SinkEntry): void {
-    if (!this.sinks.delete(track)) return;
-    if (e.kind === 'audio') (e.sink as WrtcAudioSink).ondata = null;
-    else (e.sink as WrtcVideoSink).onframe = null;
-    e.sink.stop();
-    this.host.ledger.release('sink');
-  }
-
-  openSinks(kind?: 'audio' | 'video'): number {
-    let n = 0;
-    for (const e of this.sinks.values()) if (!kind || e.kind === kind) n++;
-    return n;
-  }
+  // ------------------------------------------------------------------ sending media
 
   get sharingScreen(): boolean {
     return this.screenSender !== null;
@@ -465,7 +399,7 @@ export class VoicePeer {
       this.closed = true;
       this.answerWaiter?.resolve('closed');
       for (const w of this.connectWaiters.splice(0)) w();
-      for (const [track, e] of [...this.sinks]) this.stopSink(track, e);
+      this.media.stopAll();
       const pc = this.pc;
       pc.onicecandidate = null;
       pc.oniceconnectionstatechange = null;

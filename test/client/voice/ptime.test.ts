@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { withPtime } from '../../../src/client/voice/voice-peer.js';
+import { withPtime } from '../../../src/client/voice/sdp-rewrite.js';
 import { parseScenario } from '../../../src/scenario/load-scenario.js';
 import { useVoiceFixture, waitUntil } from './voice-fixture.js';
 

@@ -1,0 +1,65 @@
+import { getEventListeners } from 'node:events';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HttpClient, childSignal } from '../../src/client/http-client.js';
+import { createReferenceServer, type ReferenceServer } from '../../src/server/index.js';
+import { testEnv } from './test-env.js';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+/** Heap after full collections, per call of `fn`, over `n` calls. */
+async function heapPerCall(n: number, fn: () => void): Promise<number> {
+  const settle = async () => {
+    for (let i = 0; i < 3; i++) (gc(), await new Promise((r) => setImmediate(r)));
+    return process.memoryUsage().heapUsed;
+  };
+  const before = await settle();
+  for (let i = 0; i < n; i++) fn();
+  return ((await settle()) - before) / n;
+}
+
+describe('childSignal', () => {
+  it("aborts with its parent's reason, at once when the parent already had", () => {
+    const parent = new AbortController();
+    const live = childSignal(parent.signal);
+    parent.abort(new Error('run stopped'));
+    expect(live.signal.aborted).toBe(true);
+    expect((live.signal.reason as Error).message).toBe('run stopped');
+    expect(childSignal(parent.signal).signal.reason).toBe(parent.signal.reason);
+  });
+
+  it('leaves nothing on a long-lived parent once disposed (issue 18: the run signal of a soak)', async () => {
+    const parent = new AbortController().signal;
+    const perCall = await heapPerCall(20_000, () => {
+      const c = childSignal(parent);
+      AbortSignal.any([c.signal, AbortSignal.timeout(60_000)]);
+      c.dispose();
+    });
+    expect(getEventListeners(parent, 'abort')).toHaveLength(0);
+    // AbortSignal.any([parent, …]) itself keeps about 60 bytes per call on Node 20
+    expect(perCall).toBeLessThan(20);
+  });
+});
+
+describe('HttpClient', () => {
+  let server: ReferenceServer;
+  beforeAll(async () => {
+    server = await createReferenceServer({ port: 0 });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it("takes no listener from the run's signal past a request, answered or failed", async () => {
+    const run = new AbortController();
+    const env = testEnv(server.url, server.wsUrl, { signal: run.signal });
+    const http = new HttpClient(env);
+    for (let i = 0; i < 20; i++) await http.call('GET', '/health');
+    await expect(http.login('nobody', 'wrong')).rejects.toMatchObject({ status: 401 });
+    expect(getEventListeners(run.signal, 'abort')).toHaveLength(0);
+    run.abort(new Error('stopped'));
+    await expect(http.call('GET', '/health')).rejects.toThrow('stopped');
+  });
+});
