@@ -3,18 +3,27 @@ import { countsOf, parseMetricsSample, type ServerSample, type StatsReading } fr
 import { MbError } from '../errors.js';
 import { clock } from '../clock.js';
 import { benchFetch } from './bench-fetch.js';
+import { timedSignal } from './http-client.js';
 
 /** `gc`: ask the server to collect before it measures its heap (`?gc=1`; a server that cannot, or ignores it, answers as usual) */
 type RequestOptions = { signal?: AbortSignal; timeoutMs?: number; gc?: boolean };
 
 /** A request's signal: its timeout (default 5 s), or the caller's signal, whichever comes first. */
-function requestSignal(opts: RequestOptions): AbortSignal {
-  return AbortSignal.any([AbortSignal.timeout(opts.timeoutMs ?? 5000), ...(opts.signal ? [opts.signal] : [])]);
+function requestSignal(opts: RequestOptions): { signal: AbortSignal; dispose(): void } {
+  return timedSignal([opts.signal], opts.timeoutMs ?? 5000);
 }
 
 /** GET /api/debug/websocket-stats. Throws MB_ERR_TARGET_UNREACHABLE or MB_ERR_PROTOCOL. */
 export async function fetchStats(httpUrl: string, opts: RequestOptions = {}): Promise<StatsReading> {
-  const signal = requestSignal(opts);
+  const t = requestSignal(opts);
+  try {
+    return await readStats(httpUrl, opts, t.signal);
+  } finally {
+    t.dispose();
+  }
+}
+
+async function readStats(httpUrl: string, opts: RequestOptions, signal: AbortSignal): Promise<StatsReading> {
   let res: Response;
   try {
     res = await benchFetch(httpUrl + ROUTES.stats + (opts.gc ? '?gc=1' : ''), { signal });
@@ -45,11 +54,15 @@ export async function fetchStats(httpUrl: string, opts: RequestOptions = {}): Pr
  * text lacks `miscord_connections`: read the stats route instead.
  */
 export async function fetchMetricsSample(httpUrl: string, opts: RequestOptions = {}): Promise<ServerSample | null> {
-  const signal = requestSignal(opts);
-  const res = await benchFetch(httpUrl + ROUTES.metrics, { signal });
-  if (!res.ok || !(res.headers.get('content-type') ?? '').startsWith('text/plain')) {
-    await res.body?.cancel();
-    return null;
+  const { signal, dispose } = requestSignal(opts);
+  try {
+    const res = await benchFetch(httpUrl + ROUTES.metrics, { signal });
+    if (!res.ok || !(res.headers.get('content-type') ?? '').startsWith('text/plain')) {
+      await res.body?.cancel();
+      return null;
+    }
+    return parseMetricsSample(await res.text());
+  } finally {
+    dispose();
   }
-  return parseMetricsSample(await res.text());
 }

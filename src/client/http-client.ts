@@ -18,6 +18,27 @@ export function childSignal(parent: AbortSignal): { signal: AbortSignal; dispose
   return { signal: c.signal, dispose: () => parent.removeEventListener('abort', onAbort) };
 }
 
+/**
+ * A request's signal: aborted by any of `parents` or, after `ms`, with a TimeoutError (as
+ * AbortSignal.timeout). Unlike AbortSignal.any, `dispose()` leaves nothing on long-lived parents.
+ */
+export function timedSignal(parents: ReadonlyArray<AbortSignal | undefined>, ms: number): { signal: AbortSignal; dispose(): void } {
+  const c = new AbortController();
+  const links = parents.filter((p): p is AbortSignal => p !== undefined).map((p) => childSignal(p));
+  for (const l of links) l.signal.addEventListener('abort', () => c.abort(l.signal.reason), { once: true });
+  const reason = links.find((l) => l.signal.aborted)?.signal.reason;
+  if (reason !== undefined) c.abort(reason);
+  const timer = setTimeout(() => c.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), ms);
+  timer.unref?.();
+  return {
+    signal: c.signal,
+    dispose: () => {
+      clearTimeout(timer);
+      for (const l of links) l.dispose();
+    },
+  };
+}
+
 /** Longer than a server's own stall (a pool exhausted answers after 30 s), so its answer is measured, not our timeout. */
 export const DEFAULT_HTTP_TIMEOUT_MS = 60_000;
 

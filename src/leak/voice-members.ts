@@ -1,5 +1,6 @@
 import { ROUTES } from '../protocol/messages.js';
 import { benchFetch } from '../client/bench-fetch.js';
+import { timedSignal } from '../client/http-client.js';
 import type { FindingDraft, LeakUserView } from './types.js';
 import { inRoom } from './views.js';
 import { staleMember } from './ext-reconciler.js';
@@ -27,15 +28,17 @@ export function memberIdsOf(body: unknown): number[] {
 
 /** GET a route as a user (5 s at most): its JSON, or an error naming the route and status. Any port, as benchFetch. */
 export async function getAsUser(httpUrl: string, route: string, token: string, signal?: AbortSignal): Promise<unknown> {
-  const res = await benchFetch(httpUrl + route, {
-    headers: { authorization: `Bearer ${token}` },
-    signal: AbortSignal.any([AbortSignal.timeout(5000), ...(signal ? [signal] : [])]),
-  });
-  if (!res.ok) {
-    await res.body?.cancel();
-    throw new Error(`${route} answered HTTP ${res.status}`);
+  const t = timedSignal([signal], 5000);
+  try {
+    const res = await benchFetch(httpUrl + route, { headers: { authorization: `Bearer ${token}` }, signal: t.signal });
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw new Error(`${route} answered HTTP ${res.status}`);
+    }
+    return await res.json();
+  } finally {
+    t.dispose();
   }
-  return res.json();
 }
 
 export function httpFetchMembers(httpUrl: string): FetchMembers {

@@ -1,6 +1,7 @@
 import { clock } from '../clock.js';
 import { ROUTES } from '../protocol/messages.js';
 import type { Metrics } from '../metrics/metrics.js';
+import { timedSignal } from '../client/http-client.js';
 
 /**
  * The REST canary: authenticated GETs (`/api/auth/me`, `/api/channels/` in turn, and a login
@@ -82,7 +83,7 @@ export class RestCanary {
     const m = this.o.metrics;
     let outcome: 'ok' | 'refused' | 'timed-out' | 'error' = 'ok';
     let key = '';
-    const signal = AbortSignal.any([this.stop$.signal, AbortSignal.timeout(this.o.timeoutMs ?? 60_000), ...(this.o.signal ? [this.o.signal] : [])]);
+    const { signal, dispose } = timedSignal([this.stop$.signal, this.o.signal], this.o.timeoutMs ?? 60_000);
     try {
       const n = this.seq++;
       const routes = this.o.routes ?? [ROUTES.me, ROUTES.servers];
@@ -96,6 +97,8 @@ export class RestCanary {
       if (this.stop$.signal.aborted || this.o.signal?.aborted) return;
       outcome = (err as Error).name === 'TimeoutError' ? 'timed-out' : 'error';
       key = outcome === 'timed-out' ? 'timeout' : 'network';
+    } finally {
+      dispose();
     }
     const ms = clock.now() - start;
     const w = this.window;
