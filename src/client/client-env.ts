@@ -3,6 +3,7 @@ import type { Tracer } from '../trace/tracer.js';
 import type { Logger } from '../log.js';
 import type { IceServer } from '../protocol/messages.js';
 import type { UserLedger, SocketRecord } from './ledger.js';
+import type { SocketStream } from './socket-events.js';
 
 /** Who a simulated user is once logged in. */
 export interface UserIdentity {
@@ -13,7 +14,7 @@ export interface UserIdentity {
   token: string;
 }
 
-/** Events every client session reports, for the leak detector and the live view. */
+/** What the run's history hands on (through wireSubscriber), for the leak detector and the promise checks. */
 export interface ClientEvents {
   /** a socket of this user finished closing (any side) */
   onSocketClosed?(user: UserIdentity, rec: SocketRecord): void;
@@ -65,6 +66,8 @@ export interface ClientEnv {
   heartbeatMs: number;
   /** aborted when the run stops (Ctrl-C, server died) */
   signal: AbortSignal;
+  /** every socket event of the users, published once; the ledger, metrics, tracer and `events` subscribe (src/runner/target.ts socketStreamFor) */
+  stream: SocketStream;
   events: ClientEvents;
   /** socket upgrade timeout (ms); default DEFAULT_HANDSHAKE_TIMEOUT_MS (60 s) */
   handshakeTimeoutMs?: number;

@@ -92,10 +92,21 @@ export class UserLedger {
     readonly username: string,
   ) {}
 
+  /** A new record (its id taken, `openingAt` now), filed as opening. */
   socketOpening(kind: SocketKind, channelId: number | null): SocketRecord {
-    const rec: SocketRecord = { id: `u${this.index}-${kind}-${++this.seq}`, kind, channelId, state: 'connecting', openingAt: clock.now() };
-    this.sockets.set(rec.id, rec);
+    const rec = this.newSocket(kind, channelId);
+    this.socketFiled(rec);
     return rec;
+  }
+
+  /** A new record, not filed yet: its socket publishes `opening` and the ledger's subscriber files it. */
+  newSocket(kind: SocketKind, channelId: number | null): SocketRecord {
+    return { id: `u${this.index}-${kind}-${++this.seq}`, kind, channelId, state: 'connecting', openingAt: clock.now() };
+  }
+
+  /** Files a record from newSocket() among this user's sockets. */
+  socketFiled(rec: SocketRecord): void {
+    this.sockets.set(rec.id, rec);
   }
 
   socketOpened(rec: SocketRecord): void {

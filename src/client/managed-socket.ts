@@ -1,7 +1,8 @@
 import { clock } from '../clock.js';
 import { errorDetail, parseFrame, type SocketKind } from '../protocol/messages.js';
-import type { ClientEnv, UserIdentity, WireEvent } from './client-env.js';
+import type { ClientEnv, UserIdentity } from './client-env.js';
 import type { SocketRecord, UserLedger } from './ledger.js';
+import type { Refusal, SocketEvent } from './socket-events.js';
 import type { Capabilities } from './capabilities.js';
 import { CLOSED, OPEN, WireSocket } from './wire-socket.js';
 
@@ -13,21 +14,11 @@ const RECONNECT_CAP_MS = 5000;
 const RECONNECT_MAX_ATTEMPTS = 6;
 const CLOSE_GRACE_MS = 3000;
 
-/** How a connect attempt ended: every attempt is a sample in `ws.connect.<kind>`, whatever its outcome. */
-export type ConnectOutcome = 'ok' | 'refused' | 'timed-out' | 'error';
+export type { ConnectOutcome } from './metrics-subscriber.js';
+export type { Refusal } from './socket-events.js';
 
-/** Records one connect attempt: its time in `ws.connect.<kind>` (and `.<outcome>` when it failed), its outcome counted. */
-function recordAttempt(env: ClientEnv, kind: SocketKind, ms: number, outcome: ConnectOutcome): void {
-  env.metrics.record(`ws.connect.${kind}`, ms);
-  if (outcome !== 'ok') env.metrics.record(`ws.connect.${kind}.${outcome}`, ms);
-  env.metrics.inc(`ws.attempts.${kind}.${outcome}`);
-}
-
-/** Counts a refusal under `refusals.<status or code>` (old gates) and `refusals.<kind>.<status or code>`. */
-export function countRefusal(env: ClientEnv, kind: SocketKind, statusOrCode: number | undefined): void {
-  env.metrics.inc(`refusals.${statusOrCode}`);
-  env.metrics.inc(`refusals.${kind}.${statusOrCode}`);
-}
+/** Distributes over the union, so each kind keeps its own fields. */
+type EventBody = SocketEvent extends infer E ? (E extends SocketEvent ? Omit<E, 'socket' | 'ledger' | 'identity' | 'rec' | 't'> : never) : never;
 
 /** What a socket needs from the simulated user that owns it. */
 export interface SocketOwner {
@@ -63,12 +54,6 @@ export interface SocketHandlers {
   onRaw?(conn: Conn, data: Buffer): boolean;
   onOpen?(conn: Conn): void;
   onClosed?(conn: Conn, byClient: boolean): void;
-}
-
-export interface Refusal {
-  status?: number;
-  code?: number;
-  reason: string;
 }
 
 let nextConnId = 1;
@@ -123,9 +108,8 @@ export class ManagedSocket {
       env.metrics.inc(`skipped.${this.kind}`);
       return Promise.resolve(null);
     }
-    const rec = ledger.socketOpening(this.kind, this.channelId);
-    const user = ledger.index;
-    env.tracer.emit({ ev: 'socket.opening', user, socket: rec.id, kind: this.kind, channel: this.channelId });
+    const rec = ledger.newSocket(this.kind, this.channelId);
+    this.emit(rec, { kind: 'opening' });
     return new Promise<Conn | null>((resolve) => {
       let conn: Conn | null = null;
       let resolveClosed!: () => void;
@@ -136,32 +120,20 @@ export class ManagedSocket {
         if (this.opening === ws) this.opening = null;
         if (refusal) {
           this.lastRefusal = refusal;
-          ledger.socketRefused(rec, refusal);
           const what = refusal.status !== undefined ? `HTTP ${refusal.status}` : `close ${refusal.code}`;
-          recordAttempt(env, this.kind, clock.now() - intendedAt, 'refused');
-          countRefusal(env, this.kind, refusal.status ?? refusal.code);
-          env.tracer.emit({ ev: 'socket.refused', user, socket: rec.id, kind: this.kind, status: refusal.status, code: refusal.code, reason: refusal.reason });
+          this.emit(rec, { kind: 'refused', refusal, connectMs: clock.now() - intendedAt });
           caps.socketRefused(this.kind, `${what}${refusal.reason ? ` ${refusal.reason}` : ''}`);
         } else {
-          ledger.socketClosed(rec, { code: 1006, reason: error, by: 'server' });
-          ledger.error(this.kind, error ?? 'connection failed');
-          const timedOut = /timed out/i.test(error ?? '');
-          recordAttempt(env, this.kind, clock.now() - intendedAt, timedOut ? 'timed-out' : 'error');
-          env.metrics.inc(`errors.ws.connect`);
-          if (timedOut) env.metrics.inc(`errors.ws.connect_timeout.${this.kind}`);
-          env.tracer.emit({ ev: 'error', user, socket: rec.id, kind: this.kind, error });
+          this.emit(rec, { kind: 'failed', error, connectMs: clock.now() - intendedAt });
         }
         resolve(null);
       };
       const onOpen = () => {
         settled = true;
         if (this.opening === ws) this.opening = null;
-        ledger.socketOpened(rec);
+        const connectMs = clock.now() - intendedAt;
         caps.socketOpened(this.kind);
-        env.metrics.inc('ws.opened');
-        recordAttempt(env, this.kind, clock.now() - intendedAt, 'ok');
-        env.tracer.emit({ ev: 'socket.open', user, socket: rec.id, kind: this.kind, channel: this.channelId });
-        this.publish('open', rec, { since: rec.openingAt });
+        this.emit(rec, { kind: 'open', connectMs });
         const closed = new Promise<void>((r) => (resolveClosed = r));
         const c: Conn = { id: nextConnId++, ws, rec, closingByClient: false, frozen: false, abandoned: false, pingAt: 0, closed };
         conn = c;
@@ -196,9 +168,7 @@ export class ManagedSocket {
         },
         error: (err) => {
           if (conn === null) return fail(null, err.message);
-          env.metrics.inc('errors.ws');
-          ledger.error(this.kind, err.message);
-          env.tracer.emit({ ev: 'error', user, socket: rec.id, error: err.message });
+          this.emit(rec, { kind: 'error', error: err.message });
         },
         close: (code, reason) => {
           if (conn === null) return fail(null, `closed ${code} before open`);
@@ -211,22 +181,12 @@ export class ManagedSocket {
   }
 
   private onClose(conn: Conn, code: number, reason: string): void {
-    const { env, ledger, identity } = this.owner;
+    const { env } = this.owner;
     const by = conn.closingByClient ? 'client' : 'server';
-    ledger.socketClosed(conn.rec, { code, reason, by });
-    env.tracer.emit({ ev: 'socket.close', user: ledger.index, socket: conn.rec.id, kind: this.kind, code, reason, by });
+    // an accepted socket closed at once for a limit or a bad token is a refusal all the same
     const refused = by === 'server' && REFUSAL_CLOSE_CODES.has(code);
-    if (refused) {
-      // an accepted socket closed at once for a limit or a bad token is a refusal all the same
-      countRefusal(env, this.kind, code);
-      env.tracer.emit({ ev: 'socket.refused', user: ledger.index, socket: conn.rec.id, kind: this.kind, code, reason });
-      ledger.error(this.kind, `closed ${code} ${reason}`.trim());
-      this.lastRefusal = { code, reason };
-    } else if (by === 'server' && !conn.frozen) {
-      env.metrics.inc(`ws.dropped.${this.kind}`);
-    }
-    if (identity) env.events.onSocketClosed?.(identity, conn.rec);
-    this.publish(conn.rec.crashed ? 'crashed' : 'closed', conn.rec);
+    if (refused) this.lastRefusal = { code, reason };
+    this.emit(conn.rec, { kind: 'closed', code, reason, by, refused, crashed: conn.rec.crashed === true });
     this.handlers.onClosed?.(conn, by === 'client');
     this.abandoned.delete(conn);
     if (this.conn !== conn) return;
@@ -266,11 +226,15 @@ export class ManagedSocket {
     c.ws.ping();
   }
 
-  /** One event of this socket on the run's history (what the promise checks judge). */
-  publish(kind: WireEvent['kind'], rec: SocketRecord, more: Partial<WireEvent> = {}): void {
-    const { env, identity } = this.owner;
-    if (!env.events.onWire || !identity) return;
-    env.events.onWire({ kind, on: this.kind, t: clock.now(), user: identity.index, userId: identity.userId, socket: rec.id, room: -1, ...more });
+  /** One event of this socket on the users' stream. */
+  private emit(rec: SocketRecord, body: EventBody): void {
+    const { env, ledger, identity } = this.owner;
+    env.stream.publish({ ...body, socket: this.kind, ledger, identity, rec, t: clock.now() } as SocketEvent);
+  }
+
+  /** A message received, on the stream while someone listens (the notifications session's voice events). */
+  publish(kind: 'recv', rec: SocketRecord, more: { type: string; subject: number | null; channel?: number }): void {
+    if (this.owner.env.stream.listens(kind)) this.emit(rec, { kind, ...more });
   }
 
   /** Sends a text frame; false when there is no usable connection. */
@@ -287,11 +251,8 @@ export class ManagedSocket {
     if (!c || c.frozen) return null;
     c.frozen = true;
     this.frozen = true;
-    c.rec.frozen = true;
-    c.rec.frozenAt = clock.now();
     c.ws.autoPong = false;
-    this.owner.env.tracer.emit({ ev: 'socket.freeze', user: this.owner.ledger.index, socket: c.rec.id, kind: this.kind });
-    this.publish('frozen', c.rec);
+    this.emit(c.rec, { kind: 'frozen' });
     return c;
   }
 
@@ -305,8 +266,7 @@ export class ManagedSocket {
     this.closed = true;
     clock.clearTimeout(this.reconnectTimer);
     c.closingByClient = true;
-    c.rec.crashed = true;
-    this.owner.env.tracer.emit({ ev: 'socket.crash', user: this.owner.ledger.index, socket: c.rec.id, kind: this.kind });
+    this.emit(c.rec, { kind: 'crashed' });
     c.ws.terminate();
     return c;
   }
@@ -316,12 +276,10 @@ export class ManagedSocket {
     const c = this.conn;
     if (!c) return null;
     c.abandoned = true;
-    c.rec.abandoned = true;
     this.conn = null;
     this.abandoned.add(c);
-    this.owner.env.tracer.emit({ ev: 'socket.abandon', user: this.owner.ledger.index, socket: c.rec.id, kind: this.kind });
     // it reads nothing from now on: as good as frozen for whoever expects it to hear something
-    this.publish('frozen', c.rec);
+    this.emit(c.rec, { kind: 'abandoned' });
     return c;
   }
 
@@ -330,9 +288,7 @@ export class ManagedSocket {
     if (c.ws.readyState === CLOSED) return c.closed;
     if (!c.closingByClient) {
       c.closingByClient = true;
-      this.owner.ledger.socketClosing(c.rec);
-      this.owner.env.tracer.emit({ ev: 'socket.closing', user: this.owner.ledger.index, socket: c.rec.id, kind: this.kind, code });
-      this.publish('closing', c.rec);
+      this.emit(c.rec, { kind: 'closing', code });
       c.ws.close(code);
     }
     const t = clock.setTimeout(() => c.ws.terminate(), CLOSE_GRACE_MS);

@@ -2,6 +2,11 @@ import type { ClientEnv, ClientEvents, UserIdentity, WireEvent } from '../client
 import { Capabilities } from '../client/capabilities.js';
 import { fetchStats } from '../client/fetch-stats.js';
 import type { SocketRecord } from '../client/ledger.js';
+import { ledgerSubscriber } from '../client/ledger-subscriber.js';
+import { METRICS_KINDS, metricsSubscriber } from '../client/metrics-subscriber.js';
+import { SocketStream } from '../client/socket-events.js';
+import { traceSubscriber } from '../client/trace-subscriber.js';
+import { wireSubscriber } from '../client/wire-subscriber.js';
 import { isMbError, type MbError } from '../errors.js';
 import type { Logger, LogLevel } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -53,6 +58,21 @@ export interface TargetSpec {
   signal: AbortSignal;
   /** the bundled server exited before close() */
   onDied(err: MbError): void;
+}
+
+/**
+ * The users' one socket stream with its subscribers, in this order: the ledger (first, so the
+ * others read it up to date), the metrics, the tracer (per-message lines only while it writes),
+ * then `events` (the run's history: the promise checks, the leak detector's socket closes).
+ */
+export function socketStreamFor(o: { metrics: Metrics; tracer: Tracer; events: ClientEvents }): SocketStream {
+  const stream = new SocketStream();
+  stream.subscribe(ledgerSubscriber, ['opening', 'open', 'refused', 'failed', 'error', 'closing', 'closed', 'frozen', 'crashed', 'abandoned']);
+  stream.subscribe(metricsSubscriber(o.metrics), METRICS_KINDS);
+  stream.subscribe(traceSubscriber(o.tracer), ['opening', 'open', 'refused', 'failed', 'error', 'closing', 'closed', 'frozen', 'crashed', 'abandoned', ...(o.tracer.writing ? (['recv', 'sent'] as const) : [])]);
+  const wire = wireSubscriber(o.events);
+  if (wire.kinds.length) stream.subscribe(wire.fn, wire.kinds);
+  return stream;
 }
 
 const isLoopback = (host: string) => /^(127\.\d+\.\d+\.\d+|localhost|\[?::1\]?)$/i.test(host);
@@ -127,6 +147,7 @@ export async function openTarget(spec: TargetSpec): Promise<Target> {
     loopbackOnly: isLoopback(u.hostname),
     heartbeatMs: scenario.heartbeat,
     signal: spec.signal,
+    stream: socketStreamFor({ metrics: spec.metrics, tracer: spec.tracer, events }),
     events,
   };
   return {

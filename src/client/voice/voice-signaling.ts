@@ -1,11 +1,15 @@
 import { clock } from '../../clock.js';
 import { ROUTES, parseFrame, type VoiceClientMessage } from '../../protocol/messages.js';
-import type { ClientEnv, UserIdentity, WireEvent } from '../client-env.js';
+import type { ClientEnv, UserIdentity } from '../client-env.js';
 import type { SocketRecord, UserLedger } from '../ledger.js';
+import type { SocketEvent } from '../socket-events.js';
 import { OPEN, WireSocket } from '../wire-socket.js';
 import { REFUSAL_CLOSE_CODES, upgradeRefusal, type Refusal } from '../managed-socket.js';
 
 export type SignalMessage = { type: string; [k: string]: unknown };
+
+/** Distributes over the union, so each kind keeps its own fields. */
+type EventBody = SocketEvent extends infer E ? (E extends SocketEvent ? Omit<E, 'socket' | 'ledger' | 'identity' | 'rec' | 't'> : never) : never;
 
 /**
  * The voice signaling socket of one session (`/ws/voice/{id}?token=`), with its ledger
@@ -30,7 +34,7 @@ export class VoiceSignaling {
     private readonly ledger: UserLedger,
     readonly roomId: number,
   ) {
-    this.rec = ledger.socketOpening('voice', roomId);
+    this.rec = ledger.newSocket('voice', roomId);
     this.closedP = new Promise((r) => (this.resolveClosed = r));
   }
 
@@ -39,7 +43,7 @@ export class VoiceSignaling {
     const { env, user, rec } = this;
     const url = `${env.wsUrl}${ROUTES.wsVoice(this.roomId)}?token=${encodeURIComponent(user.token)}`;
     const t0 = clock.now();
-    env.tracer.emit({ ev: 'socket.opening', user: user.index, socket: rec.id, kind: 'voice', channel: this.roomId });
+    this.emit({ kind: 'opening' });
     let upgrade: Refusal | undefined;
     let closedByClient = false;
     return new Promise((resolve) => {
@@ -47,10 +51,7 @@ export class VoiceSignaling {
         url,
         {
           open: () => {
-            env.metrics.record('ws.connect.voice', clock.now() - t0);
-            this.ledger.socketOpened(rec);
-            this.publish('open', { since: rec.openingAt });
-            env.tracer.emit({ ev: 'socket.open', user: user.index, socket: rec.id, kind: 'voice', channel: this.roomId });
+            this.emit({ kind: 'open', connectMs: clock.now() - t0 });
             resolve(null);
           },
           refused: (status, text, body) => {
@@ -61,32 +62,23 @@ export class VoiceSignaling {
             const m = parseFrame(data);
             if (!m) return;
             this.gotFirstMessage = true;
-            if (env.tracer.writing) env.tracer.emit({ ev: 'msg.recv', user: user.index, socket: rec.id, type: m.type, ...(env.tracer.bodies ? { body: m } : {}) });
-            if (m.type === 'ping') return void this.send({ type: 'pong' } as unknown as VoiceClientMessage);
-            if (env.events.onWire) {
+            if (env.stream.listens('recv')) {
               const subject = m.user_id ?? m.from_id;
               const participants = m.type === 'participants' && Array.isArray(m.participants) ? (m.participants as Array<{ user_id?: unknown }>).map((p) => Number(p?.user_id)) : undefined;
-              this.publish('recv', { type: m.type, subject: subject === undefined ? null : Number(subject), participants });
+              this.emit({ kind: 'recv', type: m.type, subject: subject === undefined ? null : Number(subject), participants, frame: m });
             }
+            if (m.type === 'ping') return void this.send({ type: 'pong' } as unknown as VoiceClientMessage);
             this.onMessage(m);
           },
           pong: () => {},
-          error: (err) => this.ledger.error('voice', err.message),
+          error: (err) => this.emit({ kind: 'error', error: err.message }),
           close: (code, reason) => {
             const by: 'client' | 'server' = closedByClient || rec.state === 'closing' ? 'client' : 'server';
             const refused = upgrade !== undefined || (by === 'server' && REFUSAL_CLOSE_CODES.has(code) && !this.gotFirstMessage);
             if (refused) {
               this.refusal = upgrade ?? { code, reason };
-              this.ledger.socketRefused(rec, this.refusal);
-              env.metrics.inc(`refusals.${this.refusal.status ?? code}`);
-              env.metrics.inc(`refusals.voice.${this.refusal.status ?? code}`);
-              env.tracer.emit({ ev: 'socket.refused', user: user.index, socket: rec.id, kind: 'voice', status: this.refusal.status, code: this.refusal.code, reason: this.refusal.reason });
-            } else {
-              this.ledger.socketClosed(rec, { code, reason, by });
-              env.tracer.emit({ ev: 'socket.close', user: user.index, socket: rec.id, kind: 'voice', code, reason, by });
-            }
-            env.events.onSocketClosed?.(user, rec);
-            this.publish(this.crashed ? 'crashed' : 'closed');
+              this.emit({ kind: 'refused', refusal: this.refusal, crashed: this.crashed });
+            } else this.emit({ kind: 'closed', code, reason, by, refused: false, crashed: this.crashed });
             this.ws = null;
             this.onClose({ code, reason, by, refused });
             this.resolveClosed();
@@ -110,8 +102,9 @@ export class VoiceSignaling {
     return this.closedP;
   }
 
-  private publish(kind: WireEvent['kind'], more: Partial<WireEvent> = {}): void {
-    this.env.events.onWire?.({ kind, t: clock.now(), user: this.user.index, userId: this.user.userId, socket: this.rec.id, room: this.roomId, ...more });
+  /** One event of this socket on the users' stream. */
+  private emit(body: EventBody): void {
+    this.env.stream.publish({ ...body, socket: 'voice', ledger: this.ledger, identity: this.user, rec: this.rec, t: clock.now() } as SocketEvent);
   }
 
   /**
@@ -135,18 +128,14 @@ export class VoiceSignaling {
     const ws = this.ws;
     if (this.frozen || !ws || ws.readyState !== OPEN) return false;
     ws.send(JSON.stringify(m));
-    if (this.env.events.onWire && (m.type as string) !== 'pong') this.publish('sent', { type: m.type, subject: 'target_id' in m ? Number(m.target_id) : null });
-    if (this.env.tracer.writing && m.type !== 'ice_candidate' && m.type !== 'offer' && m.type !== 'answer') {
-      this.env.tracer.emit({ ev: 'msg.sent', user: this.user.index, socket: this.rec.id, type: m.type });
-    }
+    if (this.env.stream.listens('sent')) this.emit({ kind: 'sent', type: m.type, subject: 'target_id' in m ? Number(m.target_id) : null });
     return true;
   }
 
   /** Stops answering pings and sending anything, without closing (the server must reap it). */
   freeze(): void {
-    if (!this.frozen) this.publish('frozen');
+    if (!this.frozen) this.emit({ kind: 'frozen' });
     this.frozen = true;
-    this.rec.frozen = true;
     if (this.ws) this.ws.autoPong = false;
   }
 
@@ -156,8 +145,7 @@ export class VoiceSignaling {
     if (ws) {
       this.markClientClose();
       if (ws.readyState === OPEN) {
-        this.ledger.socketClosing(this.rec);
-        this.publish('closing');
+        this.emit({ kind: 'closing', code: 1000 });
         ws.close(1000, 'leave');
         // a frozen or vanished server must not hold the leave forever
         const t = clock.setTimeout(() => ws.terminate(), 5000);
