@@ -116,6 +116,8 @@ export class VoiceSignaling {
     const ws = this.ws;
     if (!ws || ws.readyState !== OPEN) return;
     this.crashed = true;
+    // the server learns of it from its heartbeat: the close watcher must not time it as a close
+    this.rec.crashed = true;
     this.markClientClose();
     ws.terminate();
   }
