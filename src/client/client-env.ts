@@ -5,14 +5,8 @@ import type { IceServer } from '../protocol/messages.js';
 import type { UserLedger, SocketRecord } from './ledger.js';
 import type { SocketStream } from './socket-events.js';
 
-/** Who a simulated user is once logged in. */
-export interface UserIdentity {
-  /** index of the simulated user in the run (stable for a seed; global across shards) */
-  index: number;
-  userId: number;
-  username: string;
-  token: string;
-}
+import type { UserIdentity } from './user-identity.js';
+export type { UserIdentity };
 
 /** What the run's history hands on (through wireSubscriber), for the leak detector and the promise checks. */
 export interface ClientEvents {

@@ -1,5 +1,5 @@
 import type { SocketKind } from '../protocol/messages.js';
-import type { UserIdentity } from './client-env.js';
+import type { UserIdentity } from './user-identity.js';
 import type { SocketRecord, UserLedger } from './ledger.js';
 
 /** Why a socket was refused: the HTTP status of a refused upgrade, or the close code of an accepted one. */
