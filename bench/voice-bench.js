@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { setMaxListeners } from 'node:events';
 // How many WebRTC peers one generator process carries: pairs of peers with flowing audio
 // (tone mode, a ladder of sizes, concealment < 1% is "holds"), then a talk-spurt mode (rooms
 // of 6, one speaker at a time) aiming at >= 300 peer connections. Prints CPU, memory, fds and
@@ -94,6 +95,8 @@ const env = {
   signal: new AbortController().signal,
   events: {},
 };
+// every request in flight listens to it (a run's signal is set the same way)
+setMaxListeners(0, env.signal);
 const http = new HttpClient(env);
 
 // ------------------------------------------------------------------ users and rooms

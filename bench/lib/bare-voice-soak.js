@@ -13,42 +13,17 @@
 // it closes, as the bench's voice sessions do; 0 or absent (the baseline): never.
 // IPC out: {type:'sample', t, heapUsed, cycle}, {type:'done', status, cycles, findings: []}.
 import wrtc from 'wrtc';
+import { FRAME_SAMPLES, SAMPLE_RATE, loopback, toneFrames, withPtime } from './bare-wrtc.js';
 
 const { RTCPeerConnection } = wrtc;
 const { RTCAudioSource, RTCAudioSink } = wrtc.nonstandard;
 const job = JSON.parse(process.argv[2]);
-const SAMPLE_RATE = 48_000;
-const FRAME_SAMPLES = 480;
 const send = (m) => process.connected && process.send(m);
 // wrtc: a process that created an RTCAudioSource must leave through an explicit exit
 const leave = (code) => process.exit(code);
 process.on('disconnect', () => leave(0));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function toneFrames(hz) {
-  const frames = [];
-  for (let f = 0; f < 5; f++) {
-    const s = new Int16Array(FRAME_SAMPLES);
-    for (let i = 0; i < FRAME_SAMPLES; i++) s[i] = Math.round(8000 * Math.sin((2 * Math.PI * hz * (f * FRAME_SAMPLES + i)) / SAMPLE_RATE));
-    frames.push(s);
-  }
-  return frames; // 300 + 40k Hz: a multiple of 20 Hz, so 5 frames (2400 samples) are whole periods
-}
-
-function withPtime(desc, ms) {
-  const sdp = desc.sdp
-    .split(/\r\n(?=m=)/)
-    .map((sec) => {
-      if (!sec.startsWith('m=audio')) return sec;
-      const lines = sec.split('\r\n').filter((l) => !l.startsWith('a=ptime:'));
-      const at = lines.findIndex((l) => l.startsWith('a=rtpmap:'));
-      lines.splice(at < 0 ? lines.length : at, 0, `a=ptime:${ms}`);
-      return lines.join('\r\n');
-    })
-    .join('\r\n');
-  return { type: desc.type, sdp };
-}
-const loopback = (c) => c.candidate.split(' ')[4] === '127.0.0.1';
 
 /** One cycle's world: built by join(), torn down to nothing by leaveAll(). */
 function makeCycle(index) {

@@ -8,6 +8,7 @@ import { UserLedger } from '../../dist/client/ledger.js';
 import { Metrics } from '../../dist/metrics/metrics.js';
 import { MemoryTracer } from '../../dist/trace/tracer.js';
 import { silentLogger } from '../../dist/log.js';
+import { socketStreamFor } from '../../dist/runner/target.js';
 
 const job = JSON.parse(process.argv[2]);
 const send = (m) => process.connected && process.send(m);
@@ -15,16 +16,22 @@ const leave = (code) => process.exit(code); // wrtc: an explicit exit (a natural
 process.on('disconnect', () => leave(0));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+const metrics = new Metrics();
+const tracer = new MemoryTracer();
+const signal = new AbortController().signal;
+const events = {};
 const env = {
   httpUrl: job.httpUrl,
   wsUrl: job.httpUrl.replace(/^http/, 'ws'),
-  metrics: new Metrics(),
-  tracer: new MemoryTracer(),
+  metrics,
+  tracer,
   log: silentLogger,
   iceServers: [],
   loopbackOnly: true,
-  signal: new AbortController().signal,
-  events: {},
+  signal,
+  events,
+  // the ledger, metrics and tracer hear every socket event, as in a run
+  stream: socketStreamFor({ metrics, tracer, events }),
 };
 const limiter = negotiationLimiter(5);
 const sessions = [];
