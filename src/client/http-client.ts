@@ -88,17 +88,16 @@ export class HttpClient {
     }
     const start = opts.startedAt ?? clock.now();
     env.metrics.inc('http.calls');
-    // the request's own signal: the run's, and its timeout (both short-lived sources, so
-    // AbortSignal.any keeps nothing past the request)
-    const run = childSignal(env.signal);
+    // the request's own signal: the run's, and its timeout; disposed, it leaves nothing on the run's
+    const req = timedSignal([env.signal], env.httpTimeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS);
     try {
-      return await this.attempt<T>(method, route, opts, headers, body, start, run.signal);
+      return await this.attempt<T>(method, route, opts, headers, body, start, req.signal);
     } finally {
-      run.dispose();
+      req.dispose();
     }
   }
 
-  private async attempt<T>(method: string, route: string, opts: HttpCallOptions, headers: Record<string, string>, body: string | undefined, start: number, runSignal: AbortSignal): Promise<T> {
+  private async attempt<T>(method: string, route: string, opts: HttpCallOptions, headers: Record<string, string>, body: string | undefined, start: number, signal: AbortSignal): Promise<T> {
     const { env } = this;
     let res: Response;
     // every attempt is a sample: its time in the histogram (and `<histogram>.<outcome>` when it failed)
@@ -109,7 +108,7 @@ export class HttpClient {
       env.metrics.inc(`${opts.histogram}.attempts.${outcome}`);
     };
     try {
-      res = await benchFetch(env.httpUrl + route, { method, headers, body, signal: AbortSignal.any([runSignal, AbortSignal.timeout(env.httpTimeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS)]) });
+      res = await benchFetch(env.httpUrl + route, { method, headers, body, signal });
     } catch (err) {
       const timedOut = !env.signal.aborted && (err as Error).name === 'TimeoutError';
       if (!env.signal.aborted) sample(timedOut ? 'timed-out' : 'error', clock.now() - start);
