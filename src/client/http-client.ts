@@ -5,36 +5,27 @@ import type { ClientEnv } from './client-env.js';
 import { benchFetch } from './bench-fetch.js';
 
 /**
- * A signal for one request that aborts with `parent`. `AbortSignal.any([parent, …])` would do,
- * but Node 20 keeps a WeakRef in the long-lived parent for every signal made so and never
- * prunes them (about 60 bytes of heap per request, for the whole run: issue 18). This links
- * through a listener that `dispose()` removes once the request is over.
+ * A request's signal: aborted with the reason of the first of `parents` to abort or, after
+ * `ms`, with a TimeoutError (as AbortSignal.timeout). `AbortSignal.any([parent, …])` would do,
+ * but Node 20 keeps a WeakRef in a long-lived parent for every signal made so and never prunes
+ * them (about 60 bytes of heap per request, for the whole run: issue 18). This links through
+ * listeners that `dispose()` removes once the request is over, with the timer.
  */
-export function childSignal(parent: AbortSignal): { signal: AbortSignal; dispose(): void } {
+export function timedSignal(parents: ReadonlyArray<AbortSignal | undefined>, ms = Infinity): { signal: AbortSignal; dispose(): void } {
   const c = new AbortController();
-  const onAbort = () => c.abort(parent.reason);
-  if (parent.aborted) c.abort(parent.reason);
-  else parent.addEventListener('abort', onAbort, { once: true });
-  return { signal: c.signal, dispose: () => parent.removeEventListener('abort', onAbort) };
-}
-
-/**
- * A request's signal: aborted by any of `parents` or, after `ms`, with a TimeoutError (as
- * AbortSignal.timeout). Unlike AbortSignal.any, `dispose()` leaves nothing on long-lived parents.
- */
-export function timedSignal(parents: ReadonlyArray<AbortSignal | undefined>, ms: number): { signal: AbortSignal; dispose(): void } {
-  const c = new AbortController();
-  const links = parents.filter((p): p is AbortSignal => p !== undefined).map((p) => childSignal(p));
-  for (const l of links) l.signal.addEventListener('abort', () => c.abort(l.signal.reason), { once: true });
-  const reason = links.find((l) => l.signal.aborted)?.signal.reason;
-  if (reason !== undefined) c.abort(reason);
-  const timer = setTimeout(() => c.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), ms);
-  timer.unref?.();
+  const linked = parents.filter((p): p is AbortSignal => p !== undefined);
+  const onAbort = (e: Event) => c.abort((e.target as AbortSignal).reason);
+  for (const p of linked) {
+    if (p.aborted) c.abort(p.reason);
+    else p.addEventListener('abort', onAbort, { once: true });
+  }
+  const timer = Number.isFinite(ms) ? clock.setTimeout(() => c.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), ms) : undefined;
+  timer?.unref?.();
   return {
     signal: c.signal,
     dispose: () => {
-      clearTimeout(timer);
-      for (const l of links) l.dispose();
+      clock.clearTimeout(timer);
+      for (const p of linked) p.removeEventListener('abort', onAbort);
     },
   };
 }

@@ -2,7 +2,7 @@ import { getEventListeners } from 'node:events';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HttpClient, childSignal, timedSignal } from '../../src/client/http-client.js';
+import { HttpClient, timedSignal } from '../../src/client/http-client.js';
 import { createReferenceServer, type ReferenceServer } from '../../src/server/index.js';
 import { testEnv } from './test-env.js';
 
@@ -20,14 +20,25 @@ async function heapPerCall(n: number, fn: () => void): Promise<number> {
   return ((await settle()) - before) / n;
 }
 
-describe('childSignal', () => {
+describe('timedSignal', () => {
   it("aborts with its parent's reason, at once when the parent already had", () => {
     const parent = new AbortController();
-    const live = childSignal(parent.signal);
+    const live = timedSignal([parent.signal]);
     parent.abort(new Error('run stopped'));
     expect(live.signal.aborted).toBe(true);
     expect((live.signal.reason as Error).message).toBe('run stopped');
-    expect(childSignal(parent.signal).signal.reason).toBe(parent.signal.reason);
+    expect(timedSignal([parent.signal]).signal.reason).toBe(parent.signal.reason);
+  });
+
+  it('aborts with a TimeoutError after its time, and never once disposed', async () => {
+    const t = timedSignal([new AbortController().signal], 10);
+    await new Promise((r) => t.signal.addEventListener('abort', r, { once: true }));
+    expect((t.signal.reason as Error).name).toBe('TimeoutError');
+    const kept = timedSignal([], 10);
+    kept.dispose();
+    const later = timedSignal([], 30);
+    await new Promise((r) => later.signal.addEventListener('abort', r, { once: true }));
+    expect(kept.signal.aborted).toBe(false);
   });
 
   it('leaves nothing on a long-lived parent once disposed (issue 18: the run signal of a soak)', async () => {
