@@ -13,7 +13,7 @@
 // it closes, as the bench's voice sessions do; 0 or absent (the baseline): never.
 // IPC out: {type:'sample', t, heapUsed, cycle}, {type:'done', status, cycles, findings: []}.
 import wrtc from 'wrtc';
-import { FRAME_SAMPLES, SAMPLE_RATE, loopback, toneFrames, withPtime } from './bare-wrtc.js';
+import { FRAME_SAMPLES, SAMPLE_RATE, negotiate, toneFrames } from './bare-wrtc.js';
 
 const { RTCPeerConnection } = wrtc;
 const { RTCAudioSource, RTCAudioSink } = wrtc.nonstandard;
@@ -71,14 +71,7 @@ function makeCycle(index) {
         entry.sinks.push(sink);
       };
     }
-    pa.onicecandidate = (e) => e.candidate && loopback(e.candidate) && pb.addIceCandidate(e.candidate).catch(() => {});
-    pb.onicecandidate = (e) => e.candidate && loopback(e.candidate) && pa.addIceCandidate(e.candidate).catch(() => {});
-    const offer = withPtime(await pa.createOffer(), job.ptimeMs);
-    await pa.setLocalDescription(offer);
-    await pb.setRemoteDescription(offer);
-    const answer = withPtime(await pb.createAnswer(), job.ptimeMs);
-    await pb.setLocalDescription(answer);
-    await pa.setRemoteDescription(answer);
+    await negotiate(pa, pb, job.ptimeMs);
   }
 
   const connected = () => pcs.every(({ pc }) => pc.iceConnectionState === 'connected' || pc.iceConnectionState === 'completed');

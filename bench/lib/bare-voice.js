@@ -8,7 +8,7 @@
 // then on {cmd:'build'} {type:'meshed', peers, ok}; {cmd:'window-start'} -> {type:'started'}, {cmd:'window-end'}
 // answer {type:'window', concealedPct, framesRecvPct}; {cmd:'close'} closes and exits.
 import wrtc from 'wrtc';
-import { FRAME_SAMPLES, SAMPLE_RATE, loopback, toneFrames, withPtime } from './bare-wrtc.js';
+import { FRAME_SAMPLES, SAMPLE_RATE, negotiate, toneFrames } from './bare-wrtc.js';
 
 const { RTCPeerConnection } = wrtc;
 const { RTCAudioSource, RTCAudioSink } = wrtc.nonstandard;
@@ -47,14 +47,7 @@ async function connect(a, b) {
       pc.sinks = [...(pc.sinks ?? []), sink];
     };
   }
-  pa.onicecandidate = (e) => e.candidate && loopback(e.candidate) && pb.addIceCandidate(e.candidate).catch(() => {});
-  pb.onicecandidate = (e) => e.candidate && loopback(e.candidate) && pa.addIceCandidate(e.candidate).catch(() => {});
-  const offer = withPtime(await pa.createOffer(), job.ptimeMs);
-  await pa.setLocalDescription(offer);
-  await pb.setRemoteDescription(offer);
-  const answer = withPtime(await pb.createAnswer(), job.ptimeMs);
-  await pb.setLocalDescription(answer);
-  await pa.setRemoteDescription(answer);
+  await negotiate(pa, pb, job.ptimeMs);
 }
 
 const connected = () => pcs.every((pc) => pc.iceConnectionState === 'connected' || pc.iceConnectionState === 'completed');

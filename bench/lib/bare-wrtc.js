@@ -30,3 +30,15 @@ export function withPtime(desc, ms) {
 
 /** ICE candidates on loopback only (tests and loopback targets) */
 export const loopback = (c) => c.candidate.split(' ')[4] === '127.0.0.1';
+
+/** Connects two local peer connections directly: loopback ICE candidates, one offer and its answer at `ptimeMs`. */
+export async function negotiate(pa, pb, ptimeMs) {
+  pa.onicecandidate = (e) => e.candidate && loopback(e.candidate) && pb.addIceCandidate(e.candidate).catch(() => {});
+  pb.onicecandidate = (e) => e.candidate && loopback(e.candidate) && pa.addIceCandidate(e.candidate).catch(() => {});
+  const offer = withPtime(await pa.createOffer(), ptimeMs);
+  await pa.setLocalDescription(offer);
+  await pb.setRemoteDescription(offer);
+  const answer = withPtime(await pb.createAnswer(), ptimeMs);
+  await pb.setLocalDescription(answer);
+  await pa.setRemoteDescription(answer);
+}
