@@ -332,17 +332,10 @@ export function createLeakDetector(opts: LeakDetectorOptions): LeakDetector {
       if (final && samples.length >= 3) judged('resource-growth', samples.length);
       else if (final && samples.length) skipped('resource-growth', `only ${samples.length} soak cycle(s) measured: a trend needs 3`);
       if (final) {
-        // what the server holds once every user has left: a count that grew with the cycles and is back at or below its first cycle's then was load, not a leak
+        // what the server holds once every user has left: a count given back then was held by the load
         const endProc = reading?.stats.process;
-        const endOf: Record<string, number | undefined> = { 'server.open_fds': endProc?.open_fds, 'server.open_handles': endProc?.open_handles };
-        for (const d of checkResourceGrowth(samples, trendOpts)) {
+        for (const d of checkResourceGrowth(samples, { ...trendOpts, end: { 'server.open_fds': endProc?.open_fds, 'server.open_handles': endProc?.open_handles }, notes })) {
           const r = d.subject.resource ?? '';
-          const end = endOf[r];
-          const first = samples.find((x) => Number.isFinite(x.values[r]))?.values[r];
-          if (end !== undefined && first !== undefined && end <= first) {
-            notes.push(`${r} rose across the soak cycles but was back at ${end} (first cycle: ${first}) once every user had left: held by the load, not leaked`);
-            continue;
-          }
           if (r.startsWith('bench.')) d.class = 'bench-leak';
           drafts.push(d);
         }

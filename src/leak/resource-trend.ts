@@ -59,6 +59,11 @@ export interface Tolerance {
    * and drops at each one, so only its troughs (what survives a collection) can show a leak
    */
   floor?: boolean;
+  /**
+   * a count the users hold while they are connected (fds, handles): growth that is given back
+   * once every user has left (the final reading at or below the first cycle's) was load, not a leak
+   */
+  releasedAtEnd?: boolean;
 }
 
 /**
@@ -94,8 +99,8 @@ export function floorOf(points: Array<[number, number]>): Array<[number, number]
  * a cleaner line and a larger step to count.
  */
 export const DEFAULT_TOLERANCES: Record<string, Tolerance> = {
-  'server.open_fds': { perCycle: 0.5 },
-  'server.open_handles': { perCycle: 0.5 },
+  'server.open_fds': { perCycle: 0.5, releasedAtEnd: true },
+  'server.open_handles': { perCycle: 0.5, releasedAtEnd: true },
   'server.heap_used_bytes': { perCycle: 256 * 1024, minSamples: 3, minR2: 0.6, floor: true },
   // measured after a full collection (the server honoured ?gc=1): what is retained, no sawtooth to see through
   'server.heap_after_gc_bytes': { perCycle: 256 * 1024, minSamples: 4, minR2: 0.6 },
@@ -113,6 +118,10 @@ export interface TrendOptions {
   minT?: number;
   minR2?: number;
   tolerances?: Record<string, Tolerance>;
+  /** the readings once every user has left (the final checkpoint's): what a releasedAtEnd resource kept */
+  end?: Record<string, number | undefined>;
+  /** where a growth given back at the end is said (a note, not a finding) */
+  notes?: string[];
 }
 
 /** `n` counts the points fitted: the troughs for a floor rule, the samples otherwise; `samples` all of them */
@@ -146,6 +155,12 @@ export function checkResourceGrowth(samples: ResourceSample[], o: TrendOptions =
   const drafts: FindingDraft[] = [];
   for (const [name, t] of Object.entries(trendsOf(samples, o))) {
     if (t.rule.reportOnly || t.n < (t.floor ? (t.rule.minSamples ?? 3) : Math.max(minSamples, t.rule.minSamples ?? 0)) || t.slope <= t.tolerance || t.t < minT || t.r2 < Math.max(minR2, t.rule.minR2 ?? 0)) continue;
+    const end = o.end?.[name];
+    const first = samples.find((x) => Number.isFinite(x.values[name]))?.values[name];
+    if (t.rule.releasedAtEnd && end !== undefined && first !== undefined && end <= first) {
+      o.notes?.push(`${name} rose across the soak cycles but was back at ${end} (first cycle: ${first}) once every user had left: held by the load, not leaked`);
+      continue;
+    }
     const unit = name.endsWith('bytes') ? ' bytes' : '';
     const over = t.floor ? `${t.samples} cycles (its floor, ${t.n} troughs, ` : `${t.n} cycles (`;
     drafts.push({
